@@ -1,0 +1,206 @@
+//! The admin API conventions every simulator follows, under `/__konform/`:
+//!
+//! | route | does |
+//! |---|---|
+//! | `GET /__konform/health` | simulator name, version, configuration summary, endpoints |
+//! | `GET /__konform/journal?since=SEQ&limit=N` | journal entries after `since` (JSON array) |
+//! | `DELETE /__konform/journal` | clear the journal |
+//! | `GET /__konform/faults` | pending fault rules |
+//! | `POST /__konform/faults` | add a [`FaultRule`] (JSON), answers it with its id |
+//! | `DELETE /__konform/faults`, `DELETE /__konform/faults/{id}` | remove all / one |
+//! | `POST /__konform/reset` | simulator state back to its configuration, journal and faults cleared |
+//!
+//! Simulators add their own routes under the same prefix. Admin errors are JSON `{"error": …}` with a 4xx.
+
+use crate::faults::FaultRule;
+use crate::{ADMIN_PREFIX, Simulator};
+use axum::Json;
+use axum::Router;
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+/// An admin API error: status + message, rendered as JSON.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub error: String,
+    pub detail: Option<serde_json::Value>,
+}
+
+impl ApiError {
+    pub fn bad_request(msg: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            error: msg.into(),
+            detail: None,
+        }
+    }
+    pub fn not_found(msg: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            error: msg.into(),
+            detail: None,
+        }
+    }
+    pub fn conflict(msg: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::CONFLICT,
+            error: msg.into(),
+            detail: None,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({ "error": self.error });
+        if let Some(d) = self.detail {
+            body["detail"] = d;
+        }
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// JSON body extractor for admin routes whose rejections are JSON with line and column, not axum's text.
+pub struct AdminJson<T>(pub T);
+
+/// Admin request bodies are small; a limit keeps a mistaken upload from eating memory.
+pub const ADMIN_BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AdminJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
+        let (parts, body) = req.into_parts();
+        let bytes = crate::body::read_limited(&parts.headers, body, ADMIN_BODY_LIMIT)
+            .await
+            .map_err(|e| ApiError {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                error: e.to_string(),
+                detail: None,
+            })?;
+        let bytes: &[u8] = if bytes.is_empty() { b"{}" } else { &bytes };
+        serde_json::from_slice(bytes)
+            .map(AdminJson)
+            .map_err(|e| ApiError {
+                status: StatusCode::BAD_REQUEST,
+                error: format!("invalid JSON body: {e}"),
+                detail: Some(json!({ "line": e.line(), "column": e.column() })),
+            })
+    }
+}
+
+#[derive(Deserialize)]
+struct JournalQuery {
+    #[serde(default)]
+    since: u64,
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+async fn health<S: Simulator>(State(sim): State<S>) -> Response {
+    Json(json!({
+        "simulator": sim.kit().name(),
+        "version": env!("CARGO_PKG_VERSION"),
+        "journal": { "entries": sim.kit().journal().len(), "last_seq": sim.kit().journal().last_seq(), "dropped": sim.kit().journal().dropped() },
+        "faults": sim.kit().faults().list().len(),
+        "state": sim.describe(),
+    }))
+    .into_response()
+}
+
+async fn journal<S: Simulator>(
+    State(sim): State<S>,
+    q: Result<Query<JournalQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(Query(q)) = q else {
+        return ApiError::bad_request("query parameters: since=SEQ (number), limit=N (number)")
+            .into_response();
+    };
+    let (since, limit) = (q.since, q.limit.unwrap_or(usize::MAX));
+    Json(sim.kit().journal().entries(since, limit)).into_response()
+}
+
+async fn clear_journal<S: Simulator>(State(sim): State<S>) -> StatusCode {
+    sim.kit().journal().clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn list_faults<S: Simulator>(State(sim): State<S>) -> Response {
+    Json(sim.kit().faults().list()).into_response()
+}
+
+async fn add_fault<S: Simulator>(
+    State(sim): State<S>,
+    AdminJson(rule): AdminJson<FaultRule>,
+) -> Result<Response, ApiError> {
+    let rule = sim
+        .kit()
+        .faults()
+        .add(rule)
+        .map_err(ApiError::bad_request)?;
+    Ok((StatusCode::CREATED, Json(rule)).into_response())
+}
+
+async fn clear_faults<S: Simulator>(State(sim): State<S>) -> StatusCode {
+    sim.kit().faults().clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn remove_fault<S: Simulator>(
+    State(sim): State<S>,
+    Path(id): Path<u64>,
+) -> Result<StatusCode, ApiError> {
+    if sim.kit().faults().remove(id) {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!("no fault rule {id}")))
+    }
+}
+
+async fn reset<S: Simulator>(State(sim): State<S>) -> StatusCode {
+    sim.reset();
+    sim.kit().faults().clear();
+    sim.kit().journal().clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn admin_fallback() -> ApiError {
+    ApiError::not_found("unknown admin route; see the admin API documentation (docs/admin-api.md)")
+}
+
+/// The shared admin routes.
+pub fn admin_routes<S: Simulator>() -> Router<S> {
+    let p = |s: &str| format!("{ADMIN_PREFIX}{s}");
+    Router::new()
+        .route(&p("/health"), get(health::<S>))
+        .route(&p("/journal"), get(journal::<S>).delete(clear_journal::<S>))
+        .route(
+            &p("/faults"),
+            get(list_faults::<S>)
+                .post(add_fault::<S>)
+                .delete(clear_faults::<S>),
+        )
+        .route(&p("/faults/{id}"), delete(remove_fault::<S>))
+        .route(&p("/reset"), post(reset::<S>))
+        .route(
+            &p("/{*rest}"),
+            get(admin_fallback)
+                .post(admin_fallback)
+                .put(admin_fallback)
+                .delete(admin_fallback),
+        )
+}
+
+/// Put a simulator's routes together with the admin routes and the kit layer.
+pub fn finish<S: Simulator>(app: Router<S>, sim: S) -> Router {
+    let kit = sim.kit().clone();
+    app.merge(admin_routes::<S>())
+        .layer(axum::middleware::from_fn_with_state(kit, crate::kit_layer))
+        .with_state(sim)
+}
