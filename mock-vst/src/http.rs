@@ -1,0 +1,411 @@
+//! The seed's HTTP API: routes, status codes, signed responses, `.well-known`, `openapi.json`.
+
+use crate::process::{ErrorStream, Rejection};
+use crate::seed;
+use crate::state::{ListKind, VstState};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use sim_kit::{Diagnosis, FaultAction, InjectedFault, Outcome};
+use std::time::Duration;
+use ti_core::pki::TestPki;
+use ti_core::{b64_encode, sig_input};
+
+pub const BASE: &str = "/notify/api/v1";
+
+/// Every endpoint of the seed (plus the `.well-known` alias and the OpenAPI document).
+pub const ENDPOINTS: [&str; 9] = [
+    "POST /notify/api/v1/vitalstatusnotification",
+    "GET /notify/api/v1/vitalstatusnotification/requests",
+    "GET /notify/api/v1/vitalstatusnotification/anonymizationnotifications",
+    "GET /notify/api/v1/vitalstatusnotification/processingerrors",
+    "POST /notify/api/v1/insuranceupdatenotification",
+    "GET /notify/api/v1/insuranceupdatenotification/processingerrors",
+    "GET /.well-known",
+    "GET /.wellknown",
+    "GET /openapi.json",
+];
+
+/// The OpenAPI 3.1 document of the seed's API (hand-written; `mock-vst/openapi.json`).
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+/// How long a poll waits for asynchronous checks still running.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn reject(op: Outcome, r: Rejection) -> Response {
+    let mut o = op;
+    o.diagnoses.extend(r.diagnoses);
+    let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST);
+    // The real service answers without extended error descriptions ("Es werden in diesem Fehlerfall keine
+    // erweiterten Fehlerbeschreibungen zurückgemeldet"): empty body, explanation in the header.
+    o.attach(status)
+}
+
+fn bad_signature_injected(ext: &axum::http::Extensions) -> bool {
+    ext.get::<InjectedFault>()
+        .is_some_and(|f| f.action == Some(FaultAction::BadSignature))
+}
+
+/// `application/json`, optionally with `charset=utf-8`; nothing else.
+pub fn check_content_type(headers: &HeaderMap) -> Result<(), Diagnosis> {
+    let d = |msg: String| {
+        Diagnosis::new("http.content-type", msg)
+            .at("header:Content-Type")
+            .hint("send Content-Type: application/json (charset=utf-8 optional)")
+            .seed(seed::CONTENT_TYPE)
+    };
+    let Some(v) = headers.get(header::CONTENT_TYPE) else {
+        return Err(d("no Content-Type header".into()));
+    };
+    let Ok(v) = v.to_str() else {
+        return Err(d("Content-Type is not ASCII".into()));
+    };
+    let mut parts = v.split(';');
+    let mime = parts.next().unwrap_or("").trim();
+    if !mime.eq_ignore_ascii_case("application/json") {
+        return Err(d(format!("Content-Type `{v}` is not application/json")));
+    }
+    for p in parts {
+        let p = p.trim();
+        if p.is_empty() {
+            continue;
+        }
+        let (k, val) = p.split_once('=').unwrap_or((p, ""));
+        let val = val.trim().trim_matches('"');
+        if !k.trim().eq_ignore_ascii_case("charset") {
+            return Err(d(format!("unexpected Content-Type parameter `{p}`")));
+        }
+        if !val.eq_ignore_ascii_case("utf-8") {
+            return Err(d(format!(
+                "charset `{val}`; the body is read as UTF-8 only"
+            )));
+        }
+    }
+    Ok(())
+}
+
+async fn post_delivery(s: VstState, stream: ErrorStream, req: Request) -> Response {
+    let op = Outcome::op(stream.operation());
+    let (parts, body) = req.into_parts();
+    let insurer = match s.authenticate(&parts.headers) {
+        Ok(i) => i,
+        Err(r) => return reject(op, r),
+    };
+    if let Err(d) = check_content_type(&parts.headers) {
+        return reject(op, Rejection::new(415, d));
+    }
+    let limit = s.config().body_limit;
+    let bytes = match sim_kit::body::read_limited(&parts.headers, body, limit).await {
+        Ok(b) => b,
+        Err(e) => {
+            let status = match e {
+                sim_kit::body::BodyError::TooLarge { .. } => 413,
+                sim_kit::body::BodyError::Truncated(_) => 400,
+            };
+            return reject(
+                op,
+                Rejection::new(
+                    status,
+                    Diagnosis::new(e.rule(), e.to_string()).seed(seed::BODY_LIMIT),
+                ),
+            );
+        }
+    };
+    let s2 = s.clone();
+    let ins2 = insurer.clone();
+    let checked = match tokio::task::spawn_blocking(move || s2.check(&ins2, stream, &bytes)).await {
+        Ok(Ok(c)) => c,
+        Ok(Err(r)) => return reject(op, r),
+        Err(e) => {
+            let mut o = op;
+            o.diagnoses.push(Diagnosis::new(
+                "simulator.panic",
+                format!("checking the delivery failed inside the simulator (a konform bug, please report it): {e}"),
+            ));
+            return o.attach(StatusCode::INTERNAL_SERVER_ERROR);
+        }
+    };
+    let n_records = checked.records.len();
+    let preview: Vec<_> = checked.records.iter().take(100).cloned().collect();
+    let id_dl = checked.id_datenlieferung.clone();
+    let (seq, warnings, transfer) = match s.commit(&insurer, checked) {
+        Ok(c) => c,
+        Err(r) => return reject(op, r),
+    };
+    let mut o = op;
+    o.diagnoses.extend(warnings);
+    o.data = Some(serde_json::json!({
+        "delivery": seq,
+        "TelematikId": insurer.0,
+        "IdDatenlieferung": id_dl,
+        "records": n_records,
+        "plaintext": preview,
+        "plaintext_truncated": n_records > preview.len(),
+        "see": format!("/__konform/deliveries/{seq}"),
+    }));
+    match transfer {
+        // "Der (Content) der Antwort ist dabei leer."
+        None => o.attach(StatusCode::OK),
+        Some(tn) => {
+            let corrupt = bad_signature_injected(&parts.extensions);
+            if corrupt {
+                o.fault = Some("injected bad response signature".into());
+            }
+            let body = SignedTransferNumber {
+                signatur: s.sign_response(tn.as_bytes(), corrupt),
+                transfernummer: tn,
+            };
+            o.attach(json_response(StatusCode::OK, &body))
+        }
+    }
+}
+
+/// The insurance update answer ("signierte Transfernummer", type `SignedTransferNumber`; the shape is
+/// konform's, see `docs/vst.md`).
+#[derive(Serialize)]
+struct SignedTransferNumber {
+    #[serde(rename = "Transfernummer")]
+    transfernummer: String,
+    #[serde(rename = "Signatur")]
+    signatur: String,
+}
+
+fn json_response<T: Serialize>(status: StatusCode, v: &T) -> Response {
+    let body = serde_json::to_vec(v).unwrap_or_default();
+    let mut r = Response::new(Body::from(body));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    r
+}
+
+#[derive(Serialize)]
+struct IdItem {
+    #[serde(rename = "IdVersicherter")]
+    id_versicherter: String,
+}
+
+#[derive(Serialize)]
+struct RequestsBundle {
+    #[serde(rename = "Anfragen")]
+    anfragen: Vec<IdItem>,
+    #[serde(rename = "Signatur")]
+    signatur: String,
+}
+
+#[derive(Serialize)]
+struct AnonymizationsBundle {
+    #[serde(rename = "Anonymisierungen")]
+    anonymisierungen: Vec<IdItem>,
+    #[serde(rename = "Signatur")]
+    signatur: String,
+}
+
+#[derive(Serialize)]
+struct ErrorsBundle {
+    #[serde(rename = "Fehler")]
+    fehler: Vec<crate::state::ProcessingError>,
+    #[serde(rename = "Signatur")]
+    signatur: String,
+}
+
+async fn get_list(s: VstState, kind: ListKind, op: &'static str, req: Request) -> Response {
+    let op = Outcome::op(op);
+    let insurer = match s.authenticate(req.headers()) {
+        Ok(i) => i,
+        Err(r) => return reject(op, r),
+    };
+    if matches!(kind, ListKind::Errors(_)) && s.pending_checks() > 0 {
+        s.settle(SETTLE_TIMEOUT).await;
+    }
+    let items = s.take(&insurer.0, kind);
+    let mut o = op;
+    if items.is_empty() {
+        // "Wenn keine Daten zum Abruf vorhanden sind, wird der StatusCode 204 zurückgegeben."
+        return o.attach(StatusCode::NO_CONTENT);
+    }
+    let corrupt = bad_signature_injected(req.extensions());
+    if corrupt {
+        o.fault = Some("injected bad response signature".into());
+    }
+    let variant = s.profile().signature_input.variant();
+    o.data = Some(serde_json::json!({ "items": items.len() }));
+    let resp = match kind {
+        ListKind::Requests | ListKind::Anonymizations => {
+            let ids: Vec<String> = items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect();
+            let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let input = sig_input::build_variant(&sig_input::id_list_segments(&refs), variant)
+                .unwrap_or_default();
+            let signatur = s.sign_response(&input, corrupt);
+            let list = ids
+                .into_iter()
+                .map(|id_versicherter| IdItem { id_versicherter })
+                .collect();
+            if kind == ListKind::Requests {
+                json_response(
+                    StatusCode::OK,
+                    &RequestsBundle {
+                        anfragen: list,
+                        signatur,
+                    },
+                )
+            } else {
+                json_response(
+                    StatusCode::OK,
+                    &AnonymizationsBundle {
+                        anonymisierungen: list,
+                        signatur,
+                    },
+                )
+            }
+        }
+        ListKind::Errors(_) => {
+            let errs: Vec<crate::state::ProcessingError> = items
+                .into_iter()
+                .filter_map(|v| serde_json::from_value(v).ok())
+                .collect();
+            let triples: Vec<(&str, &str, &str)> = errs
+                .iter()
+                .map(|e| {
+                    (
+                        e.id_datenlieferung.as_str(),
+                        e.id_datensatz.as_str(),
+                        e.code.as_str(),
+                    )
+                })
+                .collect();
+            let input =
+                sig_input::build_variant(&sig_input::processing_error_segments(&triples), variant)
+                    .unwrap_or_default();
+            let signatur = s.sign_response(&input, corrupt);
+            json_response(
+                StatusCode::OK,
+                &ErrorsBundle {
+                    fehler: errs,
+                    signatur,
+                },
+            )
+        }
+    };
+    o.attach(resp)
+}
+
+/// The `.well-known` JWT: VST and Registerstelle encryption keys and the VST signing key as JWKs,
+/// signed by the VST's key, its certificate in `x5c`.
+pub fn build_wellknown(pki: &TestPki, validity_secs: u64) -> String {
+    use ti_core::jws;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let mut header = serde_json::Map::new();
+    header.insert("typ".into(), "JWT".into());
+    header.insert(
+        "x5c".into(),
+        serde_json::json!([b64_encode(&pki.vst_sig.cert_der)]),
+    );
+    let payload = serde_json::json!({
+        "iss": "konform mock-vst (Vertrauensstelle IRD, TEST-ONLY)",
+        "iat": now,
+        "exp": now + validity_secs,
+        "keys": [
+            jws::jwk(&pki.vst_enc.public_key(), "vst-enc", "enc"),
+            jws::jwk(&pki.registerstelle_enc.public_key(), "registerstelle-enc", "enc"),
+            jws::jwk(&pki.vst_sig.public_key(), "vst-sig", "sig"),
+        ],
+    });
+    let payload = serde_json::to_vec(&payload).unwrap_or_default();
+    jws::sign_compact(header, &payload, &pki.vst_sig.key)
+}
+
+async fn wellknown(State(s): State<VstState>) -> Response {
+    let token = s.wellknown_token();
+    let mut r = Response::new(Body::from(token));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/jwt"),
+    );
+    Outcome::op("wellknown").attach(r)
+}
+
+async fn openapi() -> Response {
+    let mut r = Response::new(Body::from(OPENAPI));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Outcome::op("openapi").attach(r)
+}
+
+/// The seed's API on a router (without admin routes and kit layer).
+pub fn api_routes() -> Router<VstState> {
+    Router::new()
+        .route(
+            &format!("{BASE}/vitalstatusnotification"),
+            post(|State(s): State<VstState>, req: Request| {
+                post_delivery(s, ErrorStream::VitalStatus, req)
+            }),
+        )
+        .route(
+            &format!("{BASE}/insuranceupdatenotification"),
+            post(|State(s): State<VstState>, req: Request| {
+                post_delivery(s, ErrorStream::InsuranceUpdate, req)
+            }),
+        )
+        .route(
+            &format!("{BASE}/vitalstatusnotification/requests"),
+            get(|State(s): State<VstState>, req: Request| {
+                get_list(s, ListKind::Requests, "requests", req)
+            }),
+        )
+        .route(
+            &format!("{BASE}/vitalstatusnotification/anonymizationnotifications"),
+            get(|State(s): State<VstState>, req: Request| {
+                get_list(
+                    s,
+                    ListKind::Anonymizations,
+                    "anonymizationnotifications",
+                    req,
+                )
+            }),
+        )
+        .route(
+            &format!("{BASE}/vitalstatusnotification/processingerrors"),
+            get(|State(s): State<VstState>, req: Request| {
+                get_list(
+                    s,
+                    ListKind::Errors(ErrorStream::VitalStatus),
+                    "vitalstatusnotification.processingerrors",
+                    req,
+                )
+            }),
+        )
+        .route(
+            &format!("{BASE}/insuranceupdatenotification/processingerrors"),
+            get(|State(s): State<VstState>, req: Request| {
+                get_list(
+                    s,
+                    ListKind::Errors(ErrorStream::InsuranceUpdate),
+                    "insuranceupdatenotification.processingerrors",
+                    req,
+                )
+            }),
+        )
+        .route("/.well-known", get(wellknown))
+        .route("/.wellknown", get(wellknown))
+        .route("/openapi.json", get(openapi))
+}
+
+/// Shown for unknown paths (the kit adds the diagnosis).
+pub async fn not_found() -> impl IntoResponse {
+    StatusCode::NOT_FOUND
+}

@@ -1,0 +1,1116 @@
+//! Checking a delivery: everything between the body bytes and "accept" or "reject with status + diagnoses",
+//! and the asynchronous checks after acceptance ("bei der Registerstelle nach der Entschlüsselung").
+//! No I/O: the HTTP layer calls [`check_delivery`] on a blocking thread and [`run_async_checks`] after
+//! answering.
+
+use crate::config::{IdChecks, Profile, ReusePolicy};
+use crate::{json, model, seed};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use sim_kit::Diagnosis;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use ti_core::cms::{CmsFailure, ParsedCms};
+use ti_core::ecies::{self, DecryptFailure, EciesParams};
+use ti_core::ids::{Environment, KvnrError, KvnrRules};
+use ti_core::sig_input::{self, Segment, Variant};
+use ti_core::{EcSecretKey, ids};
+
+/// The two delivery streams (and their processing-error streams).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ErrorStream {
+    /// `…/vitalstatusnotification`
+    #[serde(alias = "vitalstatusnotification", alias = "vital_status")]
+    VitalStatus,
+    /// `…/insuranceupdatenotification`
+    #[serde(alias = "insuranceupdatenotification", alias = "insurance_update")]
+    InsuranceUpdate,
+}
+
+impl ErrorStream {
+    pub fn operation(self) -> &'static str {
+        match self {
+            ErrorStream::VitalStatus => "vitalstatusnotification",
+            ErrorStream::InsuranceUpdate => "insuranceupdatenotification",
+        }
+    }
+}
+
+/// A record of an accepted delivery with its decrypted values (`None` until decrypted, or when the value
+/// did not decrypt; then `errors` says why).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredRecord {
+    #[serde(rename = "IdDatensatz")]
+    pub id_datensatz: String,
+    #[serde(rename = "IdVersicherter", skip_serializing_if = "Option::is_none")]
+    pub id_versicherter: Option<String>,
+    #[serde(rename = "Vitalstatus", skip_serializing_if = "Option::is_none")]
+    pub vitalstatus: Option<String>,
+    #[serde(rename = "Sterbedatum", skip_serializing_if = "Option::is_none")]
+    pub sterbedatum: Option<String>,
+    #[serde(rename = "IdVersicherterAlt", skip_serializing_if = "Option::is_none")]
+    pub id_versicherter_alt: Option<String>,
+    #[serde(rename = "IkAlt", skip_serializing_if = "Option::is_none")]
+    pub ik_alt: Option<String>,
+    /// Processing error codes raised for this record.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+/// Why a delivery was rejected: the status the real service answers, and our explanation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    pub status: u16,
+    pub diagnoses: Vec<Diagnosis>,
+}
+
+impl Rejection {
+    pub fn new(status: u16, d: Diagnosis) -> Rejection {
+        Rejection {
+            status,
+            diagnoses: vec![d],
+        }
+    }
+}
+
+/// A value field and whose key it is encrypted for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Field {
+    IdVersicherter,
+    Vitalstatus,
+    Sterbedatum,
+    IdVersicherterAlt,
+    IkAlt,
+}
+
+impl Field {
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::IdVersicherter => "IdVersicherter",
+            Field::Vitalstatus => "Vitalstatus",
+            Field::Sterbedatum => "Sterbedatum",
+            Field::IdVersicherterAlt => "IdVersicherterAlt",
+            Field::IkAlt => "IkAlt",
+        }
+    }
+    pub fn for_vst(self) -> bool {
+        !matches!(self, Field::Vitalstatus | Field::Sterbedatum)
+    }
+    fn wrong_format_code(self) -> &'static str {
+        match self {
+            Field::IdVersicherter => "WrongFormatIdVersicherter",
+            Field::Vitalstatus => "WrongFormatVitalstatus",
+            Field::Sterbedatum => "WrongFormatSterbedatum",
+            Field::IdVersicherterAlt => "WrongFormatIdVersicherterAlt",
+            Field::IkAlt => "WrongFormatIkAlt",
+        }
+    }
+    fn environment_code(self) -> &'static str {
+        match self {
+            Field::IdVersicherterAlt => "WrongEnvironmentIdVersicherterAlt",
+            _ => "WrongEnvironmentIdVersicherter",
+        }
+    }
+}
+
+/// The fields of a record in document (and signature input) order.
+fn slots(stream: ErrorStream) -> [Field; 3] {
+    match stream {
+        ErrorStream::VitalStatus => [
+            Field::IdVersicherter,
+            Field::Vitalstatus,
+            Field::Sterbedatum,
+        ],
+        ErrorStream::InsuranceUpdate => [
+            Field::IdVersicherter,
+            Field::IdVersicherterAlt,
+            Field::IkAlt,
+        ],
+    }
+}
+
+/// Processing error codes konform raises (the seed names only `DecryptionError` and
+/// `WrongFormatIdVersicherter` as examples; the others are konform's, see `docs/vst.md`).
+pub mod codes {
+    pub const DECRYPTION_ERROR: &str = "DecryptionError";
+    pub const INCONSISTENT_STERBEDATUM: &str = "InconsistentSterbedatum";
+    pub const ALL: [&str; 10] = [
+        "DecryptionError",
+        "WrongFormatIdVersicherter",
+        "WrongEnvironmentIdVersicherter",
+        "WrongFormatIdVersicherterAlt",
+        "WrongEnvironmentIdVersicherterAlt",
+        "WrongFormatIkAlt",
+        "WrongFormatVitalstatus",
+        "WrongFormatSterbedatum",
+        "InconsistentSterbedatum",
+        "DuplicateIdDatensatz",
+    ];
+}
+
+/// The filler for a Sterbedatum that does not apply.
+pub const STERBEDATUM_NA: &str = "---N/A----";
+
+/// What checking needs besides the body.
+pub struct Ctx<'s> {
+    pub profile: &'s Profile,
+    pub environment: Environment,
+    pub kvnr: &'s KvnrRules,
+    pub vst_enc: &'s EcSecretKey,
+    pub registerstelle_enc: &'s EcSecretKey,
+    /// Telematik-ID and Haupt-IK of the authenticated insurer.
+    pub insurer: (&'s str, &'s str),
+    pub limits: json::Limits,
+    pub threads: usize,
+    pub parallel_threshold: usize,
+    /// Chain check of the CMS signer (cached by the caller).
+    pub trust: &'s (dyn Fn(&ParsedCms) -> Result<(), CmsFailure> + Sync),
+}
+
+impl Ctx<'_> {
+    fn ecies(&self) -> EciesParams {
+        self.profile.ecies()
+    }
+}
+
+/// A problem with one value of one record.
+#[derive(Clone, Debug)]
+pub struct Issue {
+    pub record: usize,
+    pub field: Field,
+    pub kind: IssueKind,
+    pub diagnosis: Diagnosis,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IssueKind {
+    Decrypt,
+    Format,
+    Environment,
+}
+
+impl Issue {
+    /// Synchronous status for this issue.
+    pub fn status(&self) -> u16 {
+        match self.kind {
+            IssueKind::Environment => 403,
+            _ => 400,
+        }
+    }
+    /// Processing error code for this issue.
+    pub fn code(&self) -> &'static str {
+        match self.kind {
+            IssueKind::Decrypt => codes::DECRYPTION_ERROR,
+            IssueKind::Format => self.field.wrong_format_code(),
+            IssueKind::Environment => self.field.environment_code(),
+        }
+    }
+}
+
+/// Decoded `Format: Byte` values of a delivery, in one buffer.
+pub struct Arena {
+    pub bytes: Vec<u8>,
+    /// Per record, per slot: (start, len); len 0 = absent.
+    pub slots: Vec<[(usize, usize); 3]>,
+}
+
+impl Arena {
+    pub fn get(&self, record: usize, slot: usize) -> Option<&[u8]> {
+        let (s, l) = self.slots[record][slot];
+        (l > 0).then(|| &self.bytes[s..s + l])
+    }
+}
+
+/// Ephemeral key and IV of one value, for reuse checks across deliveries.
+#[derive(Clone, Copy, Debug)]
+pub struct Fingerprint {
+    pub x: u128,
+    pub iv: u128,
+    pub record: u32,
+    pub slot: u8,
+}
+
+/// What is left to check after the answer.
+pub struct PendingChecks {
+    pub stream: ErrorStream,
+    pub arena: Arena,
+    /// (record, slot) to decrypt and check.
+    pub work: Vec<(usize, usize)>,
+}
+
+/// An accepted delivery, ready to be stored.
+pub struct Checked {
+    pub stream: ErrorStream,
+    pub id_datenlieferung: String,
+    pub records: Vec<StoredRecord>,
+    /// Diagnoses for an accepted delivery (key reuse in `diagnose` mode, …).
+    pub warnings: Vec<Diagnosis>,
+    pub fingerprints: Vec<Fingerprint>,
+    pub pending: Option<PendingChecks>,
+}
+
+fn ptr(record: usize, field: &str) -> String {
+    format!("/Meldungen/{record}/{field}")
+}
+
+/// Map `f` over `0..n` on up to `threads` threads (inline below `threshold`).
+pub fn par_map<R: Send>(
+    n: usize,
+    threads: usize,
+    threshold: usize,
+    f: impl Fn(usize) -> R + Sync,
+) -> Vec<R> {
+    if n < threshold.max(2) || threads <= 1 {
+        return (0..n).map(&f).collect();
+    }
+    let threads = threads.min(n);
+    let chunk = n.div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let f = &f;
+                s.spawn(move || {
+                    let lo = t * chunk;
+                    let hi = ((t + 1) * chunk).min(n);
+                    (lo..hi).map(f).collect::<Vec<R>>()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(n);
+        for h in handles {
+            match h.join() {
+                Ok(v) => out.extend(v),
+                Err(p) => std::panic::resume_unwind(p),
+            }
+        }
+        out
+    })
+}
+
+/// Decrypt one value for its intended recipient; on failure name the near miss or the wrong recipient.
+fn decrypt_field(ctx: &Ctx<'_>, record: usize, field: Field, data: &[u8]) -> Result<String, Issue> {
+    let (own, other, own_name, other_name) = if field.for_vst() {
+        (
+            ctx.vst_enc,
+            ctx.registerstelle_enc,
+            "the VST",
+            "the Registerstelle",
+        )
+    } else {
+        (
+            ctx.registerstelle_enc,
+            ctx.vst_enc,
+            "the Registerstelle",
+            "the VST",
+        )
+    };
+    let params = ctx.ecies();
+    let issue = |kind, d: Diagnosis| Issue {
+        record,
+        field,
+        kind,
+        diagnosis: d.at(ptr(record, field.name())),
+    };
+    match ecies::decrypt(own, data, &params) {
+        Ok(pt) => String::from_utf8(pt).map_err(|_| {
+            issue(
+                IssueKind::Format,
+                Diagnosis::new(
+                    "value.utf8",
+                    format!("the decrypted {} is not UTF-8 text", field.name()),
+                )
+                .seed(seed::ENCRYPTION),
+            )
+        }),
+        Err(DecryptFailure::TagMismatch) => {
+            let d = if ecies::decrypt(other, data, &params).is_ok() {
+                Diagnosis::new(
+                    "ecies.recipient",
+                    format!(
+                        "{} is encrypted for {other_name}'s key; it must be encrypted for {own_name}",
+                        field.name()
+                    ),
+                )
+                .hint(if field.for_vst() {
+                    "use the VST encryption key (kid vst-enc in /.well-known) for IdVersicherter, IdVersicherterAlt and IkAlt"
+                } else {
+                    "use the Registerstelle encryption key (kid registerstelle-enc in /.well-known) for Vitalstatus and Sterbedatum"
+                })
+                .seed(seed::RECIPIENT)
+            } else {
+                Diagnosis::new(
+                    DecryptFailure::TagMismatch.rule(),
+                    format!(
+                        "{} does not decrypt with {own_name}'s key: {}",
+                        field.name(),
+                        DecryptFailure::TagMismatch
+                    ),
+                )
+                .seed(seed::ENCRYPTION)
+            };
+            Err(issue(IssueKind::Decrypt, d))
+        }
+        Err(f) => {
+            let mut d = Diagnosis::new(f.rule(), format!("{} does not decrypt: {f}", field.name()))
+                .seed(seed::ENCRYPTION);
+            d = match &f {
+                DecryptFailure::WrongInfo { expected, .. } => {
+                    d.hint(format!("use the HKDF info `{expected}`"))
+                }
+                DecryptFailure::WrongAesKeySize { expected, .. } => d.hint(format!(
+                    "derive a {}-byte key with HKDF (AES-{})",
+                    expected.bits() / 8,
+                    expected.bits()
+                )),
+                DecryptFailure::PointNotOnCurve {
+                    expected,
+                    on_other_curve: true,
+                } => d.hint(format!(
+                    "generate the ephemeral key on {} (the recipient's curve)",
+                    expected.name()
+                )),
+                _ => d,
+            };
+            Err(issue(IssueKind::Decrypt, d))
+        }
+    }
+}
+
+fn check_kvnr_value(ctx: &Ctx<'_>, record: usize, field: Field, v: &str) -> Result<(), Issue> {
+    ctx.kvnr.check(v, ctx.environment).map_err(|e| {
+        let (kind, seed_ref, hint) = match &e {
+            KvnrError::NotTestRange { range } => (
+                IssueKind::Environment,
+                seed::KVNR_ENVIRONMENT,
+                Some(format!(
+                    "the reference environment accepts only test KVNRs ({range}); production KVNRs are forbidden there"
+                )),
+            ),
+            KvnrError::Reserved => (IssueKind::Format, seed::KVNR_RESERVED, None),
+            KvnrError::CheckDigit { expected, .. } => (
+                IssueKind::Format,
+                seed::KVNR,
+                Some(format!(
+                    "the check digit of {}… is {expected}",
+                    v.get(..9).unwrap_or(v)
+                )),
+            ),
+            KvnrError::Pattern => (IssueKind::Format, seed::KVNR, None),
+        };
+        let mut d = Diagnosis::new(
+            e.rule(),
+            format!("the decrypted {} {}", field.name(), describe_kvnr(v, &e)),
+        )
+        .at(ptr(record, field.name()))
+        .seed(seed_ref);
+        if let Some(h) = hint {
+            d = d.hint(h);
+        }
+        Issue {
+            record,
+            field,
+            kind,
+            diagnosis: d,
+        }
+    })
+}
+
+fn describe_kvnr(v: &str, e: &KvnrError) -> String {
+    // A KVNR is personal data, but the reference environment only carries test data; show the value
+    // only when it has the KVNR shape (10 characters), else its length.
+    if ids::is_kvnr_shaped(v) {
+        format!("`{v}` {e}")
+    } else {
+        format!("(a value of {} characters) {e}", v.chars().count())
+    }
+}
+
+fn check_ik_value(record: usize, v: &str) -> Result<(), Issue> {
+    ids::check_ik(v).map_err(|e| Issue {
+        record,
+        field: Field::IkAlt,
+        kind: IssueKind::Format,
+        diagnosis: Diagnosis::new(e.rule(), format!("the decrypted IkAlt `{v}` {e}"))
+            .at(ptr(record, "IkAlt"))
+            .seed(seed::IK),
+    })
+}
+
+/// Decrypt and check one VST-side value (IdVersicherter, IdVersicherterAlt, IkAlt).
+fn vst_value(ctx: &Ctx<'_>, record: usize, field: Field, data: &[u8]) -> Result<String, Issue> {
+    let v = decrypt_field(ctx, record, field, data)?;
+    match field {
+        Field::IkAlt => check_ik_value(record, &v)?,
+        _ => check_kvnr_value(ctx, record, field, &v)?,
+    }
+    Ok(v)
+}
+
+fn reject_field(e: model::FieldError, seed_ref: &str) -> Rejection {
+    Rejection::new(
+        400,
+        Diagnosis::new(e.rule, e.message)
+            .at(e.pointer)
+            .seed(seed_ref),
+    )
+}
+
+fn u128_of(b: &[u8]) -> u128 {
+    let mut a = [0u8; 16];
+    let n = b.len().min(16);
+    a[..n].copy_from_slice(&b[..n]);
+    u128::from_le_bytes(a)
+}
+
+/// Check a delivery body completely (everything the VST does before it answers).
+pub fn check_delivery(
+    ctx: &Ctx<'_>,
+    stream: ErrorStream,
+    body: &[u8],
+) -> Result<Checked, Rejection> {
+    let doc = json::parse(body, ctx.limits).map_err(|e| {
+        let mut d = Diagnosis::new(e.rule, format!("{} (byte {})", e.message, e.offset))
+            .at(e.pointer)
+            .seed(seed::JSON_RULES);
+        if e.rule == json::rules::UTF8 {
+            d = d.seed(seed::CONTENT_TYPE);
+        }
+        Rejection::new(400, d)
+    })?;
+    match stream {
+        ErrorStream::VitalStatus => {
+            let b = model::vitalstatus_bundle(doc).map_err(|e| {
+                let sr = seed_for(e.rule);
+                reject_field(e, sr)
+            })?;
+            let recs: Vec<sig_input::VitalStatusRecord<'_>> = b
+                .meldungen
+                .iter()
+                .map(|r| sig_input::VitalStatusRecord {
+                    id_datensatz: &r.id_datensatz,
+                    id_versicherter: &r.id_versicherter,
+                    vitalstatus: &r.vitalstatus,
+                    sterbedatum: &r.sterbedatum,
+                })
+                .collect();
+            let segments = sig_input::vitalstatus_segments(&b.id_datenlieferung, &recs);
+            check_signature(ctx, &b.signatur, &segments)?;
+            drop(segments);
+            let id_list: Vec<&str> = recs.iter().map(|r| r.id_datensatz).collect();
+            check_ids(&b.id_datenlieferung, &id_list)?;
+            let values: Vec<[Option<&str>; 3]> = recs
+                .iter()
+                .map(|r| {
+                    [
+                        Some(r.id_versicherter),
+                        Some(r.vitalstatus),
+                        Some(r.sterbedatum),
+                    ]
+                })
+                .collect();
+            finish(ctx, stream, &b.id_datenlieferung, &id_list, &values)
+        }
+        ErrorStream::InsuranceUpdate => {
+            let b = model::insurance_update_bundle(doc).map_err(|e| {
+                let sr = seed_for(e.rule);
+                reject_field(e, sr)
+            })?;
+            let recs: Vec<sig_input::InsuranceUpdateRecord<'_>> = b
+                .meldungen
+                .iter()
+                .map(|r| sig_input::InsuranceUpdateRecord {
+                    id_datensatz: &r.id_datensatz,
+                    id_versicherter: &r.id_versicherter,
+                    id_versicherter_alt: r.id_versicherter_alt.as_deref(),
+                    ik_alt: &r.ik_alt,
+                })
+                .collect();
+            let segments = sig_input::insurance_update_segments(&b.id_datenlieferung, &recs);
+            check_signature(ctx, &b.signatur, &segments)?;
+            drop(segments);
+            let id_list: Vec<&str> = recs.iter().map(|r| r.id_datensatz).collect();
+            check_ids(&b.id_datenlieferung, &id_list)?;
+            let values: Vec<[Option<&str>; 3]> = recs
+                .iter()
+                .map(|r| {
+                    [
+                        Some(r.id_versicherter),
+                        r.id_versicherter_alt,
+                        Some(r.ik_alt),
+                    ]
+                })
+                .collect();
+            finish(ctx, stream, &b.id_datenlieferung, &id_list, &values)
+        }
+    }
+}
+
+fn seed_for(rule: &str) -> &'static str {
+    match rule {
+        model::rules::REQUIRED
+        | model::rules::EMPTY_STRING
+        | model::rules::EMPTY_DELIVERY
+        | model::rules::TYPE => seed::REQUIRED,
+        _ => seed::JSON_RULES,
+    }
+}
+
+/// "Allgemeiner Hinweis": no patient data in IdDatenlieferung / IdDatensatz; IdDatensatz unique.
+fn check_ids(id_datenlieferung: &str, datensatz_ids: &[&str]) -> Result<(), Rejection> {
+    let patient = |field: &str, at: String, v: &str| {
+        ids::find_kvnr_in(v).map(|k| {
+            Rejection::new(
+                400,
+                Diagnosis::new(
+                    "delivery.patient-data-in-id",
+                    format!("{field} contains a KVNR-shaped value with a valid check digit (`{k}`)"),
+                )
+                .at(at)
+                .hint("IdDatenlieferung and IdDatensatz are sent in plaintext; use technical ids such as 2024-01-001")
+                .seed(seed::ID_NO_PATIENT_DATA),
+            )
+        })
+    };
+    if let Some(r) = patient(
+        "IdDatenlieferung",
+        "/IdDatenlieferung".into(),
+        id_datenlieferung,
+    ) {
+        return Err(r);
+    }
+    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(datensatz_ids.len());
+    for (i, id) in datensatz_ids.iter().enumerate() {
+        if let Some(r) = patient("IdDatensatz", ptr(i, "IdDatensatz"), id) {
+            return Err(r);
+        }
+        if let Some(first) = seen.insert(id, i) {
+            return Err(Rejection::new(
+                400,
+                Diagnosis::new(
+                    "delivery.duplicate-id-datensatz",
+                    format!("IdDatensatz `{id}` is used twice in this delivery (first at /Meldungen/{first}/IdDatensatz)"),
+                )
+                .at(ptr(i, "IdDatensatz"))
+                .seed(seed::ID_UNIQUE),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// CMS SignedData over the signature input: structure, signature, messageDigest (naming the near miss),
+/// trust, signer = authenticated insurer.
+fn check_signature(
+    ctx: &Ctx<'_>,
+    signatur_b64: &str,
+    segments: &[Segment<'_>],
+) -> Result<(), Rejection> {
+    let at = "/Signatur";
+    let r400 = |f: &CmsFailure, hint: Option<String>| {
+        let mut d = Diagnosis::new(f.rule(), f.to_string())
+            .at(at)
+            .seed(seed::SIGNATURE_IN);
+        if let Some(h) = hint {
+            d = d.hint(h);
+        }
+        Rejection::new(400, d)
+    };
+    let der = ti_core::b64_decode(signatur_b64).map_err(|e| {
+        Rejection::new(
+            400,
+            Diagnosis::new(model::rules::BASE64, e.to_string())
+                .at(at)
+                .seed(seed::JSON_RULES),
+        )
+    })?;
+    let parsed = ti_core::cms::parse(&der).map_err(|f| {
+        let hint = match &f {
+            CmsFailure::Malformed(_) => Some(
+                "Signatur must be the base64 of the DER CMS SignedData that the Konnektor's SignDocument (urn:ietf:rfc:5652, IncludeEContent=false) returns"
+                    .to_string(),
+            ),
+            _ => None,
+        };
+        r400(&f, hint)
+    })?;
+    if parsed.embedded_content.is_some() {
+        return Err(r400(
+            &CmsFailure::EmbeddedContent,
+            Some("sign with IncludeEContent=false (detached)".into()),
+        ));
+    }
+    parsed.check_signature().map_err(|f| r400(&f, None))?;
+    let variant = ctx.profile.signature_input.variant();
+    let digest = sig_input::digest(segments, variant).map_err(|e| {
+        Rejection::new(
+            400,
+            Diagnosis::new(model::rules::BASE64, e.to_string()).seed(seed::JSON_RULES),
+        )
+    })?;
+    if parsed.check_content_digest(&digest).is_err() {
+        let mut near = sig_input::find_near_miss(segments, &parsed.message_digest);
+        if near.is_none() && variant != Variant::Canonical {
+            if sig_input::digest(segments, Variant::Canonical)
+                .is_ok_and(|d| d.as_slice() == parsed.message_digest.as_slice())
+            {
+                near = Some(Variant::Canonical);
+            }
+        }
+        let f = CmsFailure::ContentMismatch;
+        let mut d = Diagnosis::new(f.rule(), f.to_string())
+            .at(at)
+            .seed(seed::SIGNATURE_IN);
+        match near {
+            Some(v) if v != variant => {
+                d.message = format!(
+                    "near miss: {} (the messageDigest matches that input, not the required one)",
+                    v.describe()
+                );
+                d.rule = format!("signature-input.{}", variant_name(v));
+                d = d.hint("sign the decoded bytes of every value in document order, joined by `|`, an absent IdVersicherterAlt contributing nothing (see the seed's hex dumps)");
+            }
+            _ => {
+                d = d.hint("the signature was made over other bytes than the signature input of this delivery (values changed after signing?)");
+            }
+        }
+        return Err(Rejection::new(400, d));
+    }
+    (ctx.trust)(&parsed).map_err(|f| {
+        Rejection::new(
+            403,
+            Diagnosis::new(f.rule(), f.to_string())
+                .at(at)
+                .hint("sign with the C.SIG certificate of the registered insurer's SMC-B (issued by a TI CA)")
+                .seed(seed::SIGNATURE_IN),
+        )
+    })?;
+    let (tid, ik) = ti_core::pki::insurer_of_cert(&parsed.signer_cert);
+    let (atid, aik) = ctx.insurer;
+    if tid.as_deref() != Some(atid) || ik.as_deref() != Some(aik) {
+        return Err(Rejection::new(
+            403,
+            Diagnosis::new(
+                "cms.signer-insurer",
+                format!(
+                    "the signer certificate `{}` does not belong to the authenticated insurer (Telematik-ID {atid}, IK {aik})",
+                    ti_core::pki::subject_string(&parsed.signer_cert)
+                ),
+            )
+            .at(at)
+            .seed(seed::SIGNATURE_IN),
+        ));
+    }
+    Ok(())
+}
+
+fn variant_name(v: Variant) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("{v:?}"))
+}
+
+/// Decode the Byte values, check key/IV reuse within the delivery, decrypt and check the VST values
+/// (synchronous mode), and prepare the asynchronous checks.
+fn finish(
+    ctx: &Ctx<'_>,
+    stream: ErrorStream,
+    id_datenlieferung: &str,
+    datensatz_ids: &[&str],
+    values: &[[Option<&str>; 3]],
+) -> Result<Checked, Rejection> {
+    let n = values.len();
+    let fields = slots(stream);
+    // Decode every Byte value into one buffer.
+    let total: usize = values
+        .iter()
+        .flat_map(|r| r.iter().flatten())
+        .map(|s| s.len() / 4 * 3)
+        .sum();
+    let mut arena = Arena {
+        bytes: Vec::with_capacity(total),
+        slots: Vec::with_capacity(n),
+    };
+    let engine = &base64::engine::general_purpose::STANDARD;
+    for r in values {
+        let mut sl = [(0usize, 0usize); 3];
+        for (j, v) in r.iter().enumerate() {
+            if let Some(v) = v {
+                let start = arena.bytes.len();
+                // Validated while reading the JSON; a failure here cannot happen, but is not a panic.
+                let _ = engine.decode_vec(v, &mut arena.bytes);
+                sl[j] = (start, arena.bytes.len() - start);
+            }
+        }
+        arena.slots.push(sl);
+    }
+
+    // Ephemeral key and IV reuse within the delivery.
+    let mut warnings = Vec::new();
+    let mut fingerprints = Vec::new();
+    if ctx.profile.key_reuse != ReusePolicy::Ignore {
+        fingerprints.reserve(n * 3);
+        let mut xs: HashMap<u128, (usize, usize)> = HashMap::with_capacity(n * 3);
+        let mut ivs: HashMap<u128, (usize, usize)> = HashMap::with_capacity(n * 3);
+        let mut found = Vec::new();
+        let mut count = 0usize;
+        for i in 0..n {
+            for j in 0..3 {
+                let Some(v) = arena.get(i, j) else { continue };
+                let Ok(f) = ecies::parse(v) else { continue };
+                let (x, iv) = (u128_of(f.x), u128_of(f.iv));
+                fingerprints.push(Fingerprint {
+                    x,
+                    iv,
+                    record: i as u32,
+                    slot: j as u8,
+                });
+                for (map, key, what) in [(&mut xs, x, "ephemeral key"), (&mut ivs, iv, "IV")] {
+                    match map.entry(key) {
+                        Entry::Vacant(e) => {
+                            e.insert((i, j));
+                        }
+                        Entry::Occupied(e) => {
+                            count += 1;
+                            if found.len() < 10 {
+                                let (fi, fj) = *e.get();
+                                found.push(reuse_diagnosis(
+                                    what,
+                                    &ptr(i, fields[j].name()),
+                                    &format!("/Meldungen/{fi}/{}", fields[fj].name()),
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if count > found.len() {
+            found.push(
+                Diagnosis::new(
+                    "ecies.key-reuse",
+                    format!("{count} reused ephemeral keys or IVs in this delivery in all"),
+                )
+                .seed(seed::KEY_REUSE),
+            );
+        }
+        if !found.is_empty() {
+            if ctx.profile.key_reuse == ReusePolicy::Reject {
+                return Err(Rejection {
+                    status: 400,
+                    diagnoses: found,
+                });
+            }
+            warnings.extend(found);
+        }
+    }
+
+    let mut records: Vec<StoredRecord> = datensatz_ids
+        .iter()
+        .map(|id| StoredRecord {
+            id_datensatz: (*id).to_string(),
+            ..StoredRecord::default()
+        })
+        .collect();
+
+    let vst_slots: Vec<usize> = (0..3).filter(|j| fields[*j].for_vst()).collect();
+    let mut work = Vec::new();
+    match ctx.profile.id_checks {
+        IdChecks::Sync => {
+            let results = par_map(n, ctx.threads, ctx.parallel_threshold, |i| {
+                let mut out: [Option<Result<String, Issue>>; 3] = [None, None, None];
+                for &j in &vst_slots {
+                    if let Some(v) = arena.get(i, j) {
+                        out[j] = Some(vst_value(ctx, i, fields[j], v));
+                    }
+                }
+                out
+            });
+            let mut issues: Vec<Issue> = Vec::new();
+            let mut count = 0usize;
+            for (i, r) in results.into_iter().enumerate() {
+                for (j, v) in r.into_iter().enumerate() {
+                    match v {
+                        Some(Ok(s)) => set(&mut records[i], fields[j], s),
+                        Some(Err(issue)) => {
+                            count += 1;
+                            if issues.len() < 20 {
+                                issues.push(issue);
+                            }
+                        }
+                        None => {}
+                    }
+                }
+            }
+            if let Some(first) = issues.first() {
+                let status = first.status();
+                let mut diagnoses: Vec<Diagnosis> =
+                    issues.into_iter().map(|i| i.diagnosis).collect();
+                if count > diagnoses.len() {
+                    diagnoses.push(Diagnosis::new(
+                        "delivery.more-errors",
+                        format!(
+                            "{count} values failed their checks in all; the first 20 are listed"
+                        ),
+                    ));
+                }
+                return Err(Rejection { status, diagnoses });
+            }
+        }
+        IdChecks::Async => {
+            for i in 0..n {
+                for &j in &vst_slots {
+                    if arena.slots[i][j].1 > 0 {
+                        work.push((i, j));
+                    }
+                }
+            }
+        }
+    }
+    if stream == ErrorStream::VitalStatus {
+        for i in 0..n {
+            work.push((i, 1));
+            work.push((i, 2));
+        }
+    }
+    let pending = (!work.is_empty()).then_some(PendingChecks {
+        stream,
+        arena,
+        work,
+    });
+    Ok(Checked {
+        stream,
+        id_datenlieferung: id_datenlieferung.to_string(),
+        records,
+        warnings,
+        fingerprints,
+        pending,
+    })
+}
+
+fn reuse_diagnosis(what: &str, at: &str, first: &str) -> Diagnosis {
+    Diagnosis::new(
+        if what == "IV" {
+            "ecies.iv-reuse"
+        } else {
+            "ecies.key-reuse"
+        },
+        format!("the {what} of this value was already used for {first}"),
+    )
+    .at(at)
+    .hint("generate a fresh ephemeral key pair and a fresh random IV for every encrypted value")
+    .seed(seed::KEY_REUSE)
+}
+
+fn set(r: &mut StoredRecord, f: Field, v: String) {
+    match f {
+        Field::IdVersicherter => r.id_versicherter = Some(v),
+        Field::Vitalstatus => r.vitalstatus = Some(v),
+        Field::Sterbedatum => r.sterbedatum = Some(v),
+        Field::IdVersicherterAlt => r.id_versicherter_alt = Some(v),
+        Field::IkAlt => r.ik_alt = Some(v),
+    }
+}
+
+/// The outcome of the asynchronous checks for one record.
+#[derive(Clone, Debug, Default)]
+pub struct AsyncResult {
+    pub record: usize,
+    pub values: Vec<(Field, String)>,
+    /// (code, diagnosis)
+    pub errors: Vec<(String, Diagnosis)>,
+}
+
+/// The checks after the answer: VST values in `async` mode, and the Registerstelle's checks of
+/// Vitalstatus and Sterbedatum ("diese werden asynchron bei der Registerstelle nach der Entschlüsselung
+/// vorgenommen").
+pub fn run_async_checks(ctx: &Ctx<'_>, p: &PendingChecks) -> Vec<AsyncResult> {
+    let fields = slots(p.stream);
+    // Group work by record (work is ordered by record within each phase).
+    let mut by_record: Vec<Vec<usize>> = vec![Vec::new(); p.arena.slots.len()];
+    for &(i, j) in &p.work {
+        by_record[i].push(j);
+    }
+    let n = by_record.len();
+    par_map(n, ctx.threads, ctx.parallel_threshold, |i| {
+        let mut res = AsyncResult {
+            record: i,
+            ..AsyncResult::default()
+        };
+        let mut vs: Option<String> = None;
+        let mut sd: Option<String> = None;
+        for &j in &by_record[i] {
+            let f = fields[j];
+            let Some(data) = p.arena.get(i, j) else {
+                continue;
+            };
+            let r = if f.for_vst() {
+                vst_value(ctx, i, f, data)
+            } else {
+                decrypt_field(ctx, i, f, data)
+            };
+            match r {
+                Ok(v) => {
+                    match f {
+                        Field::Vitalstatus => vs = Some(v.clone()),
+                        Field::Sterbedatum => sd = Some(v.clone()),
+                        _ => {}
+                    }
+                    res.values.push((f, v));
+                }
+                Err(issue) => res.errors.push((issue.code().to_string(), issue.diagnosis)),
+            }
+        }
+        registerstelle_checks(i, vs.as_deref(), sd.as_deref(), &mut res.errors);
+        res
+    })
+    .into_iter()
+    .filter(|r| !r.values.is_empty() || !r.errors.is_empty())
+    .collect()
+}
+
+/// Vitalstatus ∈ {01, 02, 03}; Sterbedatum a valid `yyyy-mm-dd` date or `---N/A----`; 02 needs a date,
+/// 01/03 the filler.
+pub fn registerstelle_checks(
+    record: usize,
+    vitalstatus: Option<&str>,
+    sterbedatum: Option<&str>,
+    errors: &mut Vec<(String, Diagnosis)>,
+) {
+    let vs_ok = match vitalstatus {
+        Some(v @ ("01" | "02" | "03")) => Some(v),
+        Some(v) => {
+            errors.push((
+                Field::Vitalstatus.wrong_format_code().into(),
+                Diagnosis::new(
+                    "vitalstatus.value",
+                    format!("the decrypted Vitalstatus `{}` is not one of 01 (Lebend), 02 (Verstorben), 03 (Unbekannt)", v.escape_debug()),
+                )
+                .at(ptr(record, "Vitalstatus"))
+                .seed(seed::VITALSTATUS),
+            ));
+            None
+        }
+        None => None,
+    };
+    let sd_kind = match sterbedatum {
+        Some(STERBEDATUM_NA) => Some(false),
+        Some(d) if is_date(d) => Some(true),
+        Some(d) => {
+            errors.push((
+                Field::Sterbedatum.wrong_format_code().into(),
+                Diagnosis::new(
+                    "sterbedatum.format",
+                    format!(
+                        "the decrypted Sterbedatum `{}` is neither a valid date yyyy-mm-dd nor the filler `{STERBEDATUM_NA}`",
+                        d.escape_debug()
+                    ),
+                )
+                .at(ptr(record, "Sterbedatum"))
+                .hint(if d.trim() == "N/A" || d.contains("N/A") {
+                    "the filler is exactly ---N/A---- (three dashes, N/A, four dashes: 10 characters)"
+                } else {
+                    "write the date as yyyy-mm-dd, e.g. 2024-03-01"
+                })
+                .seed(seed::STERBEDATUM),
+            ));
+            None
+        }
+        None => None,
+    };
+    if let (Some(v), Some(is_date)) = (vs_ok, sd_kind) {
+        let bad = match v {
+            "02" => !is_date,
+            _ => is_date,
+        };
+        if bad {
+            errors.push((
+                codes::INCONSISTENT_STERBEDATUM.into(),
+                Diagnosis::new(
+                    "sterbedatum.consistency",
+                    if v == "02" {
+                        "Vitalstatus 02 (Verstorben) needs a Sterbedatum, but the filler ---N/A---- was sent".to_string()
+                    } else {
+                        format!("Vitalstatus {v} (Lebend/Unbekannt) needs the filler ---N/A---- as Sterbedatum, but a date was sent")
+                    },
+                )
+                .at(ptr(record, "Sterbedatum"))
+                .seed(seed::STERBEDATUM),
+            ));
+        }
+    }
+}
+
+/// `yyyy-mm-dd`, a real calendar date.
+pub fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let part = s.get(r)?;
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
+    };
+    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
+        return false;
+    };
+    let Ok(month) = time::Month::try_from(m as u8) else {
+        return false;
+    };
+    time::Date::from_calendar_date(y as i32, month, d as u8).is_ok()
+}
+
+/// Apply asynchronous results to stored records.
+pub fn apply_async(records: &mut [StoredRecord], results: &[AsyncResult]) {
+    for r in results {
+        let Some(rec) = records.get_mut(r.record) else {
+            continue;
+        };
+        for (f, v) in &r.values {
+            set(rec, *f, v.clone());
+        }
+        for (code, _) in &r.errors {
+            rec.errors.push(code.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_registerstelle_rules() {
+        assert!(is_date("2024-02-29"));
+        assert!(!is_date("2023-02-29"));
+        assert!(!is_date("2024-13-01"));
+        assert!(!is_date("24-01-01"));
+        assert!(!is_date("2024-1-011"));
+        assert!(!is_date("+024-01-01"));
+        let codes = |vs: &str, sd: &str| {
+            let mut e = Vec::new();
+            registerstelle_checks(0, Some(vs), Some(sd), &mut e);
+            e.into_iter().map(|(c, _)| c).collect::<Vec<_>>()
+        };
+        assert!(codes("01", STERBEDATUM_NA).is_empty());
+        assert!(codes("03", STERBEDATUM_NA).is_empty());
+        assert!(codes("02", "2024-01-31").is_empty());
+        assert_eq!(codes("04", STERBEDATUM_NA), ["WrongFormatVitalstatus"]);
+        assert_eq!(codes("1", "2024-01-31"), ["WrongFormatVitalstatus"]);
+        assert_eq!(codes("02", "31.01.2024"), ["WrongFormatSterbedatum"]);
+        assert_eq!(codes("01", "--N/A--"), ["WrongFormatSterbedatum"]);
+        assert_eq!(codes("02", STERBEDATUM_NA), ["InconsistentSterbedatum"]);
+        assert_eq!(codes("01", "2024-01-31"), ["InconsistentSterbedatum"]);
+    }
+
+    #[test]
+    fn par_map_keeps_order() {
+        let v = par_map(1000, 4, 10, |i| i * 2);
+        assert_eq!(v, (0..1000).map(|i| i * 2).collect::<Vec<_>>());
+        assert_eq!(par_map(3, 4, 10, |i| i), vec![0, 1, 2]);
+        assert!(par_map(0, 4, 0, |i| i).is_empty());
+    }
+}
