@@ -1,14 +1,18 @@
-# konform — the two commands a new user needs are `make run` and `make test` (see README.md).
+# konform — a new user needs two commands: `make run` and `make test` (see README.md).
 CARGO ?= cargo
 
-.PHONY: run test bench fuzz build fmt
+# Python packages the tests need live in ./.venv when the system python3 lacks them (.ci/deps).
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
+
+.PHONY: run test test-deps bench fuzz build fmt
 
 ## Start every simulator on loopback with a generated test PKI.
 run:
 	$(CARGO) run --release -- up
 
-## The whole test suite (unit, golden, interop with OpenSSL and Python, CLI). `.ci/run` installs the tools first.
-test:
+## The whole suite: unit, golden, CLI, and interop with OpenSSL and Python `cryptography`.
+## Installs missing test tools first (.ci/deps); CI runs the same via .ci/run.
+test: test-deps
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		echo "$(CARGO) nextest run --workspace"; \
 		$(CARGO) nextest run --workspace; \
@@ -17,7 +21,10 @@ test:
 		$(CARGO) test --workspace; \
 	fi
 
-## Benchmarks (release build, std::time, next to `openssl speed`). Never part of `make test`.
+test-deps:
+	@.ci/deps
+
+## Benchmarks (release build, one core, next to `openssl speed`). Never part of `make test`.
 bench:
 	$(CARGO) bench --workspace
 
