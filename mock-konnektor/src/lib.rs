@@ -210,3 +210,40 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     sim_kit::serve::serve(listener, app(state), shutdown).await
 }
+
+/// Entry point for the `soap_envelope` fuzz target (`fuzz/fuzz_targets/soap_envelope.rs`): parse an
+/// envelope with the server's limits and, when it holds a known operation, validate and execute it against
+/// a simulator with a verified default card. Must never panic, whatever the input.
+#[doc(hidden)]
+pub fn fuzz_soap_envelope(data: &[u8]) {
+    use std::sync::OnceLock;
+    static STATE: OnceLock<KonnektorState> = OnceLock::new();
+    let st = STATE.get_or_init(|| {
+        let pki = TestPki::generate(&ti_core::pki::PkiOptions::default()).expect("test PKI");
+        let cfg = KonnektorConfig {
+            pin_initially_verified: true,
+            ..KonnektorConfig::default()
+        };
+        KonnektorState::new(cfg, Arc::new(pki)).expect("default config")
+    });
+    let limits = st.config().limits;
+    let parsed = soap::parse_envelope(
+        data,
+        xml::Limits {
+            max_depth: limits.max_depth,
+            max_elements: limits.max_elements,
+        },
+    );
+    if let Ok(el) = parsed {
+        if let Some(op) = soap::by_element(&el) {
+            if op.implemented {
+                if let Ok(ok) = ops::execute(st, op, &el, false) {
+                    // The answer must be well-formed XML.
+                    let env = write::envelope(&ok.body);
+                    xml::parse(env.as_bytes(), xml::Limits::default())
+                        .expect("responses are well-formed");
+                }
+            }
+        }
+    }
+}
