@@ -232,7 +232,6 @@ fn string(v: Option<Value<'_>>) -> Cow<'_, str> {
 
 fn bundle<'a, R>(
     doc: Value<'a>,
-    record_type: &str,
     record: impl Fn(Value<'a>, &str) -> Result<R, FieldError>,
 ) -> Result<Bundle<'a, R>, FieldError> {
     let [id, meldungen, sig] = fields(doc, "", "the delivery bundle", &VS_BUNDLE)?;
@@ -252,10 +251,7 @@ fn bundle<'a, R>(
         ptr.clear();
         ptr.push_str("/Meldungen/");
         ptr.push_str(itoa(i).as_str());
-        out.push(record(item, &ptr).map_err(|e| FieldError {
-            message: format!("{} (record type {record_type})", e.message),
-            ..e
-        })?);
+        out.push(record(item, &ptr)?);
     }
     Ok(Bundle {
         id_datenlieferung: string(id),
@@ -270,7 +266,7 @@ fn itoa(i: usize) -> String {
 
 /// `POST /notify/api/v1/vitalstatusnotification` body.
 pub fn vitalstatus_bundle(doc: Value<'_>) -> Result<Bundle<'_, VsRecord<'_>>, FieldError> {
-    bundle(doc, "VitalStatusNotification", |v, ptr| {
+    bundle(doc, |v, ptr| {
         let [d, iv, vs, sd] = fields(v, ptr, "a VitalStatusNotification", &VS_RECORD)?;
         Ok(VsRecord {
             id_datensatz: string(d),
@@ -283,7 +279,7 @@ pub fn vitalstatus_bundle(doc: Value<'_>) -> Result<Bundle<'_, VsRecord<'_>>, Fi
 
 /// `POST /notify/api/v1/insuranceupdatenotification` body.
 pub fn insurance_update_bundle(doc: Value<'_>) -> Result<Bundle<'_, IuRecord<'_>>, FieldError> {
-    bundle(doc, "InsuranceUpdateNotification", |v, ptr| {
+    bundle(doc, |v, ptr| {
         let [d, iv, alt, ik] = fields(v, ptr, "an InsuranceUpdateNotification", &IU_RECORD)?;
         Ok(IuRecord {
             id_datensatz: string(d),

@@ -384,7 +384,7 @@ fn check_kvnr_value(ctx: &Ctx<'_>, record: usize, field: Field, v: &str) -> Resu
                 IssueKind::Environment,
                 seed::KVNR_ENVIRONMENT,
                 Some(format!(
-                    "the reference environment accepts only test KVNRs ({range}); production KVNRs are forbidden there"
+                    "use test KVNRs ({range}) in the reference environment, e.g. from `konform kvnr gen --test 5`"
                 )),
             ),
             KvnrError::Reserved => (IssueKind::Format, seed::KVNR_RESERVED, None),
@@ -392,7 +392,7 @@ fn check_kvnr_value(ctx: &Ctx<'_>, record: usize, field: Field, v: &str) -> Resu
                 IssueKind::Format,
                 seed::KVNR,
                 Some(format!(
-                    "the check digit of {}… is {expected}",
+                    "the check digit of {}... is {expected}",
                     v.get(..9).unwrap_or(v)
                 )),
             ),
@@ -471,8 +471,10 @@ pub fn check_delivery(
 ) -> Result<Checked, Rejection> {
     let doc = json::parse(body, ctx.limits).map_err(|e| {
         let mut d = Diagnosis::new(e.rule, format!("{} (byte {})", e.message, e.offset))
-            .at(e.pointer)
             .seed(seed::JSON_RULES);
+        if !e.pointer.is_empty() {
+            d = d.at(e.pointer);
+        }
         if e.rule == json::rules::UTF8 {
             d = d.seed(seed::CONTENT_TYPE);
         }

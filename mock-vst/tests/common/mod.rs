@@ -1,6 +1,8 @@
 //! Test client: builds deliveries the way a correct insurer client does (and lets tests break them).
 #![allow(dead_code)]
 
+pub mod http1;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
