@@ -3,13 +3,22 @@
 /// Escape character data and attribute values (`&`, `<`, `>`, `"`, `'`); characters XML 1.0 cannot carry
 /// are replaced by U+FFFD so a response is always well-formed.
 pub fn escape_into(out: &mut String, s: &str) {
+    escape_impl(out, s, true)
+}
+
+/// Escape character data: quotes need no escaping there.
+pub fn escape_text_into(out: &mut String, s: &str) {
+    escape_impl(out, s, false)
+}
+
+fn escape_impl(out: &mut String, s: &str, quotes: bool) {
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
+            '"' if quotes => out.push_str("&quot;"),
+            '\'' if quotes => out.push_str("&apos;"),
             '\t' | '\n' => out.push(c),
             '\r' => out.push_str("&#13;"),
             c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
@@ -64,12 +73,12 @@ impl W {
     /// `<name>text</name>`
     pub fn leaf(&mut self, name: &str, text: &str) -> &mut Self {
         self.open(name, &[]);
-        escape_into(&mut self.buf, text);
+        escape_text_into(&mut self.buf, text);
         self.close(name)
     }
     pub fn leaf_attrs(&mut self, name: &str, attrs: &[(&str, &str)], text: &str) -> &mut Self {
         self.open(name, attrs);
-        escape_into(&mut self.buf, text);
+        escape_text_into(&mut self.buf, text);
         self.close(name)
     }
     /// `<name/>`
