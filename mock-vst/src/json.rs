@@ -728,4 +728,40 @@ mod tests {
     fn bom_is_tolerated() {
         assert!(parse(b"\xEF\xBB\xBF{}", Limits::default()).is_ok());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_and_errors_point_into_the_body(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            if let Err(e) = parse(&data, Limits::default()) {
+                proptest::prop_assert!(e.offset <= data.len());
+                proptest::prop_assert!(e.pointer.is_empty() || e.pointer.starts_with('/'));
+            }
+        }
+
+        #[test]
+        fn token_soup(tokens in proptest::collection::vec(proptest::sample::select(vec![
+            "{", "}", "[", "]", ",", ":", "\"a\"", "\"A\"", "\"\\u00e4\"", "1", "-0.5e3", "true", "null", " ", "//", "/*", "\"\\ud800\"",
+        ]), 0..60)) {
+            let s: String = tokens.concat();
+            match parse(s.as_bytes(), Limits { max_depth: 8, max_number_len: 10 }) {
+                Ok(v) => {
+                    // Whatever parses must round-trip through serde_json with the same structure.
+                    fn to_serde(v: &Value<'_>) -> serde_json::Value {
+                        match v {
+                            Value::Null => serde_json::Value::Null,
+                            Value::Bool(b) => (*b).into(),
+                            Value::Number(n) => serde_json::from_str(n).unwrap(),
+                            Value::String(s) => s.to_string().into(),
+                            Value::Array(a) => a.iter().map(to_serde).collect(),
+                            Value::Object(m) => m.iter().map(|(k, v)| (k.to_string(), to_serde(v))).collect::<serde_json::Map<_, _>>().into(),
+                        }
+                    }
+                    let ours = to_serde(&v);
+                    let theirs: serde_json::Value = serde_json::from_str(&s).unwrap();
+                    proptest::prop_assert_eq!(ours, theirs);
+                }
+                Err(e) => proptest::prop_assert!(e.offset <= s.len()),
+            }
+        }
+    }
 }

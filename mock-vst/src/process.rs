@@ -9,7 +9,6 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sim_kit::Diagnosis;
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use ti_core::cms::{CmsFailure, ParsedCms};
 use ti_core::ecies::{self, DecryptFailure, EciesParams};
 use ti_core::ids::{Environment, KvnrError, KvnrRules};
@@ -225,8 +224,8 @@ impl Arena {
 /// Ephemeral key and IV of one value, for reuse checks across deliveries.
 #[derive(Clone, Copy, Debug)]
 pub struct Fingerprint {
-    pub x: u128,
-    pub iv: u128,
+    pub x: u64,
+    pub iv: u64,
     pub record: u32,
     pub slot: u8,
 }
@@ -454,13 +453,6 @@ fn reject_field(e: model::FieldError, seed_ref: &str) -> Rejection {
             .at(e.pointer)
             .seed(seed_ref),
     )
-}
-
-fn u128_of(b: &[u8]) -> u128 {
-    let mut a = [0u8; 16];
-    let n = b.len().min(16);
-    a[..n].copy_from_slice(&b[..n]);
-    u128::from_le_bytes(a)
 }
 
 /// Check a delivery body completely (everything the VST does before it answers).
@@ -713,8 +705,97 @@ fn variant_name(v: Variant) -> String {
         .unwrap_or_else(|| format!("{v:?}"))
 }
 
-/// Decode the Byte values, check key/IV reuse within the delivery, decrypt and check the VST values
-/// (synchronous mode), and prepare the asynchronous checks.
+/// Decode a base64 value into `buf` when it fits (no allocation), else into a fresh vector.
+fn decode_into<'b>(v: &str, buf: &'b mut [u8; 512], spill: &'b mut Vec<u8>) -> Option<&'b [u8]> {
+    let engine = &base64::engine::general_purpose::STANDARD;
+    if base64::decoded_len_estimate(v.len()) <= buf.len() {
+        let n = engine.decode_slice(v, &mut buf[..]).ok()?;
+        Some(&buf[..n])
+    } else {
+        spill.clear();
+        engine.decode_vec(v, spill).ok()?;
+        Some(&spill[..])
+    }
+}
+
+/// Ephemeral X and IV of an encrypted value, from the first 104 base64 characters (78 bytes) only.
+fn fingerprint_of(v: &str) -> Option<(u64, u64)> {
+    let prefix = v.get(..v.len().min(104))?;
+    let mut buf = [0u8; 78];
+    let n = base64::engine::general_purpose::STANDARD
+        .decode_slice(prefix, &mut buf)
+        .ok()?;
+    if n < 77 || buf[0] != ecies::VERSION {
+        return None;
+    }
+    Some((u64_of(&buf[1..9]), u64_of(&buf[65..73])))
+}
+
+fn u64_of(b: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[..8]);
+    u64::from_le_bytes(a)
+}
+
+/// Run `f` on every record, on up to `threads` threads (inline below `threshold`); collect the issues
+/// (the first `keep` in document order, and their total count).
+fn par_records(
+    records: &mut [StoredRecord],
+    threads: usize,
+    threshold: usize,
+    keep: usize,
+    f: impl Fn(usize, &mut StoredRecord, &mut Vec<Issue>) + Sync,
+) -> (Vec<Issue>, usize) {
+    let n = records.len();
+    let run = |offset: usize, chunk: &mut [StoredRecord]| {
+        let mut issues = Vec::new();
+        let mut count = 0usize;
+        let mut tmp = Vec::new();
+        for (k, r) in chunk.iter_mut().enumerate() {
+            f(offset + k, r, &mut tmp);
+            count += tmp.len();
+            for i in tmp.drain(..) {
+                if issues.len() < keep {
+                    issues.push(i);
+                }
+            }
+        }
+        (issues, count)
+    };
+    if n < threshold.max(2) || threads <= 1 {
+        return run(0, records);
+    }
+    let chunk = n.div_ceil(threads.min(n));
+    let parts: Vec<(Vec<Issue>, usize)> = std::thread::scope(|s| {
+        let handles: Vec<_> = records
+            .chunks_mut(chunk)
+            .enumerate()
+            .map(|(t, c)| {
+                let run = &run;
+                s.spawn(move || run(t * chunk, c))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let mut issues = Vec::new();
+    let mut count = 0;
+    for (i, c) in parts {
+        count += c;
+        for x in i {
+            if issues.len() < keep {
+                issues.push(x);
+            }
+        }
+    }
+    (issues, count)
+}
+
+/// Check key/IV reuse within the delivery, decrypt and check the VST values (synchronous mode), and
+/// prepare the asynchronous checks. Values are decoded on the fly; only those the asynchronous checks need
+/// are kept (decoded) in one buffer.
 fn finish(
     ctx: &Ctx<'_>,
     stream: ErrorStream,
@@ -724,70 +805,52 @@ fn finish(
 ) -> Result<Checked, Rejection> {
     let n = values.len();
     let fields = slots(stream);
-    // Decode every Byte value into one buffer.
-    let total: usize = values
-        .iter()
-        .flat_map(|r| r.iter().flatten())
-        .map(|s| s.len() / 4 * 3)
-        .sum();
-    let mut arena = Arena {
-        bytes: Vec::with_capacity(total),
-        slots: Vec::with_capacity(n),
-    };
-    let engine = &base64::engine::general_purpose::STANDARD;
-    for r in values {
-        let mut sl = [(0usize, 0usize); 3];
-        for (j, v) in r.iter().enumerate() {
-            if let Some(v) = v {
-                let start = arena.bytes.len();
-                // Validated while reading the JSON; a failure here cannot happen, but is not a panic.
-                let _ = engine.decode_vec(v, &mut arena.bytes);
-                sl[j] = (start, arena.bytes.len() - start);
-            }
-        }
-        arena.slots.push(sl);
-    }
 
-    // Ephemeral key and IV reuse within the delivery.
+    // Ephemeral key and IV reuse within the delivery: sort the fingerprints, look at neighbours.
     let mut warnings = Vec::new();
     let mut fingerprints = Vec::new();
     if ctx.profile.key_reuse != ReusePolicy::Ignore {
         fingerprints.reserve(n * 3);
-        let mut xs: HashMap<u128, (usize, usize)> = HashMap::with_capacity(n * 3);
-        let mut ivs: HashMap<u128, (usize, usize)> = HashMap::with_capacity(n * 3);
-        let mut found = Vec::new();
-        let mut count = 0usize;
-        for i in 0..n {
-            for j in 0..3 {
-                let Some(v) = arena.get(i, j) else { continue };
-                let Ok(f) = ecies::parse(v) else { continue };
-                let (x, iv) = (u128_of(f.x), u128_of(f.iv));
-                fingerprints.push(Fingerprint {
-                    x,
-                    iv,
-                    record: i as u32,
-                    slot: j as u8,
-                });
-                for (map, key, what) in [(&mut xs, x, "ephemeral key"), (&mut ivs, iv, "IV")] {
-                    match map.entry(key) {
-                        Entry::Vacant(e) => {
-                            e.insert((i, j));
-                        }
-                        Entry::Occupied(e) => {
-                            count += 1;
-                            if found.len() < 10 {
-                                let (fi, fj) = *e.get();
-                                found.push(reuse_diagnosis(
-                                    what,
-                                    &ptr(i, fields[j].name()),
-                                    &format!("/Meldungen/{fi}/{}", fields[fj].name()),
-                                ));
-                            }
-                        }
-                    }
+        for (i, r) in values.iter().enumerate() {
+            for (j, v) in r.iter().enumerate() {
+                if let Some((x, iv)) = v.and_then(fingerprint_of) {
+                    fingerprints.push(Fingerprint {
+                        x,
+                        iv,
+                        record: i as u32,
+                        slot: j as u8,
+                    });
                 }
             }
         }
+        let mut found: Vec<(u32, u8, Diagnosis)> = Vec::new();
+        let mut count = 0usize;
+        for what in ["ephemeral key", "IV"] {
+            let key = |f: &Fingerprint| if what == "IV" { f.iv } else { f.x };
+            fingerprints.sort_unstable_by_key(|f| (key(f), f.record, f.slot));
+            let mut first = 0;
+            for k in 1..fingerprints.len() {
+                if key(&fingerprints[k]) != key(&fingerprints[first]) {
+                    first = k;
+                    continue;
+                }
+                count += 1;
+                if found.len() < 10 {
+                    let (a, b) = (&fingerprints[first], &fingerprints[k]);
+                    found.push((
+                        b.record,
+                        b.slot,
+                        reuse_diagnosis(
+                            what,
+                            &ptr(b.record as usize, fields[b.slot as usize].name()),
+                            &format!("/Meldungen/{}/{}", a.record, fields[a.slot as usize].name()),
+                        ),
+                    ));
+                }
+            }
+        }
+        found.sort_by_key(|(r, s, _)| (*r, *s));
+        let mut found: Vec<Diagnosis> = found.into_iter().map(|(_, _, d)| d).collect();
         if count > found.len() {
             found.push(
                 Diagnosis::new(
@@ -820,31 +883,26 @@ fn finish(
     let mut work = Vec::new();
     match ctx.profile.id_checks {
         IdChecks::Sync => {
-            let results = par_map(n, ctx.threads, ctx.parallel_threshold, |i| {
-                let mut out: [Option<Result<String, Issue>>; 3] = [None, None, None];
-                for &j in &vst_slots {
-                    if let Some(v) = arena.get(i, j) {
-                        out[j] = Some(vst_value(ctx, i, fields[j], v));
-                    }
-                }
-                out
-            });
-            let mut issues: Vec<Issue> = Vec::new();
-            let mut count = 0usize;
-            for (i, r) in results.into_iter().enumerate() {
-                for (j, v) in r.into_iter().enumerate() {
-                    match v {
-                        Some(Ok(s)) => set(&mut records[i], fields[j], s),
-                        Some(Err(issue)) => {
-                            count += 1;
-                            if issues.len() < 20 {
-                                issues.push(issue);
-                            }
+            let (issues, count) = par_records(
+                &mut records,
+                ctx.threads,
+                ctx.parallel_threshold,
+                20,
+                |i, rec, issues| {
+                    let mut buf = [0u8; 512];
+                    let mut spill = Vec::new();
+                    for &j in &vst_slots {
+                        let Some(v) = values[i][j] else { continue };
+                        let Some(data) = decode_into(v, &mut buf, &mut spill) else {
+                            continue;
+                        };
+                        match vst_value(ctx, i, fields[j], data) {
+                            Ok(s) => set(rec, fields[j], s),
+                            Err(issue) => issues.push(issue),
                         }
-                        None => {}
                     }
-                }
-            }
+                },
+            );
             if let Some(first) = issues.first() {
                 let status = first.status();
                 let mut diagnoses: Vec<Diagnosis> =
@@ -861,9 +919,9 @@ fn finish(
             }
         }
         IdChecks::Async => {
-            for i in 0..n {
+            for (i, r) in values.iter().enumerate() {
                 for &j in &vst_slots {
-                    if arena.slots[i][j].1 > 0 {
+                    if r[j].is_some() {
                         work.push((i, j));
                     }
                 }
@@ -876,11 +934,36 @@ fn finish(
             work.push((i, 2));
         }
     }
-    let pending = (!work.is_empty()).then_some(PendingChecks {
-        stream,
-        arena,
-        work,
-    });
+    let pending = if work.is_empty() {
+        None
+    } else {
+        // Keep only what the asynchronous checks decrypt.
+        let total: usize = work
+            .iter()
+            .filter_map(|&(i, j)| values[i][j])
+            .map(|v| v.len() / 4 * 3)
+            .sum();
+        let mut arena = Arena {
+            bytes: Vec::with_capacity(total),
+            slots: vec![[(0usize, 0usize); 3]; n],
+        };
+        let engine = &base64::engine::general_purpose::STANDARD;
+        for &(i, j) in &work {
+            if let Some(v) = values[i][j] {
+                let start = arena.bytes.len();
+                // Validated while reading the JSON; a failure leaves the slot empty (no panic).
+                if engine.decode_vec(v, &mut arena.bytes).is_err() {
+                    arena.bytes.truncate(start);
+                }
+                arena.slots[i][j] = (start, arena.bytes.len() - start);
+            }
+        }
+        Some(PendingChecks {
+            stream,
+            arena,
+            work,
+        })
+    };
     Ok(Checked {
         stream,
         id_datenlieferung: id_datenlieferung.to_string(),

@@ -110,8 +110,8 @@ struct Data {
     mailboxes: HashMap<String, Mailbox>,
     deliveries: Vec<StoredDelivery>,
     next_seq: u64,
-    seen_x: HashSet<u128>,
-    seen_iv: HashSet<u128>,
+    seen_x: HashSet<u64>,
+    seen_iv: HashSet<u64>,
     delivery_ids: HashSet<(String, ErrorStream, String)>,
     /// Bumped by reset: asynchronous jobs of an older generation are discarded.
     generation: u64,
