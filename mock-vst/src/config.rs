@@ -262,8 +262,10 @@ mod tests {
         let e = VstConfig::from_yaml("profile:\n  auth: basic\n", "t.yaml").unwrap_err();
         assert!(e.to_string().contains("t.yaml"), "{e}");
         assert!(VstConfig::from_yaml("bogus: 1\n", "t.yaml").is_err());
-        let mut p = Profile::default();
-        p.aes_key_bits = 192;
+        let p = Profile {
+            aes_key_bits: 192,
+            ..Profile::default()
+        };
         assert!(p.validate().is_err());
     }
 }

@@ -2,6 +2,8 @@
 //! and the asynchronous checks after acceptance ("bei der Registerstelle nach der Entschlüsselung").
 //! No I/O: the HTTP layer calls [`check_delivery`] on a blocking thread and [`run_async_checks`] after
 //! answering.
+// `Issue` carries a whole diagnosis on purpose; the error path is the rare one.
+#![allow(clippy::result_large_err)]
 
 use crate::config::{IdChecks, Profile, ReusePolicy};
 use crate::{json, model, seed};
@@ -644,12 +646,12 @@ fn check_signature(
     })?;
     if parsed.check_content_digest(&digest).is_err() {
         let mut near = sig_input::find_near_miss(segments, &parsed.message_digest);
-        if near.is_none() && variant != Variant::Canonical {
-            if sig_input::digest(segments, Variant::Canonical)
+        if near.is_none()
+            && variant != Variant::Canonical
+            && sig_input::digest(segments, Variant::Canonical)
                 .is_ok_and(|d| d.as_slice() == parsed.message_digest.as_slice())
-            {
-                near = Some(Variant::Canonical);
-            }
+        {
+            near = Some(Variant::Canonical);
         }
         let f = CmsFailure::ContentMismatch;
         let mut d = Diagnosis::new(f.rule(), f.to_string())

@@ -143,7 +143,8 @@ async fn required_properties_types_and_base64() {
     let s = sim();
     let body = vs_body(&s.pki, "r-1", &[good(1)]);
     let base: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let cases: Vec<(Box<dyn Fn(&mut serde_json::Value)>, &str, &str)> = vec![
+    type Mutate = Box<dyn Fn(&mut serde_json::Value)>;
+    let cases: Vec<(Mutate, &str, &str)> = vec![
         (
             Box::new(|v| {
                 v["Meldungen"][0]
