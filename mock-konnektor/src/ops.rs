@@ -2,6 +2,9 @@
 //! (schema errors → 4000 with the validator text), then checks context, card and PIN state, then answers.
 //! Responses are written with [`crate::write::W`] using the schema prefixes.
 
+// A fault is the cold path and is rendered right away; boxing OpErr would only add noise.
+#![allow(clippy::result_large_err)]
+
 use crate::KonnektorState;
 use crate::cards::PinResult;
 use crate::config::{PinStatus, can_sign, pin_types};
