@@ -67,20 +67,92 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
-fn up_is_a_plainly_labelled_stub() {
-    for args in [
-        vec!["up"],
-        vec!["up", "--vst-port", "0", "--data-dir", ".konform"],
-    ] {
-        let r = konform(&args);
-        r.expect_code(2, "konform up");
+fn up_serves_the_simulators_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let ready = dir.path().join("ready.json");
+    let mut child = std::process::Command::new(common::KONFORM)
+        .args([
+            "up",
+            "--vst-port",
+            "0",
+            "--konnektor-port",
+            "0",
+            "--xta-port",
+            "0",
+            "--data-dir",
+        ])
+        .arg(dir.path().join("data"))
+        .arg("--ready-file")
+        .arg(&ready)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !ready.exists() {
         assert!(
-            r.stderr
-                .contains("konform up: not built yet (simulator issues)"),
-            "{}",
-            r.stderr
+            std::time::Instant::now() < deadline,
+            "no ready file within 60 s"
         );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "konform up exited early"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&ready).unwrap()).unwrap();
+    let vst = r["vst"].as_str().unwrap().to_string();
+    let kon = r["konnektor"].as_str().unwrap().to_string();
+    assert!(
+        r["xta"].is_null(),
+        "XTA is not built yet and must say so: {r}"
+    );
+    assert!(
+        Path::new(r["pki"].as_str().unwrap())
+            .join("insurer/sig.pem")
+            .exists()
+    );
+    for (url, path, needle) in [
+        (&vst, "/.well-known", "eyJ"),
+        (&kon, "/connector.sds", "ConnectorServices"),
+        (&vst, "/__konform/health", "vst"),
+    ] {
+        let body = http_get(url, path);
+        assert!(body.contains(needle), "{url}{path}: {body}");
+    }
+    // SIGTERM: clean shutdown with exit 0.
+    unsafe_kill(child.id());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "konform up after SIGTERM");
+    // A second start reuses the PKI; a conflicting --curve is a usage error.
+    konform(
+        ["up", "--curve", "p256", "--data-dir"]
+            .iter()
+            .map(OsString::from)
+            .chain([dir.path().join("data").into_os_string()]),
+    )
+    .expect_code(2, "conflicting curve");
+}
+
+fn http_get(base: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+fn unsafe_kill(pid: u32) {
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
 }
 
 #[test]

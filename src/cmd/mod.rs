@@ -4,10 +4,13 @@
 use clap::{Parser, Subcommand};
 use std::path::Path;
 
+pub mod client;
 pub mod field;
 pub mod ik;
 pub mod kvnr;
 pub mod pki;
+pub mod run;
+pub mod selftest;
 pub mod up;
 
 /// Exit codes every subcommand uses (documented in `--help` and the README).
@@ -79,8 +82,14 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Start every simulator on loopback (NOT BUILT YET: prints a notice and exits 2)
+    /// Start every simulator on loopback with the test PKI (VST 8081, Konnektor 8082)
     Up(up::Args),
+    /// Run scenario packs against a client through an adapter (console, JUnit, JSON, HTML reports)
+    Run(run::Args),
+    /// Shipped packs with the reference client (all pass) and with each defect (each caught)
+    Selftest(selftest::Args),
+    /// The reference client: one abstract action (vst.submit_vitalstatus, konnektor.sign_document, …)
+    Client(client::Args),
     /// Test PKI: a TEST-ONLY CA and the TI and TLS certificates the simulators and clients need
     Pki(pki::Args),
     /// KVNR (unchangeable part of the Krankenversichertennummer): check digit, test range, generator
@@ -94,6 +103,9 @@ pub enum Command {
 pub fn dispatch(cli: Cli) -> CmdResult {
     match cli.command {
         Command::Up(a) => up::run(a),
+        Command::Run(a) => run::run(a),
+        Command::Selftest(a) => selftest::run(a),
+        Command::Client(a) => client::run(a),
         Command::Pki(a) => pki::run(a),
         Command::Kvnr(a) => kvnr::run(a),
         Command::Ik(a) => ik::run(a),

@@ -1,0 +1,108 @@
+//! `konform selftest`: every shipped scenario must pass with the reference client, and every defect the
+//! reference client can simulate must be caught by at least one scenario. The detection rate is the suite's
+//! measure of strength.
+
+use crate::adapter::Adapter;
+use crate::client::Defect;
+use crate::event::{Reporter, ScenarioResult, Summary, Verdict};
+use crate::model::Pack;
+use crate::runner::{RunOptions, Shared, run};
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DefectOutcome {
+    pub defect: String,
+    pub description: String,
+    /// The first scenario that failed with this defect, if any.
+    pub caught_by: Option<String>,
+    pub scenarios_run: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SelftestReport {
+    pub reference: Summary,
+    pub reference_not_passing: Vec<String>,
+    pub defects: Vec<DefectOutcome>,
+    pub detection_rate: f64,
+    pub duration_ms: f64,
+}
+
+impl SelftestReport {
+    pub fn ok(&self) -> bool {
+        self.reference.all_passed() && self.defects.iter().all(|d| d.caught_by.is_some())
+    }
+}
+
+/// Scenarios tagged `defect:NAME` run first for that defect (they are written to catch it); the verdict
+/// still comes from the scenario failing, not from the tag.
+fn ordered_for(packs: &[Pack], d: Defect) -> Vec<Pack> {
+    let tag = format!("defect:{}", d.name());
+    packs
+        .iter()
+        .map(|p| {
+            let mut p = p.clone();
+            p.scenarios
+                .sort_by_key(|s| !s.tags.iter().any(|t| t == &tag));
+            p
+        })
+        .collect()
+}
+
+pub async fn selftest(
+    packs: &[Pack],
+    shared: Arc<Shared>,
+    jobs: usize,
+    reference_reporters: &mut [Box<dyn Reporter>],
+    progress: &mut dyn FnMut(&DefectOutcome),
+) -> SelftestReport {
+    let start = Instant::now();
+    let opts = RunOptions {
+        adapter: Adapter::Reference { defect: None },
+        jobs,
+        filter: None,
+        step_timeout: Duration::from_secs(60),
+        stop_on_failure: false,
+    };
+    let (results, reference) = run(packs, &opts, shared.clone(), reference_reporters).await;
+    let reference_not_passing = results
+        .iter()
+        .filter(|r| r.verdict != Verdict::Passed)
+        .map(|r| r.id.clone())
+        .collect();
+    let mut defects = Vec::new();
+    for d in Defect::ALL {
+        let opts = RunOptions {
+            adapter: Adapter::Reference { defect: Some(d) },
+            stop_on_failure: true,
+            ..opts.clone()
+        };
+        let ordered = ordered_for(packs, d);
+        let (results, _) = run(&ordered, &opts, shared.clone(), &mut []).await;
+        let caught = first_caught(&results);
+        let o = DefectOutcome {
+            defect: d.name(),
+            description: d.describe().to_string(),
+            caught_by: caught,
+            scenarios_run: results.len(),
+        };
+        progress(&o);
+        defects.push(o);
+    }
+    let caught = defects.iter().filter(|d| d.caught_by.is_some()).count();
+    SelftestReport {
+        reference,
+        reference_not_passing,
+        detection_rate: caught as f64 / defects.len().max(1) as f64,
+        defects,
+        duration_ms: start.elapsed().as_secs_f64() * 1000.0,
+    }
+}
+
+fn first_caught(results: &[ScenarioResult]) -> Option<String> {
+    results
+        .iter()
+        .find(|r| r.verdict == Verdict::Failed)
+        .map(|r| r.id.clone())
+}
