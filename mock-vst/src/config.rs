@@ -223,8 +223,8 @@ impl VstConfig {
 
     pub fn validate(&self) -> Result<(), String> {
         self.profile.validate()?;
-        if self.body_limit == 0 {
-            return Err("body_limit must be positive".into());
+        if self.body_limit == 0 || self.body_limit > u32::MAX as usize {
+            return Err("body_limit must be between 1 and 4294967295 bytes".into());
         }
         if self.max_json_depth < 3 {
             return Err("max_json_depth must be at least 3 (the VST's documents need 3)".into());

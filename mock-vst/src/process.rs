@@ -209,18 +209,20 @@ impl Issue {
     }
 }
 
-/// Decoded `Format: Byte` values of a delivery, in one buffer.
-pub struct Arena {
-    pub bytes: Vec<u8>,
-    /// Per record, per slot: (start, len); len 0 = absent.
-    pub slots: Vec<[(usize, usize); 3]>,
+/// Where a value for the asynchronous checks is kept: its base64 text in the request body (which the
+/// checks keep alive), or — when the JSON string had escapes — its decoded bytes.
+#[derive(Clone, Copy, Debug)]
+pub enum Src {
+    Text { start: u32, len: u32 },
+    Decoded { start: u32, len: u32 },
 }
 
-impl Arena {
-    pub fn get(&self, record: usize, slot: usize) -> Option<&[u8]> {
-        let (s, l) = self.slots[record][slot];
-        (l > 0).then(|| &self.bytes[s..s + l])
-    }
+/// One value to decrypt and check after the answer.
+#[derive(Clone, Copy, Debug)]
+pub struct WorkItem {
+    pub record: u32,
+    pub slot: u8,
+    pub src: Src,
 }
 
 /// Ephemeral key and IV of one value, for reuse checks across deliveries.
@@ -235,9 +237,32 @@ pub struct Fingerprint {
 /// What is left to check after the answer.
 pub struct PendingChecks {
     pub stream: ErrorStream,
-    pub arena: Arena,
-    /// (record, slot) to decrypt and check.
-    pub work: Vec<(usize, usize)>,
+    pub body: bytes::Bytes,
+    pub decoded: Vec<u8>,
+    /// Sorted by record, then slot.
+    pub work: Vec<WorkItem>,
+}
+
+impl PendingChecks {
+    /// The decoded bytes of a work item.
+    fn value<'a>(
+        &'a self,
+        w: &WorkItem,
+        buf: &'a mut [u8; 512],
+        spill: &'a mut Vec<u8>,
+    ) -> Option<&'a [u8]> {
+        match w.src {
+            Src::Decoded { start, len } => self
+                .decoded
+                .get(start as usize..start as usize + len as usize),
+            Src::Text { start, len } => {
+                let text = self
+                    .body
+                    .get(start as usize..start as usize + len as usize)?;
+                decode_into(std::str::from_utf8(text).ok()?, buf, spill)
+            }
+        }
+    }
 }
 
 /// An accepted delivery, ready to be stored.
@@ -461,7 +486,7 @@ fn reject_field(e: model::FieldError, seed_ref: &str) -> Rejection {
 pub fn check_delivery(
     ctx: &Ctx<'_>,
     stream: ErrorStream,
-    body: &[u8],
+    body: &bytes::Bytes,
 ) -> Result<Checked, Rejection> {
     let doc = json::parse(body, ctx.limits).map_err(|e| {
         let mut d = Diagnosis::new(e.rule, format!("{} (byte {})", e.message, e.offset))
@@ -505,7 +530,7 @@ pub fn check_delivery(
                     ]
                 })
                 .collect();
-            finish(ctx, stream, &b.id_datenlieferung, &id_list, &values)
+            finish(ctx, stream, body, &b.id_datenlieferung, &id_list, &values)
         }
         ErrorStream::InsuranceUpdate => {
             let b = model::insurance_update_bundle(doc).map_err(|e| {
@@ -537,7 +562,7 @@ pub fn check_delivery(
                     ]
                 })
                 .collect();
-            finish(ctx, stream, &b.id_datenlieferung, &id_list, &values)
+            finish(ctx, stream, body, &b.id_datenlieferung, &id_list, &values)
         }
     }
 }
@@ -801,6 +826,7 @@ fn par_records(
 fn finish(
     ctx: &Ctx<'_>,
     stream: ErrorStream,
+    body: &bytes::Bytes,
     id_datenlieferung: &str,
     datensatz_ids: &[&str],
     values: &[[Option<&str>; 3]],
@@ -939,31 +965,42 @@ fn finish(
     let pending = if work.is_empty() {
         None
     } else {
-        // Keep only what the asynchronous checks decrypt.
-        let total: usize = work
-            .iter()
-            .filter_map(|&(i, j)| values[i][j])
-            .map(|v| v.len() / 4 * 3)
-            .sum();
-        let mut arena = Arena {
-            bytes: Vec::with_capacity(total),
-            slots: vec![[(0usize, 0usize); 3]; n],
-        };
+        // Keep the body for values it holds verbatim; decode only strings that had JSON escapes.
+        let base = body.as_ptr() as usize;
         let engine = &base64::engine::general_purpose::STANDARD;
+        let mut decoded = Vec::new();
+        let mut items = Vec::with_capacity(work.len());
         for &(i, j) in &work {
-            if let Some(v) = values[i][j] {
-                let start = arena.bytes.len();
-                // Validated while reading the JSON; a failure leaves the slot empty (no panic).
-                if engine.decode_vec(v, &mut arena.bytes).is_err() {
-                    arena.bytes.truncate(start);
+            let Some(v) = values[i][j] else { continue };
+            let p = v.as_ptr() as usize;
+            let src = if p >= base && p + v.len() <= base + body.len() {
+                Src::Text {
+                    start: (p - base) as u32,
+                    len: v.len() as u32,
                 }
-                arena.slots[i][j] = (start, arena.bytes.len() - start);
-            }
+            } else {
+                let start = decoded.len();
+                // Validated while reading the JSON; a failure leaves the value empty (no panic).
+                if engine.decode_vec(v, &mut decoded).is_err() {
+                    decoded.truncate(start);
+                }
+                Src::Decoded {
+                    start: start as u32,
+                    len: (decoded.len() - start) as u32,
+                }
+            };
+            items.push(WorkItem {
+                record: i as u32,
+                slot: j as u8,
+                src,
+            });
         }
+        items.sort_unstable_by_key(|w| (w.record, w.slot));
         Some(PendingChecks {
             stream,
-            arena,
-            work,
+            body: body.clone(),
+            decoded,
+            work: items,
         })
     };
     Ok(Checked {
@@ -1014,22 +1051,31 @@ pub struct AsyncResult {
 /// vorgenommen").
 pub fn run_async_checks(ctx: &Ctx<'_>, p: &PendingChecks) -> Vec<AsyncResult> {
     let fields = slots(p.stream);
-    // Group work by record (work is ordered by record within each phase).
-    let mut by_record: Vec<Vec<usize>> = vec![Vec::new(); p.arena.slots.len()];
-    for &(i, j) in &p.work {
-        by_record[i].push(j);
+    // Groups of work items of one record (work is sorted by record).
+    let mut groups: Vec<(usize, usize)> = Vec::new();
+    let mut k = 0;
+    while k < p.work.len() {
+        let r = p.work[k].record;
+        let start = k;
+        while k < p.work.len() && p.work[k].record == r {
+            k += 1;
+        }
+        groups.push((start, k));
     }
-    let n = by_record.len();
-    par_map(n, ctx.threads, ctx.parallel_threshold, |i| {
+    par_map(groups.len(), ctx.threads, ctx.parallel_threshold, |g| {
+        let (from, to) = groups[g];
+        let i = p.work[from].record as usize;
         let mut res = AsyncResult {
             record: i,
             ..AsyncResult::default()
         };
         let mut vs: Option<String> = None;
         let mut sd: Option<String> = None;
-        for &j in &by_record[i] {
-            let f = fields[j];
-            let Some(data) = p.arena.get(i, j) else {
+        let mut buf = [0u8; 512];
+        let mut spill = Vec::new();
+        for w in &p.work[from..to] {
+            let f = fields[w.slot as usize];
+            let Some(data) = p.value(w, &mut buf, &mut spill) else {
                 continue;
             };
             let r = if f.for_vst() {
@@ -1052,9 +1098,6 @@ pub fn run_async_checks(ctx: &Ctx<'_>, p: &PendingChecks) -> Vec<AsyncResult> {
         registerstelle_checks(i, vs.as_deref(), sd.as_deref(), &mut res.errors);
         res
     })
-    .into_iter()
-    .filter(|r| !r.values.is_empty() || !r.errors.is_empty())
-    .collect()
 }
 
 /// Vitalstatus ∈ {01, 02, 03}; Sterbedatum a valid `yyyy-mm-dd` date or `---N/A----`; 02 needs a date,

@@ -581,7 +581,7 @@ impl VstState {
         &self,
         insurer: &(String, String),
         stream: ErrorStream,
-        body: &[u8],
+        body: &bytes::Bytes,
     ) -> Result<Checked, Rejection> {
         let (profile, environment) = {
             let d = self.data();

@@ -1118,3 +1118,21 @@ async fn rejected_deliveries_store_nothing_accepted_ones_are_whole() {
     let posts = j.iter().filter(|e| e.method == "POST").count();
     assert_eq!(posts, 12);
 }
+
+#[tokio::test]
+async fn json_escapes_are_read_as_the_values_they_stand_for() {
+    // Some JSON writers escape `/` as `\/`; base64 is full of slashes. The values (and the signature
+    // input) are the unescaped strings, and the asynchronous checks see them too.
+    let s = sim();
+    let recs = [vs_rec("e-001", "A111100008", "02", "---N/A----"), good(2)];
+    let body = vs_body(&s.pki, "esc-1", &recs).replace('/', "\\/");
+    assert!(body.contains("\\/"));
+    let r = post(&s, VS, body).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.diags);
+    let v = get(&s, VS_ERR).await.json();
+    assert_eq!(v["Fehler"][0]["IdDatensatz"], "e-001");
+    assert_eq!(v["Fehler"][0]["Code"], "InconsistentSterbedatum");
+    let d = &s.state.deliveries()[0];
+    assert_eq!(d.records[1].vitalstatus.as_deref(), Some("01"));
+    assert_eq!(d.records[0].id_versicherter.as_deref(), Some("A111100008"));
+}
