@@ -54,9 +54,14 @@ fn host_of(headers: &HeaderMap) -> String {
         .to_string()
 }
 
-async fn sds(State(_st): State<KonnektorState>, headers: HeaderMap) -> Response {
-    let host = host_of(&headers);
-    let body = crate::sds::connector_sds(&host);
+async fn sds(State(_st): State<KonnektorState>, req: Request) -> Response {
+    let host = host_of(req.headers());
+    let tls = req.extensions().get::<sim_kit::tls::TlsInfo>();
+    let body = crate::sds::connector_sds(
+        &host,
+        tls.is_some(),
+        tls.is_some_and(|t| t.client_auth_required),
+    );
     Outcome::op("connector.sds").attach(
         (
             StatusCode::OK,

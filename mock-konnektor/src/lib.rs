@@ -202,6 +202,17 @@ pub fn app(state: KonnektorState) -> axum::Router {
     sim_kit::admin::finish(routes, state)
 }
 
+/// Serve over TLS (optionally requiring client certificates, see [`sim_kit::tls::server_config`]) until
+/// `shutdown` resolves. connector.sds then says `TLSMandatory` true and names `https` endpoints.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    state: KonnektorState,
+    tls: sim_kit::tls::TlsServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    sim_kit::tls::serve_tls(listener, app(state), tls, shutdown).await
+}
+
 /// Serve until `shutdown` resolves.
 pub async fn serve(
     listener: tokio::net::TcpListener,

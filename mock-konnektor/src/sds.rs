@@ -17,11 +17,12 @@ pub fn endpoint_paths() -> serde_json::Value {
     serde_json::Value::Object(m)
 }
 
-/// The document for a client that reached us as `host` (`127.0.0.1:8082`).
+/// The document for a client that reached us as `host` (`127.0.0.1:8082`), over TLS or not.
 ///
-/// `EndpointTLS` is required by the schema; it names the same host with `https`. This simulator serves
-/// plain HTTP, so `TLSMandatory` is false and clients use `Endpoint` (see docs/konnektor.md).
-pub fn connector_sds(host: &str) -> String {
+/// Over plain HTTP: `Endpoint` is `http://host/…`, `EndpointTLS` (required by the schema) names the same
+/// host with `https`, `TLSMandatory` false. Over TLS: both name `https://host/…`, `TLSMandatory` true and
+/// `ClientAutMandatory` as configured.
+pub fn connector_sds(host: &str, tls: bool, client_auth: bool) -> String {
     let mut w = W::new();
     w.raw(XML_DECL);
     w.open(
@@ -40,8 +41,11 @@ pub fn connector_sds(host: &str) -> String {
         "KONFK",
         "Konnektor",
     );
-    w.leaf("SDS:TLSMandatory", "false")
-        .leaf("SDS:ClientAutMandatory", "false")
+    w.leaf("SDS:TLSMandatory", if tls { "true" } else { "false" })
+        .leaf(
+            "SDS:ClientAutMandatory",
+            if client_auth { "true" } else { "false" },
+        )
         .open("SI:ServiceInformation", &[]);
     for s in Service::ALL {
         let (tns, version) = s.sds_version();
@@ -55,7 +59,14 @@ pub fn connector_sds(host: &str) -> String {
             .leaf("SI:Abstract", s.abstract_text())
             .empty(
                 "SI:Endpoint",
-                &[("Location", &format!("http://{host}{}", s.path()))],
+                &[(
+                    "Location",
+                    &format!(
+                        "{}://{host}{}",
+                        if tls { "https" } else { "http" },
+                        s.path()
+                    ),
+                )],
             )
             .empty(
                 "SI:EndpointTLS",
@@ -74,7 +85,7 @@ pub fn connector_sds(host: &str) -> String {
 mod tests {
     #[test]
     fn lists_every_service_on_the_host() {
-        let s = super::connector_sds("127.0.0.1:9999");
+        let s = super::connector_sds("127.0.0.1:9999", false, false);
         for name in [
             "EventService",
             "CardService",

@@ -20,6 +20,7 @@ pub mod faults;
 pub mod journal;
 pub mod layer;
 pub mod serve;
+pub mod tls;
 
 pub use diagnosis::Diagnosis;
 pub use faults::{FaultAction, FaultInjector, FaultRule, InjectedFault};
