@@ -1069,8 +1069,6 @@ pub fn run_async_checks(ctx: &Ctx<'_>, p: &PendingChecks) -> Vec<AsyncResult> {
             record: i,
             ..AsyncResult::default()
         };
-        let mut vs: Option<String> = None;
-        let mut sd: Option<String> = None;
         let mut buf = [0u8; 512];
         let mut spill = Vec::new();
         for w in &p.work[from..to] {
@@ -1084,18 +1082,20 @@ pub fn run_async_checks(ctx: &Ctx<'_>, p: &PendingChecks) -> Vec<AsyncResult> {
                 decrypt_field(ctx, i, f, data)
             };
             match r {
-                Ok(v) => {
-                    match f {
-                        Field::Vitalstatus => vs = Some(v.clone()),
-                        Field::Sterbedatum => sd = Some(v.clone()),
-                        _ => {}
-                    }
-                    res.values.push((f, v));
-                }
+                Ok(v) => res.values.push((f, v)),
                 Err(issue) => res.errors.push((issue.code().to_string(), issue.diagnosis)),
             }
         }
-        registerstelle_checks(i, vs.as_deref(), sd.as_deref(), &mut res.errors);
+        let get = |f: Field| {
+            res.values
+                .iter()
+                .find(|(x, _)| *x == f)
+                .map(|(_, v)| v.as_str())
+        };
+        let (vs, sd) = (get(Field::Vitalstatus), get(Field::Sterbedatum));
+        let mut errors = Vec::new();
+        registerstelle_checks(i, vs, sd, &mut errors);
+        res.errors.extend(errors);
         res
     })
 }
@@ -1193,14 +1193,14 @@ pub fn is_date(s: &str) -> bool {
     time::Date::from_calendar_date(y as i32, month, d as u8).is_ok()
 }
 
-/// Apply asynchronous results to stored records.
-pub fn apply_async(records: &mut [StoredRecord], results: &[AsyncResult]) {
+/// Apply asynchronous results to stored records (the values are moved, the error codes copied).
+pub fn apply_async(records: &mut [StoredRecord], results: &mut [AsyncResult]) {
     for r in results {
         let Some(rec) = records.get_mut(r.record) else {
             continue;
         };
-        for (f, v) in &r.values {
-            set(rec, *f, v.clone());
+        for (f, v) in r.values.drain(..) {
+            set(rec, f, v);
         }
         for (code, _) in &r.errors {
             rec.errors.push(code.clone());

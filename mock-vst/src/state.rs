@@ -747,8 +747,11 @@ impl VstState {
                 parallel_threshold: cfg.parallel_threshold,
                 trust: &trust,
             };
-            let results = process::run_async_checks(&ctx, &pending);
-            s.finish_async(&insurer.0, seq, generation, pending.stream, &results);
+            let mut results = process::run_async_checks(&ctx, &pending);
+            let stream = pending.stream;
+            // The request body is no longer needed.
+            drop(pending);
+            s.finish_async(&insurer.0, seq, generation, stream, &mut results);
         };
         let s2 = self.clone();
         let guard = PendingGuard(s2);
@@ -772,7 +775,7 @@ impl VstState {
         seq: u64,
         generation: u64,
         stream: ErrorStream,
-        results: &[AsyncResult],
+        results: &mut [AsyncResult],
     ) {
         let mut diagnoses = Vec::new();
         let mut codes = 0usize;
@@ -788,7 +791,7 @@ impl VstState {
             process::apply_async(&mut d.deliveries[pos].records, results);
             d.deliveries[pos].processed = true;
             let mut errs = Vec::new();
-            for r in results {
+            for r in results.iter() {
                 let id_ds = d.deliveries[pos].records[r.record].id_datensatz.clone();
                 for (code, diag) in &r.errors {
                     codes += 1;
