@@ -392,6 +392,18 @@ pub fn parse_scenario(text: &str, file: &Path, pack: &str) -> Result<Scenario, S
             "field `spec`: name the seed passage this scenario checks".into(),
         ));
     }
+    for t in &sc.tags {
+        if let Some(d) = t.strip_prefix("defect:") {
+            if crate::client::Defect::from_name(d).is_none() {
+                return Err(err(
+                    line_of_key(text, "tags:", 0),
+                    format!(
+                        "field `tags`: `{t}` names no defect of the reference client (see `konform client x --list-defects`)"
+                    ),
+                ));
+            }
+        }
+    }
     if sc.when.is_empty() {
         return Err(err(
             line_of_key(text, "when:", 0),

@@ -327,14 +327,26 @@ pub fn build_wellknown(pki: &TestPki, validity_secs: u64) -> String {
     jws::sign_compact(header, &payload, &pki.vst_sig.key)
 }
 
-async fn wellknown(State(s): State<VstState>) -> Response {
-    let token = s.wellknown_token();
+async fn wellknown(State(s): State<VstState>, req: Request) -> Response {
+    let mut token = s.wellknown_token();
+    let mut o = Outcome::op("wellknown");
+    if bad_signature_injected(req.extensions()) {
+        // Corrupt the JWS signature (flip the first signature character) so it no longer verifies.
+        if let Some(dot) = token.rfind('.') {
+            let mut bytes = token.into_bytes();
+            if let Some(c) = bytes.get_mut(dot + 1) {
+                *c = if *c == b'A' { b'B' } else { b'A' };
+            }
+            token = String::from_utf8(bytes).unwrap_or_default();
+        }
+        o.fault = Some("injected bad response signature (.well-known JWS)".into());
+    }
     let mut r = Response::new(Body::from(token));
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/jwt"),
     );
-    Outcome::op("wellknown").attach(r)
+    o.attach(r)
 }
 
 async fn openapi() -> Response {

@@ -22,6 +22,7 @@ use std::time::Duration;
 pub enum Defect {
     // Field encryption ("Verschlüsselung der Eingangsdaten")
     HkdfInfoErezept,
+    #[serde(rename = "aes-256")]
     Aes256,
     CurveP256,
     ReuseEphemeralKey,
@@ -51,9 +52,12 @@ pub enum Defect {
     // Responses and robustness
     IgnoreBadResponseSignature,
     NoWellknownCheck,
+    #[serde(rename = "no-retry-after-500")]
     NoRetryAfter500,
     NoRetryAfterDrop,
+    #[serde(rename = "treat-204-as-error")]
     Treat204AsError,
+    #[serde(rename = "ignore-4xx")]
     Ignore4xx,
 }
 
@@ -101,7 +105,32 @@ impl Defect {
     pub fn from_name(s: &str) -> Option<Defect> {
         serde_json::from_value(Value::String(s.to_string())).ok()
     }
+}
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defect_names_roundtrip_and_are_kebab_case() {
+        for d in Defect::ALL {
+            let n = d.name();
+            assert!(
+                !n.is_empty()
+                    && n.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                "{n}"
+            );
+            assert!(!n.contains("--") && !n.ends_with('-'), "{n}");
+            assert_eq!(Defect::from_name(&n), Some(d));
+        }
+        assert_eq!(Defect::NoRetryAfter500.name(), "no-retry-after-500");
+        assert_eq!(Defect::ALL.len(), 30);
+        assert!(Defect::from_name("nonsense").is_none());
+    }
+}
+
+impl Defect {
     pub fn describe(self) -> &'static str {
         match self {
             Defect::HkdfInfoErezept => {
