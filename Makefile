@@ -4,7 +4,7 @@ CARGO ?= cargo
 # Python packages the tests need live in ./.venv when the system python3 lacks them (.ci/deps).
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: run test test-deps bench fuzz build fmt
+.PHONY: run test test-deps bench fuzz build fmt selftest
 
 ## Start every simulator on loopback with a generated test PKI.
 run:
@@ -20,6 +20,11 @@ test: test-deps
 		echo "cargo-nextest not installed: falling back to cargo test"; \
 		$(CARGO) test --workspace; \
 	fi
+	$(CARGO) run --quiet -- selftest
+
+## The shipped scenario packs with the reference client (all pass) and with every defect (all caught).
+selftest:
+	$(CARGO) run --release --quiet -- selftest
 
 test-deps:
 	@.ci/deps

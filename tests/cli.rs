@@ -34,6 +34,9 @@ fn help_on_every_subcommand() {
         &["field"],
         &["field", "encrypt"],
         &["field", "decrypt"],
+        &["run"],
+        &["selftest"],
+        &["client"],
     ];
     for c in cmds {
         let mut args: Vec<&str> = c.to_vec();
