@@ -709,6 +709,53 @@ fn part_small() {
         })
         .collect();
     let post_len = posts[0].len();
+    // CPU per POST, measured without load: the synchronous checks, then the asynchronous ones.
+    {
+        let probe = VstState::new(VstConfig::default(), pki.clone()).unwrap();
+        let who = (pki.insurer.telematik_id.clone(), pki.insurer.ik.clone());
+        let bodies: Vec<bytes::Bytes> = (0..40)
+            .map(|j| {
+                let raw = &posts[pool - 1 - j];
+                let at = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+                bytes::Bytes::copy_from_slice(&raw[at..])
+            })
+            .collect();
+        let rate1 = scalar_mult_rate(&pki, 1);
+        let t = Instant::now();
+        let checked: Vec<_> = bodies
+            .iter()
+            .map(|b| {
+                probe
+                    .check(&who, mock_vst::ErrorStream::VitalStatus, b)
+                    .unwrap()
+            })
+            .collect();
+        let sync_ms = t.elapsed().as_secs_f64() * 1000.0 / bodies.len() as f64;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let t = Instant::now();
+        rt.block_on(async {
+            for c in checked {
+                probe.commit(&who, c).unwrap();
+                probe.settle(Duration::from_secs(60)).await;
+            }
+        });
+        let async_ms = t.elapsed().as_secs_f64() * 1000.0 / bodies.len() as f64;
+        println!(
+            "  CPU per 10-record POST without load: {sync_ms:.2} ms before the answer, {async_ms:.2} ms of asynchronous checks; one scalar multiplication = {:.3} ms, so the floor is ~{:.0} req/s on {} cores (12 + 20 scalar mults per request)",
+            1000.0 / rate1,
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1) as f64
+                * 1000.0
+                / (sync_ms + async_ms),
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+        );
+    }
     let posts = Arc::new(posts);
     println!(
         "  (prepared {pool} distinct 10-record deliveries of ~{} bytes in {:.1} s)",
