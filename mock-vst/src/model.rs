@@ -236,7 +236,8 @@ fn bundle<'a, R>(
 ) -> Result<Bundle<'a, R>, FieldError> {
     let [id, meldungen, sig] = fields(doc, "", "the delivery bundle", &VS_BUNDLE)?;
     let Some(Value::Array(items)) = meldungen else {
-        unreachable!("checked by fields()")
+        // fields() has checked presence and type; this is only a guard.
+        return Err(fe(rules::TYPE, "/Meldungen".into(), "`Meldungen` must be an array"));
     };
     if items.is_empty() {
         return Err(fe(
