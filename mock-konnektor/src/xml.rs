@@ -192,6 +192,8 @@ fn start_element(
 
 /// Parse a complete document into its root element.
 pub fn parse(input: &[u8], limits: Limits) -> Result<Element, XmlError> {
+    // A UTF-8 byte order mark is allowed before the XML declaration.
+    let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
     let text = std::str::from_utf8(input).map_err(|e| {
         XmlError::new(
             "xml.encoding",
@@ -429,6 +431,20 @@ mod tests {
         assert!(e.children[0].is("urn:d", "y"));
         assert_eq!(e.children[0].text, "t<A<z>");
         assert!(e.children[1].is("urn:a", "z"));
+    }
+
+    #[test]
+    fn byte_order_mark_and_declaration() {
+        let mut b = b"\xEF\xBB\xBF".to_vec();
+        b.extend_from_slice(
+            br#"<?xml version="1.0" encoding="utf-8"?>
+<x/>"#,
+        );
+        assert_eq!(parse(&b, Limits::default()).unwrap().local, "x");
+        assert_eq!(
+            p("<x/><?xml version='1.0'?>").unwrap_err().rule,
+            "xml.well-formed"
+        );
     }
 
     #[test]
