@@ -268,4 +268,15 @@ mod tests {
         };
         assert!(p.validate().is_err());
     }
+
+    #[test]
+    fn config_round_trips_through_json_and_yaml() {
+        let c = VstConfig::default();
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(serde_json::from_value::<VstConfig>(v.clone()).unwrap(), c);
+        assert_eq!(v["profile"]["auth"], "ird-header");
+        assert_eq!(v["environment"], "reference");
+        let y = serde_json::to_string(&v).unwrap();
+        assert_eq!(VstConfig::from_yaml(&y, "x").unwrap(), c);
+    }
 }

@@ -237,7 +237,11 @@ fn bundle<'a, R>(
     let [id, meldungen, sig] = fields(doc, "", "the delivery bundle", &VS_BUNDLE)?;
     let Some(Value::Array(items)) = meldungen else {
         // fields() has checked presence and type; this is only a guard.
-        return Err(fe(rules::TYPE, "/Meldungen".into(), "`Meldungen` must be an array"));
+        return Err(fe(
+            rules::TYPE,
+            "/Meldungen".into(),
+            "`Meldungen` must be an array",
+        ));
     };
     if items.is_empty() {
         return Err(fe(
