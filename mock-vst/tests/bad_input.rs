@@ -259,3 +259,32 @@ async fn garbage_bodies_never_give_500() {
         assert_eq!(r.status, StatusCode::BAD_REQUEST);
     }
 }
+
+#[tokio::test]
+async fn over_limit_body_over_tcp_is_answered_without_reading_it() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = sim_with(VstConfig {
+        body_limit: 64 * 1024,
+        ..VstConfig::default()
+    });
+    let running = sim_kit::serve::spawn(s.app.clone(), sim_kit::serve::loopback_any())
+        .await
+        .unwrap();
+    let mut c = tokio::net::TcpStream::connect(running.addr).await.unwrap();
+    let head = format!(
+        "POST {VS} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nauthorization: {}\r\ncontent-length: 1073741824\r\n\r\n",
+        auth(&s.pki)
+    );
+    c.write_all(head.as_bytes()).await.unwrap();
+    c.write_all(&[b' '; 4096]).await.unwrap();
+    // The client never sends the remaining gigabyte; the answer must come anyway.
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(10), c.read(&mut buf))
+        .await
+        .expect("answered before the body is complete")
+        .unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(text.contains("http.body-limit"), "{text}");
+    running.stop().await;
+}
