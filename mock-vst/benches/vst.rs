@@ -882,7 +882,11 @@ fn main() {
         child(Path::new(&dir));
         return;
     }
-    // `cargo bench` passes `--bench`; a filter argument selects nothing here.
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` does not: then do nothing (it takes minutes).
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("mock-vst bench: run it with `cargo bench -p mock-vst` (skipped in test mode)");
+        return;
+    }
     let only = std::env::var("VST_BENCH_ONLY").unwrap_or_default();
     if only.is_empty() || only == "large" {
         part_large();
