@@ -1136,3 +1136,45 @@ async fn json_escapes_are_read_as_the_values_they_stand_for() {
     assert_eq!(d.records[1].vitalstatus.as_deref(), Some("01"));
     assert_eq!(d.records[0].id_versicherter.as_deref(), Some("A111100008"));
 }
+
+#[tokio::test]
+async fn p256_mode_for_clients_without_brainpool() {
+    // `konform up --curve p256`: every TI key on P-256, the JWS alg ES256, the same rules.
+    let pki = std::sync::Arc::new(
+        ti_core::pki::TestPki::generate(&ti_core::pki::PkiOptions {
+            curve: Curve::P256,
+            ..Default::default()
+        })
+        .unwrap(),
+    );
+    let state = mock_vst::VstState::new(VstConfig::default(), pki.clone()).unwrap();
+    let s = Sim {
+        app: mock_vst::app(state.clone()),
+        state,
+        pki,
+    };
+    let r = send(
+        &s.app,
+        Request::get("/.well-known").body(Body::empty()).unwrap(),
+    )
+    .await;
+    let v = ti_core::jws::verify_compact(&r.text(), None).unwrap();
+    assert_eq!(v.header["alg"], "ES256");
+    let p: serde_json::Value = serde_json::from_slice(&v.payload).unwrap();
+    assert_eq!(p["keys"][0]["crv"], "P-256");
+    let r = post(&s, VS, vs_body(&s.pki, "p256-1", &[good(1), good(2)])).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.diags);
+    // A brainpool point sent to a P-256 VST is named as the wrong curve.
+    let bp = EcSecretKey::generate(Curve::BrainpoolP256r1);
+    let mut rec = good(3);
+    let mut e = encrypt_vs(&s.pki, &rec);
+    e[0] = enc(&bp.public_key(), &rec.kvnr);
+    rec.raw = Some(e);
+    let r = post(&s, VS, vs_body(&s.pki, "p256-2", &[rec])).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.has("ecies.curve", Some("/Meldungen/0/IdVersicherter")),
+        "{:?}",
+        r.diags
+    );
+}
