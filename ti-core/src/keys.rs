@@ -5,7 +5,7 @@
 //! curves share the same code shape.
 
 use crate::Error;
-use ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
+use ecdsa::signature::hazmat::PrehashVerifier;
 use elliptic_curve::Generate;
 use elliptic_curve::sec1::ToSec1Point;
 use pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
@@ -360,13 +360,26 @@ impl EcSecretKey {
             )));
         }
         let mut out = [0u8; 64];
-        dispatch!(self, k => {
-            let sk = ecdsa::SigningKey::from(k);
-            let sig: ecdsa::Signature<_> = sk
-                .sign_prehash(digest)
-                .map_err(|e| Error::Input(format!("ECDSA signing failed: {e}")))?;
-            out.copy_from_slice(&sig.to_bytes());
-        });
+        // Straight from the secret scalar (RFC 6979 nonce): building an `ecdsa::SigningKey` would derive
+        // the public key, one extra scalar multiplication per signature.
+        match self {
+            EcSecretKey::Bp(k) => {
+                let (sig, _) = ecdsa::hazmat::sign_prehashed_rfc6979::<bp256::BrainpoolP256r1, sha2::Sha256>(
+                    &k.to_nonzero_scalar(),
+                    digest,
+                    &[],
+                );
+                out.copy_from_slice(&sig.to_bytes());
+            }
+            EcSecretKey::P256(k) => {
+                let (sig, _) = ecdsa::hazmat::sign_prehashed_rfc6979::<p256::NistP256, sha2::Sha256>(
+                    &k.to_nonzero_scalar(),
+                    digest,
+                    &[],
+                );
+                out.copy_from_slice(&sig.to_bytes());
+            }
+        }
         Ok(out)
     }
 
