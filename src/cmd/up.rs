@@ -36,6 +36,12 @@ pub struct Args {
     /// Curve of the TI keys when the PKI is generated: brainpool (default) or p256
     #[arg(long)]
     pub curve: Option<String>,
+    /// Serve the Konnektor over TLS (certificate `tls/server.pem` of the test PKI, CA `tls/ca.pem`)
+    #[arg(long)]
+    pub konnektor_tls: bool,
+    /// With --konnektor-tls: require a client certificate issued by `tls/ca.pem` (e.g. `tls/client.pem`)
+    #[arg(long, requires = "konnektor_tls")]
+    pub konnektor_client_auth: bool,
     /// Write {"vst":URL,"konnektor":URL,"xta":null,"pki":DIR} here once listening
     #[arg(long)]
     pub ready_file: Option<PathBuf>,
@@ -137,6 +143,16 @@ pub fn run(a: Args) -> CmdResult {
         mock_vst::VstState::new(vst_cfg, pki.clone()).map_err(|e| usage(format!("vst: {e}")))?;
     let konnektor = mock_konnektor::KonnektorState::new(kon_cfg, pki.clone())
         .map_err(|e| usage(format!("konnektor: {e}")))?;
+    let konnektor_tls = if a.konnektor_tls {
+        let settings = sim_kit::tls::TlsSettings {
+            cert_chain_pem: pki.tls_server.cert_pem() + &pki.tls_ca.cert_pem(),
+            key_pem: pki.tls_server.key_pem(),
+            client_ca_pem: a.konnektor_client_auth.then(|| pki.tls_ca.cert_pem()),
+        };
+        Some(sim_kit::tls::server_config(&settings).map_err(|e| usage(e.to_string()))?)
+    } else {
+        None
+    };
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -150,13 +166,17 @@ pub fn run(a: Args) -> CmdResult {
         let vl = bind(a.vst_port).await?;
         let kl = bind(a.konnektor_port).await?;
         let vst_url = format!("http://{}", vl.local_addr().map_err(|e| usage(e.to_string()))?);
-        let kon_url = format!("http://{}", kl.local_addr().map_err(|e| usage(e.to_string()))?);
+        let scheme = if konnektor_tls.is_some() { "https" } else { "http" };
+        let kon_url = format!("{scheme}://{}", kl.local_addr().map_err(|e| usage(e.to_string()))?);
         let (tx, rx) = tokio::sync::watch::channel(false);
         let stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|v| *v).await;
         };
         let v_task = tokio::spawn(mock_vst::serve(vl, vst, stop(rx.clone())));
-        let k_task = tokio::spawn(mock_konnektor::serve(kl, konnektor, stop(rx.clone())));
+        let k_task = match konnektor_tls {
+            Some(tls) => tokio::spawn(mock_konnektor::serve_tls(kl, konnektor, tls, stop(rx.clone()))),
+            None => tokio::spawn(mock_konnektor::serve(kl, konnektor, stop(rx.clone()))),
+        };
         let pki_abs = std::fs::canonicalize(&pki_dir).unwrap_or(pki_dir.clone());
         println!("konform up: simulators listening (Ctrl-C to stop)");
         println!("  VST-IRD     {vst_url}   (.well-known, /notify/api/v1/…, admin /__konform/)");
