@@ -33,9 +33,17 @@ test-deps:
 bench:
 	$(CARGO) bench --workspace
 
-## Fuzzing: no fuzz targets yet (a later issue adds them).
+## Fuzzing the parsers (SOAP envelope, VST JSON) with cargo-fuzz; FUZZ_SECONDS per target.
+## Needs `cargo install cargo-fuzz` and a nightly toolchain (else RUSTC_BOOTSTRAP=1 on stable).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= soap_envelope vst_json
 fuzz:
-	@echo "make fuzz: no fuzz targets yet (a later issue adds them)" >&2; exit 2
+	@command -v cargo-fuzz >/dev/null || { echo "make fuzz: install cargo-fuzz first (cargo install cargo-fuzz)" >&2; exit 2; }
+	@if rustup toolchain list 2>/dev/null | grep -q nightly; then tc=+nightly; else tc=; export RUSTC_BOOTSTRAP=1; fi; \
+	for t in $(FUZZ_TARGETS); do \
+		echo "cargo $$tc fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS)"; \
+		cargo $$tc fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
 
 build:
 	$(CARGO) build --release
