@@ -74,6 +74,17 @@ fn reference_client_in_process_and_as_subprocess_with_all_reports() {
             "{x}"
         );
         assert!(!x.contains("<failure"), "{x}");
+        // Well-formed XML, as CI servers parse it.
+        let lint = std::process::Command::new("xmllint")
+            .arg("--noout")
+            .arg(&junit)
+            .output()
+            .expect("xmllint (libxml2-utils) is needed; .ci/run installs it");
+        assert!(
+            lint.status.success(),
+            "{}",
+            String::from_utf8_lossy(&lint.stderr)
+        );
         let h = std::fs::read_to_string(&html).unwrap();
         assert!(
             h.contains("CONFORMANT")

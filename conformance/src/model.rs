@@ -295,6 +295,10 @@ pub struct Check {
     /// A value in an action's JSON output.
     #[serde(default)]
     pub output: Option<OutputCheck>,
+    /// These journal entries occur in this order (across simulators, by time; other entries may come
+    /// in between).
+    #[serde(default)]
+    pub sequence: Option<Vec<JournalCheck>>,
     /// Wait up to this long for the check to hold (asynchronous effects).
     #[serde(default)]
     pub within_ms: Option<u64>,
@@ -487,14 +491,22 @@ pub fn parse_scenario(text: &str, file: &Path, pack: &str) -> Result<Scenario, S
         }
     }
     for (i, c) in sc.then.iter().enumerate() {
-        let kinds =
-            c.journal.is_some() as u8 + c.no_journal.is_some() as u8 + c.output.is_some() as u8;
+        let kinds = c.journal.is_some() as u8
+            + c.no_journal.is_some() as u8
+            + c.output.is_some() as u8
+            + c.sequence.is_some() as u8;
         if kinds != 1 {
             return Err(err(
                 line_of_key(text, "then:", 0),
                 format!(
-                    "field `then[{i}]`: a check has exactly one of `journal`, `no_journal`, `output`"
+                    "field `then[{i}]`: a check has exactly one of `journal`, `no_journal`, `output`, `sequence`"
                 ),
+            ));
+        }
+        if c.sequence.as_ref().is_some_and(|q| q.len() < 2) {
+            return Err(err(
+                line_of_key(text, "sequence:", 0),
+                format!("field `then[{i}].sequence`: name at least two entries"),
             ));
         }
         if let Some(o) = &c.output {

@@ -974,6 +974,54 @@ fn evaluate_once(
             });
         }
     }
+    if let Some(seq) = &c.sequence {
+        let mut all: Vec<(String, u64, Target, JournalEntry)> = Vec::new();
+        for t in [Target::Vst, Target::Konnektor] {
+            all.extend(
+                journal_of(t)
+                    .into_iter()
+                    .map(|e| (e.at.clone(), e.seq, t, e)),
+            );
+        }
+        all.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+        let mut pos = 0;
+        for (k, m) in seq.iter().enumerate() {
+            match all[pos..]
+                .iter()
+                .position(|(_, _, t, e)| *t == m.sim && journal_matches(m, e))
+            {
+                Some(p) => pos += p + 1,
+                None => {
+                    let order: Vec<String> = all
+                        .iter()
+                        .map(|(_, _, t, e)| {
+                            format!(
+                                "{} {}",
+                                target_name(*t),
+                                e.operation
+                                    .clone()
+                                    .unwrap_or_else(|| format!("{} {}", e.method, e.path))
+                            )
+                        })
+                        .collect();
+                    return Err(Failure {
+                        check: format!("then[{i}] sequence"),
+                        expected: seq
+                            .iter()
+                            .map(describe_journal)
+                            .collect::<Vec<_>>()
+                            .join(" → "),
+                        actual: format!(
+                            "no `{}` after step {k} of the sequence; order seen: {}",
+                            describe_journal(m),
+                            order.join(" → ")
+                        ),
+                        diagnoses: vec![],
+                    });
+                }
+            }
+        }
+    }
     if let Some(o) = &c.output {
         let step = o
             .step
