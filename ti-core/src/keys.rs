@@ -364,11 +364,10 @@ impl EcSecretKey {
         // the public key, one extra scalar multiplication per signature.
         match self {
             EcSecretKey::Bp(k) => {
-                let (sig, _) = ecdsa::hazmat::sign_prehashed_rfc6979::<bp256::BrainpoolP256r1, sha2::Sha256>(
-                    &k.to_nonzero_scalar(),
-                    digest,
-                    &[],
-                );
+                let (sig, _) = ecdsa::hazmat::sign_prehashed_rfc6979::<
+                    bp256::BrainpoolP256r1,
+                    sha2::Sha256,
+                >(&k.to_nonzero_scalar(), digest, &[]);
                 out.copy_from_slice(&sig.to_bytes());
             }
             EcSecretKey::P256(k) => {
