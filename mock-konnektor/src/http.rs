@@ -14,7 +14,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use sim_kit::faults::{FaultAction, InjectedFault};
 use sim_kit::{Diagnosis, Outcome, Simulator, Verdict};
-use std::time::Duration;
 
 pub const SOAP_CONTENT_TYPE: &str = "text/xml; charset=utf-8";
 
@@ -362,45 +361,18 @@ async fn soap_endpoint(st: KonnektorState, service: Option<Service>, req: Reques
     let mut fault_note = None;
     if let Some(f) = &injected {
         fault_note = Some(f.describe());
-        if let Some(ms) = f.delay_ms {
-            tokio::time::sleep(Duration::from_millis(ms)).await;
+        if let Some(r) = sim_kit::layer::apply_injected(f).await {
+            // A status or drop rule answered; the layer journals it with this outcome.
+            let mut r = r;
+            r.extensions_mut().insert(Outcome {
+                operation: Some(op.name.to_string()),
+                verdict: Some(Verdict::Injected),
+                fault: fault_note,
+                ..Outcome::default()
+            });
+            return r;
         }
         match &f.action {
-            Some(FaultAction::Delay { ms }) => {
-                tokio::time::sleep(Duration::from_millis(*ms)).await;
-            }
-            Some(FaultAction::Status {
-                status,
-                body,
-                content_type,
-            }) => {
-                let mut r = Response::new(Body::from(body.clone().unwrap_or_default()));
-                *r.status_mut() =
-                    StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                if let Some(ct) = content_type
-                    .as_deref()
-                    .and_then(|c| HeaderValue::from_str(c).ok())
-                {
-                    r.headers_mut().insert(header::CONTENT_TYPE, ct);
-                }
-                return Outcome {
-                    operation: Some(op.name.to_string()),
-                    verdict: Some(Verdict::Injected),
-                    fault: fault_note,
-                    ..Outcome::default()
-                }
-                .attach(r);
-            }
-            Some(FaultAction::Drop) => {
-                let mut r = sim_kit::layer::drop_connection_response();
-                r.extensions_mut().insert(Outcome {
-                    operation: Some(op.name.to_string()),
-                    verdict: Some(Verdict::Injected),
-                    fault: fault_note,
-                    ..Outcome::default()
-                });
-                return r;
-            }
             Some(FaultAction::Fault { code, text }) => {
                 let n: u32 = code.trim().parse().unwrap_or(codes::INTERNAL.code);
                 let c = codes::lookup(n).unwrap_or(Code {
@@ -432,7 +404,8 @@ async fn soap_endpoint(st: KonnektorState, service: Option<Service>, req: Reques
                 );
             }
             Some(FaultAction::BadSignature) => corrupt = true,
-            None => {}
+            // Delays were waited for; status and drop rules answered above.
+            _ => {}
         }
     }
 

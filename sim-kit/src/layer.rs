@@ -65,6 +65,40 @@ fn verdict_of(status: StatusCode) -> Verdict {
     }
 }
 
+/// The generic part of an injected fault, shared by path rules (here) and operation rules (taken by a
+/// simulator once it knows the operation): wait for the delays, and answer `status` / `drop` rules.
+/// `None` means: process the request (simulator-specific actions — `bad_signature`, `fault` — are the
+/// simulator's to apply).
+pub async fn apply_injected(f: &InjectedFault) -> Option<Response> {
+    if let Some(ms) = f.delay_ms {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    match &f.action {
+        Some(FaultAction::Delay { ms }) => {
+            tokio::time::sleep(Duration::from_millis(*ms)).await;
+            None
+        }
+        Some(FaultAction::Status {
+            status,
+            body,
+            content_type,
+        }) => {
+            let mut r = Response::new(Body::from(body.clone().unwrap_or_default()));
+            *r.status_mut() =
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            if let Some(ct) = content_type
+                .as_deref()
+                .and_then(|c| HeaderValue::from_str(c).ok())
+            {
+                r.headers_mut().insert(header::CONTENT_TYPE, ct);
+            }
+            Some(r)
+        }
+        Some(FaultAction::Drop) => Some(drop_connection_response()),
+        _ => None,
+    }
+}
+
 /// Axum middleware: `router.layer(axum::middleware::from_fn_with_state(kit, kit_layer))`.
 pub async fn kit_layer(State(kit): State<Kit>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
@@ -81,34 +115,7 @@ pub async fn kit_layer(State(kit): State<Kit>, mut req: Request, next: Next) -> 
     let injected = kit.faults().take_for_path(&method, &path);
     let mut short_circuit: Option<(Response, Verdict)> = None;
     if let Some(f) = &injected {
-        if let Some(ms) = f.delay_ms {
-            tokio::time::sleep(Duration::from_millis(ms)).await;
-        }
-        match &f.action {
-            Some(FaultAction::Delay { ms }) => {
-                tokio::time::sleep(Duration::from_millis(*ms)).await;
-            }
-            Some(FaultAction::Status {
-                status,
-                body,
-                content_type,
-            }) => {
-                let mut r = Response::new(Body::from(body.clone().unwrap_or_default()));
-                *r.status_mut() =
-                    StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                if let Some(ct) = content_type
-                    .as_deref()
-                    .and_then(|c| HeaderValue::from_str(c).ok())
-                {
-                    r.headers_mut().insert(header::CONTENT_TYPE, ct);
-                }
-                short_circuit = Some((r, Verdict::Injected));
-            }
-            Some(FaultAction::Drop) => {
-                short_circuit = Some((drop_connection_response(), Verdict::Injected));
-            }
-            _ => {}
-        }
+        short_circuit = apply_injected(f).await.map(|r| (r, Verdict::Injected));
         req.extensions_mut().insert::<InjectedFault>(f.clone());
     }
 
