@@ -76,12 +76,23 @@ pub trait Simulator: Clone + Send + Sync + 'static {
     fn describe(&self) -> serde_json::Value;
 }
 
-/// Current time as RFC 3339 (UTC, milliseconds).
+/// Current time as RFC 3339 (UTC), always with exactly three fractional digits, so that timestamps
+/// sort as strings (the runner orders journal entries of different simulators by them).
 pub fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    let now = now
-        .replace_nanosecond(now.millisecond() as u32 * 1_000_000)
-        .unwrap_or(now);
-    now.format(&time::format_description::well_known::Rfc3339)
+    let fmt = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    time::OffsetDateTime::now_utc()
+        .format(&fmt)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn timestamps_have_fixed_width() {
+        let a = super::now_rfc3339();
+        assert_eq!(a.len(), "2026-11-25T12:00:00.000Z".len(), "{a}");
+        assert!(a.ends_with('Z') && a.as_bytes()[19] == b'.');
+    }
 }
