@@ -984,13 +984,21 @@ fn evaluate_once(
             );
         }
         all.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
-        let mut pos = 0;
+        // Same simulator: strictly after by sequence number. Across simulators: not before by time
+        // (millisecond timestamps may tie).
+        let mut last: Option<(String, Target, u64)> = None;
         for (k, m) in seq.iter().enumerate() {
-            match all[pos..]
-                .iter()
-                .position(|(_, _, t, e)| *t == m.sim && journal_matches(m, e))
-            {
-                Some(p) => pos += p + 1,
+            let found = all.iter().find(|(at, sq, t, e)| {
+                *t == m.sim
+                    && journal_matches(m, e)
+                    && match &last {
+                        None => true,
+                        Some((lat, lt, lsq)) if lt == t => sq > lsq,
+                        Some((lat, _, _)) => at >= lat,
+                    }
+            });
+            match found {
+                Some((at, sq, t, _)) => last = Some((at.clone(), *t, *sq)),
                 None => {
                     let order: Vec<String> = all
                         .iter()
