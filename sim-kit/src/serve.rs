@@ -65,6 +65,24 @@ pub async fn serve(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    accept_loop(listener, shutdown, move |stream, stop| {
+        serve_connection(stream, app.clone(), stop)
+    })
+    .await
+}
+
+/// The accept loop every transport shares (plain TCP here, TLS in `tls`): `handle` serves one connection
+/// and must watch `stop` for a graceful shutdown. Transient accept errors (EMFILE, ECONNABORTED) do not
+/// end the server.
+pub async fn accept_loop<F, Fut>(
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    handle: F,
+) -> std::io::Result<()>
+where
+    F: Fn(tokio::net::TcpStream, watch::Receiver<bool>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
@@ -75,14 +93,13 @@ pub async fn serve(
                 let (stream, _peer) = match accepted {
                     Ok(a) => a,
                     Err(e) => {
-                        // Transient accept errors (EMFILE, ECONNABORTED) must not end the server.
                         tracing::warn!("accept failed: {e}");
                         tokio::time::sleep(Duration::from_millis(20)).await;
                         continue;
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                tasks.spawn(serve_connection(stream, app.clone(), stop_rx.clone()));
+                tasks.spawn(handle(stream, stop_rx.clone()));
                 while tasks.try_join_next().is_some() {}
             }
         }

@@ -13,7 +13,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 pub use rustls::ServerConfig;
 
@@ -106,53 +105,31 @@ pub async fn serve_tls(
 ) -> std::io::Result<()> {
     let acceptor = tokio_rustls::TlsAcceptor::from(config.rustls.clone());
     let client_auth_required = config.client_auth;
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let mut tasks = tokio::task::JoinSet::new();
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            _ = &mut shutdown => break,
-            accepted = listener.accept() => {
-                let (stream, _peer) = match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        tracing::warn!("accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                        continue;
-                    }
-                };
-                let _ = stream.set_nodelay(true);
-                let acceptor = acceptor.clone();
-                let app = app.clone();
-                let stop = stop_rx.clone();
-                tasks.spawn(async move {
-                    let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
-                        Ok(Ok(t)) => t,
-                        Ok(Err(e)) => {
-                            tracing::info!("TLS handshake failed: {e}");
-                            return;
-                        }
-                        Err(_) => return,
-                    };
-                    let info = TlsInfo {
-                        client_cert_der: tls
-                            .get_ref()
-                            .1
-                            .peer_certificates()
-                            .and_then(|c| c.first())
-                            .map(|c| c.as_ref().to_vec()),
-                        client_auth_required,
-                    };
-                    serve_connection(tls, app.layer(axum::Extension(info)), stop).await;
-                });
-                while tasks.try_join_next().is_some() {}
-            }
+    crate::serve::accept_loop(listener, shutdown, move |stream, stop| {
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        async move {
+            let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
+                .await
+            {
+                Ok(Ok(t)) => t,
+                Ok(Err(e)) => {
+                    tracing::info!("TLS handshake failed: {e}");
+                    return;
+                }
+                Err(_) => return,
+            };
+            let info = TlsInfo {
+                client_cert_der: tls
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .and_then(|c| c.first())
+                    .map(|c| c.as_ref().to_vec()),
+                client_auth_required,
+            };
+            serve_connection(tls, app.layer(axum::Extension(info)), stop).await;
         }
-    }
-    let _ = stop_tx.send(true);
-    let _ = tokio::time::timeout(Duration::from_secs(6), async {
-        while tasks.join_next().await.is_some() {}
     })
-    .await;
-    Ok(())
+    .await
 }
