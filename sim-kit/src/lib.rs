@@ -11,6 +11,7 @@
 //! - [`serve`](mod@serve): `serve(listener, router, shutdown)` with real connection drops, and
 //!   [`serve::spawn`] for embedding a simulator in-process on an ephemeral port.
 //! - [`config`]: YAML loading with file, line and column in errors.
+//! - [`store`]: the one embedded store (SQLite, WAL) for what a real service keeps; in memory with `--ephemeral`.
 
 pub mod admin;
 pub mod body;
@@ -20,6 +21,7 @@ pub mod faults;
 pub mod journal;
 pub mod layer;
 pub mod serve;
+pub mod store;
 pub mod tls;
 
 pub use diagnosis::Diagnosis;
