@@ -236,19 +236,46 @@ mod tests {
     fn host_must_be_the_listener() {
         let a = AdminAccess::default();
         let c = conn("127.0.0.1:8081");
-        let get = |h: &[(&'static str, &str)]| status(check(&a, &Method::GET, &headers(h), Some(&c)));
+        let get =
+            |h: &[(&'static str, &str)]| status(check(&a, &Method::GET, &headers(h), Some(&c)));
         assert_eq!(get(&[("host", "127.0.0.1:8081")]), 200);
         assert_eq!(get(&[("host", "LOCALHOST:8081")]), 200);
         assert_eq!(get(&[("host", "[::1]:8081")]), 200);
         assert_eq!(get(&[("host", "rebind.attacker.example:8081")]), 403);
         assert_eq!(get(&[("host", "127.0.0.1:9999")]), 403);
-        assert_eq!(get(&[("host", "127.0.0.1")]), 200, "no port: a non-browser client");
+        assert_eq!(
+            get(&[("host", "127.0.0.1")]),
+            200,
+            "no port: a non-browser client"
+        );
         assert_eq!(get(&[("host", "rebind.attacker.example")]), 403);
-        assert_eq!(get(&[("host", "127.0.0.1:8081"), ("origin", "http://localhost:3000")]), 403);
-        assert_eq!(get(&[("host", "127.0.0.1:8081"), ("origin", "http://127.0.0.1")]), 403, "origin port 80");
+        assert_eq!(
+            get(&[
+                ("host", "127.0.0.1:8081"),
+                ("origin", "http://localhost:3000")
+            ]),
+            403
+        );
+        assert_eq!(
+            get(&[("host", "127.0.0.1:8081"), ("origin", "http://127.0.0.1")]),
+            403,
+            "origin port 80"
+        );
         assert_eq!(get(&[]), 403);
-        assert_eq!(get(&[("host", "127.0.0.1:8081"), ("origin", "http://127.0.0.1:8081")]), 200);
-        assert_eq!(get(&[("host", "127.0.0.1:8081"), ("origin", "http://evil.example")]), 403);
+        assert_eq!(
+            get(&[
+                ("host", "127.0.0.1:8081"),
+                ("origin", "http://127.0.0.1:8081")
+            ]),
+            200
+        );
+        assert_eq!(
+            get(&[
+                ("host", "127.0.0.1:8081"),
+                ("origin", "http://evil.example")
+            ]),
+            403
+        );
         assert_eq!(get(&[("host", "127.0.0.1:8081"), ("origin", "null")]), 403);
         let allowed = AdminAccess {
             allowed_hosts: vec!["konform.test".into()],
@@ -257,7 +284,10 @@ mod tests {
         let h = headers(&[("host", "konform.test:8081")]);
         assert_eq!(status(check(&allowed, &Method::GET, &h, Some(&c))), 200);
         // In-process (no socket): no Host check.
-        assert_eq!(status(check(&a, &Method::GET, &HeaderMap::new(), None)), 200);
+        assert_eq!(
+            status(check(&a, &Method::GET, &HeaderMap::new(), None)),
+            200
+        );
     }
 
     #[test]
@@ -285,10 +315,29 @@ mod tests {
             ..AdminAccess::default()
         };
         let c = conn("192.0.2.10:8081");
-        let get = |h: &[(&'static str, &str)]| status(check(&a, &Method::GET, &headers(h), Some(&c)));
-        assert_eq!(get(&[("host", "sim.example:8081"), ("authorization", "Bearer s3cret")]), 200);
-        assert_eq!(get(&[("host", "sim.example:8081"), ("authorization", "bearer  s3cret ")]), 200);
-        assert_eq!(get(&[("host", "127.0.0.1:8081"), ("authorization", "Bearer s3cre")]), 401);
+        let get =
+            |h: &[(&'static str, &str)]| status(check(&a, &Method::GET, &headers(h), Some(&c)));
+        assert_eq!(
+            get(&[
+                ("host", "sim.example:8081"),
+                ("authorization", "Bearer s3cret")
+            ]),
+            200
+        );
+        assert_eq!(
+            get(&[
+                ("host", "sim.example:8081"),
+                ("authorization", "bearer  s3cret ")
+            ]),
+            200
+        );
+        assert_eq!(
+            get(&[
+                ("host", "127.0.0.1:8081"),
+                ("authorization", "Bearer s3cre")
+            ]),
+            401
+        );
         assert_eq!(get(&[("host", "127.0.0.1:8081")]), 401);
     }
 }

@@ -21,14 +21,14 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use bytes::Bytes;
-use futures_util::{StreamExt, stream};
-use std::sync::Arc;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
+use bytes::Bytes;
+use futures_util::{StreamExt, stream};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
+use std::sync::Arc;
 
 /// An admin API error: status + message, rendered as JSON.
 #[derive(Debug)]

@@ -147,7 +147,11 @@ mod tests {
         assert!(d.location.as_ref().unwrap().len() <= clip::MAX_LOCATION);
         assert!(d.message.len() <= clip::MAX_MESSAGE);
         assert!(d.hint.as_ref().unwrap().len() <= clip::MAX_MESSAGE);
-        assert!(d.message.ends_with("…(4,194,320 bytes)"), "{}", &d.message[2000..]);
+        assert!(
+            d.message.ends_with("…(4,194,320 bytes)"),
+            "{}",
+            &d.message[2000..]
+        );
         assert!(d.location.unwrap().starts_with("/Envelope/Body/xxx"));
         // A struct literal is bounded by `bounded()` (the journal calls it).
         let lit = Diagnosis {

@@ -33,7 +33,11 @@ pub enum Interrupt {
     /// The body was not complete within the deadline.
     Deadline { received: u64, secs: u64 },
     /// The body arrived slower than the minimum rate.
-    TooSlow { received: u64, elapsed_ms: u64, rate: u64 },
+    TooSlow {
+        received: u64,
+        elapsed_ms: u64,
+        rate: u64,
+    },
     /// Not enough in-flight budget left for this body now.
     Busy { needed: u64, budget: u64 },
     /// The body is larger than the whole in-flight budget.
@@ -89,8 +93,10 @@ impl Interrupt {
         r.headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
         if matches!(self, Interrupt::Busy { .. }) {
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(limits.retry_after_secs.max(1)));
+            r.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(limits.retry_after_secs.max(1)),
+            );
         }
         r
     }
@@ -124,7 +130,12 @@ impl Slot {
 }
 
 /// Replace `body` by a guarded one; the returned slot must live until the handler has answered.
-pub fn guard(body: Body, declared: Option<u64>, limits: &Limits, budget: Arc<Semaphore>) -> (Body, Arc<Slot>) {
+pub fn guard(
+    body: Body,
+    declared: Option<u64>,
+    limits: &Limits,
+    budget: Arc<Semaphore>,
+) -> (Body, Arc<Slot>) {
     let slot = Arc::new(Slot::default());
     let start = Instant::now();
     let g = GuardedBody {
@@ -309,33 +320,52 @@ mod tests {
         assert_eq!(sem.available_permits(), 40, "held after reading");
         let (b2, slot2) = guard(Body::from("y".repeat(50)), Some(50), &limits(), sem.clone());
         assert!(b2.collect().await.is_err());
-        assert!(matches!(slot2.interrupt(), Some(Interrupt::Busy { needed: 50, budget: 100 })));
+        assert!(matches!(
+            slot2.interrupt(),
+            Some(Interrupt::Busy {
+                needed: 50,
+                budget: 100
+            })
+        ));
         drop(slot);
         assert_eq!(sem.available_permits(), 100);
         let (b3, slot3) = guard(Body::from("z".repeat(150)), None, &limits(), sem.clone());
         assert!(b3.collect().await.is_err());
-        assert!(matches!(slot3.interrupt(), Some(Interrupt::OverBudget { .. })));
-        assert_eq!(slot3.interrupt().unwrap().status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(matches!(
+            slot3.interrupt(),
+            Some(Interrupt::OverBudget { .. })
+        ));
+        assert_eq!(
+            slot3.interrupt().unwrap().status(),
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_stalled_body_times_out() {
         let sem = Arc::new(Semaphore::new(1000));
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, std::io::Error>>(1);
-        let inner = Body::new(http_body_util::StreamBody::new(
-            tokio_stream_from(rx),
-        ));
+        let inner = Body::new(http_body_util::StreamBody::new(tokio_stream_from(rx)));
         let l = Limits {
             min_body_rate: 100,
             body_rate_grace_secs: 1,
             ..Limits::default()
         };
         let (b, slot) = guard(inner, Some(500), &l, sem);
-        tx.send(Ok(Frame::data(Bytes::from_static(b"ab")))).await.unwrap();
+        tx.send(Ok(Frame::data(Bytes::from_static(b"ab"))))
+            .await
+            .unwrap();
         let t = Instant::now();
         let r = b.collect().await;
         assert!(r.is_err());
-        assert!(matches!(slot.interrupt(), Some(Interrupt::TooSlow { received: 2, .. })), "{:?}", slot.interrupt());
+        assert!(
+            matches!(
+                slot.interrupt(),
+                Some(Interrupt::TooSlow { received: 2, .. })
+            ),
+            "{:?}",
+            slot.interrupt()
+        );
         // grace 1 s + 2 bytes at 100 bytes/s
         assert_eq!(t.elapsed(), Duration::from_millis(1020));
         drop(tx);

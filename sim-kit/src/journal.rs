@@ -404,7 +404,10 @@ mod tests {
         assert_eq!(j.dropped() as usize + all.len(), 100);
         // Paging sees the survivors in order.
         let first = all[0].seq;
-        assert_eq!(j.page(first, 2).iter().map(|e| e.seq).collect::<Vec<_>>(), vec![first + 1, first + 2]);
+        assert_eq!(
+            j.page(first, 2).iter().map(|e| e.seq).collect::<Vec<_>>(),
+            vec![first + 1, first + 2]
+        );
         // A smaller budget applies at once.
         j.set_budget(3, usize::MAX);
         assert_eq!(j.len(), 3);
@@ -420,10 +423,24 @@ mod tests {
             .collect();
         j.record(e);
         let got = &j.all()[0];
-        assert!(got.data.as_ref().unwrap()["konform_truncated"].as_str().unwrap().contains("1,048,584 bytes"));
+        assert!(
+            got.data.as_ref().unwrap()["konform_truncated"]
+                .as_str()
+                .unwrap()
+                .contains("1,048,584 bytes")
+        );
         assert_eq!(got.diagnoses.len(), MAX_DIAGNOSES + 1);
-        assert_eq!(got.diagnoses.last().unwrap().rule, "journal.diagnoses-truncated");
-        assert!(got.diagnoses.last().unwrap().message.starts_with("4,000 more"));
+        assert_eq!(
+            got.diagnoses.last().unwrap().rule,
+            "journal.diagnoses-truncated"
+        );
+        assert!(
+            got.diagnoses
+                .last()
+                .unwrap()
+                .message
+                .starts_with("4,000 more")
+        );
         assert!(j.bytes() <= 1024 * 1024);
     }
 

@@ -8,13 +8,13 @@ use crate::guard::{self, Slot};
 use crate::journal::{JournalEntry, Verdict};
 use crate::serve::ConnInfo;
 use crate::{ADMIN_PREFIX, DIAGNOSIS_HEADER, Diagnosis, Kit, Settings, access, clip};
-use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What a handler tells the journal about the request it answered. Put it in the response extensions

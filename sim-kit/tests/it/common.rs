@@ -3,8 +3,8 @@
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use axum::routing::{get, post};
 use axum::response::IntoResponse;
+use axum::routing::{get, post};
 use http_body_util::BodyExt;
 use sim_kit::{Diagnosis, Kit, Outcome, Simulator};
 use std::sync::Arc;
@@ -94,7 +94,6 @@ pub async fn call(
     .unwrap();
     (status, diags, body)
 }
-
 
 /// Reads the body (limit 1 MiB) and answers its length.
 async fn echo(req: axum::extract::Request) -> axum::response::Response {

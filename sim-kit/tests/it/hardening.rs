@@ -18,9 +18,14 @@ async fn serve_toy(limits: Limits) -> (SocketAddr, Toy, tokio::sync::oneshot::Se
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(sim_kit::serve::serve_with(listener, router, limits, async move {
-        let _ = rx.await;
-    }));
+    tokio::spawn(sim_kit::serve::serve_with(
+        listener,
+        router,
+        limits,
+        async move {
+            let _ = rx.await;
+        },
+    ));
     (addr, toy, tx)
 }
 
@@ -51,18 +56,34 @@ async fn huge_names_stay_bounded_in_journal_and_admin_page() {
     for _ in 0..40 {
         let (st, diags, _) = call(&app, "POST", "/name", &name).await;
         assert_eq!(st, StatusCode::BAD_REQUEST);
-        assert!(diags[0].len() < 8 * 1024, "header of {} bytes", diags[0].len());
+        assert!(
+            diags[0].len() < 8 * 1024,
+            "header of {} bytes",
+            diags[0].len()
+        );
     }
     let j = toy.kit.journal();
     assert_eq!(j.len(), 40);
-    assert!(j.bytes() < 40 * 8 * 1024, "journal holds {} bytes", j.bytes());
+    assert!(
+        j.bytes() < 40 * 8 * 1024,
+        "journal holds {} bytes",
+        j.bytes()
+    );
     let d = &j.all()[0].diagnoses[0];
     assert!(d.message.len() <= clip::MAX_MESSAGE);
-    assert!(d.message.ends_with("…(4,194,322 bytes)"), "{}", &d.message[d.message.len() - 40..]);
+    assert!(
+        d.message.ends_with("…(4,194,322 bytes)"),
+        "{}",
+        &d.message[d.message.len() - 40..]
+    );
     assert!(d.location.as_ref().unwrap().len() <= clip::MAX_LOCATION);
     let (st, _, body) = call(&app, "GET", "/__konform/journal", "").await;
     assert_eq!(st, StatusCode::OK);
-    assert!(body.len() < 40 * 8 * 1024, "journal page of {} bytes", body.len());
+    assert!(
+        body.len() < 40 * 8 * 1024,
+        "journal page of {} bytes",
+        body.len()
+    );
     let v: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
     assert_eq!(v.len(), 40);
 }
@@ -84,7 +105,13 @@ async fn journal_pages_with_a_hard_cap() {
         Some("</__konform/journal?since=10&limit=10>; rel=\"next\"")
     );
     let resp = get_with_headers(&app, "/__konform/journal?since=20&limit=10").await;
-    assert_eq!(resp.0.iter().map(|e| e["seq"].as_u64().unwrap()).collect::<Vec<_>>(), vec![21, 22, 23, 24, 25]);
+    assert_eq!(
+        resp.0
+            .iter()
+            .map(|e| e["seq"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        vec![21, 22, 23, 24, 25]
+    );
     assert_eq!(resp.1, None, "no next page");
     let resp = get_with_headers(&app, "/__konform/journal?since=25").await;
     assert!(resp.0.is_empty());
@@ -100,17 +127,27 @@ async fn journal_pages_with_a_hard_cap() {
     assert_eq!(resp.0.len(), sim_kit::admin::JOURNAL_PAGE_DEFAULT);
 }
 
-async fn get_with_headers(app: &axum::Router, uri: &str) -> (Vec<serde_json::Value>, Option<String>) {
+async fn get_with_headers(
+    app: &axum::Router,
+    uri: &str,
+) -> (Vec<serde_json::Value>, Option<String>) {
     use http_body_util::BodyExt;
     use tower::ServiceExt;
     let resp = app
         .clone()
-        .oneshot(axum::http::Request::get(uri).body(axum::body::Body::empty()).unwrap())
+        .oneshot(
+            axum::http::Request::get(uri)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.headers()["content-type"], "application/json");
-    let link = resp.headers().get("link").map(|v| v.to_str().unwrap().to_string());
+    let link = resp
+        .headers()
+        .get("link")
+        .map(|v| v.to_str().unwrap().to_string());
     let body = resp.into_body().collect().await.unwrap().to_bytes();
     (serde_json::from_slice(&body).unwrap(), link)
 }
@@ -149,7 +186,10 @@ async fn slow_bodies_get_408_and_connections_past_the_cap_are_closed_at_once() {
     for s in &mut slow {
         let resp = read_all(s).await;
         assert_eq!(status_of(&resp), 408, "{resp}");
-        assert!(resp.to_ascii_lowercase().contains("connection: close"), "{resp}");
+        assert!(
+            resp.to_ascii_lowercase().contains("connection: close"),
+            "{resp}"
+        );
         assert!(resp.contains("http.body-rate"), "{resp}");
     }
     let j = toy.kit.journal().all();
@@ -159,7 +199,11 @@ async fn slow_bodies_get_408_and_connections_past_the_cap_are_closed_at_once() {
     assert_eq!(j[0].operation.as_deref(), Some("echo"));
     // Slots are free again: a normal request is served.
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let resp = raw(addr, b"POST /echo HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: 3\r\n\r\nabc").await;
+    let resp = raw(
+        addr,
+        b"POST /echo HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: 3\r\n\r\nabc",
+    )
+    .await;
     assert_eq!(status_of(&resp), 200, "{resp}");
     assert!(resp.ends_with("\r\n\r\n3"), "{resp}");
 }
@@ -190,7 +234,10 @@ async fn a_body_not_complete_by_the_deadline_gets_408() {
     let resp = read_all(&mut s).await;
     assert_eq!(status_of(&resp), 408, "{resp}");
     assert!(resp.contains("http.body-deadline"), "{resp}");
-    assert_eq!(toy.kit.journal().all()[0].diagnoses[0].rule, "http.body-deadline");
+    assert_eq!(
+        toy.kit.journal().all()[0].diagnoses[0].rule,
+        "http.body-deadline"
+    );
 }
 
 #[tokio::test]
@@ -210,12 +257,17 @@ async fn bodies_in_flight_are_bounded_503_with_retry_after() {
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let body = "b".repeat(500);
-    let req = format!("POST /echo HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: 500\r\n\r\n{body}");
+    let req = format!(
+        "POST /echo HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: 500\r\n\r\n{body}"
+    );
     let resp = raw(addr, req.as_bytes()).await;
     assert_eq!(status_of(&resp), 503, "{resp}");
     let lower = resp.to_ascii_lowercase();
     assert!(lower.contains("retry-after: 2"), "{resp}");
-    assert!(lower.contains("x-konform-diagnosis: http.in-flight-limit"), "{resp}");
+    assert!(
+        lower.contains("x-konform-diagnosis: http.in-flight-limit"),
+        "{resp}"
+    );
     // A finishes and is answered; then B fits.
     a.write_all(&[b'a'; 790]).await.unwrap();
     let resp_a = read_all(&mut a).await;
@@ -224,7 +276,10 @@ async fn bodies_in_flight_are_bounded_503_with_retry_after() {
     let resp = raw(addr, req.as_bytes()).await;
     assert_eq!(status_of(&resp), 200, "{resp}");
     // Larger than the whole budget: 413, never fits.
-    let big = format!("POST /echo HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: 1001\r\n\r\n{}", "c".repeat(1001));
+    let big = format!(
+        "POST /echo HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: 1001\r\n\r\n{}",
+        "c".repeat(1001)
+    );
     assert_eq!(status_of(&raw(addr, big.as_bytes()).await), 413);
     let statuses: Vec<u16> = toy.kit.journal().all().iter().map(|e| e.status).collect();
     assert_eq!(statuses, vec![503, 200, 200, 413]);
@@ -251,22 +306,36 @@ async fn admin_refuses_web_pages_and_rebound_hosts() {
     assert_eq!(status_of(&resp), 415, "{resp}");
     assert!(resp.contains("application/json"));
     assert!(toy.kit.faults().list().is_empty(), "nothing was injected");
-    let delete = format!("DELETE /__konform/journal HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\n\r\n");
+    let delete = format!(
+        "DELETE /__konform/journal HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\n\r\n"
+    );
     assert_eq!(status_of(&raw(addr, delete.as_bytes()).await), 415);
     // DNS rebinding: the page's own name in Host.
-    let get = |host: String| format!("GET /__konform/journal HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n");
+    let get = |host: String| {
+        format!("GET /__konform/journal HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n")
+    };
     let resp = raw(addr, get(format!("rebind.evil.example:{port}")).as_bytes()).await;
     assert_eq!(status_of(&resp), 403, "{resp}");
     assert!(resp.contains("is not the address"), "{resp}");
-    assert_eq!(status_of(&raw(addr, get(format!("127.0.0.1:{port}")).as_bytes()).await), 200);
-    assert_eq!(status_of(&raw(addr, get(format!("localhost:{port}")).as_bytes()).await), 200);
+    assert_eq!(
+        status_of(&raw(addr, get(format!("127.0.0.1:{port}")).as_bytes()).await),
+        200
+    );
+    assert_eq!(
+        status_of(&raw(addr, get(format!("localhost:{port}")).as_bytes()).await),
+        200
+    );
     // The proper request works.
     let ok = req.replace("text/plain;charset=UTF-8", "application/json");
     assert_eq!(status_of(&raw(addr, ok.as_bytes()).await), 201);
     assert_eq!(toy.kit.faults().list().len(), 1);
     // The simulator's own API takes any Host (clients reach it under many names).
     let api = format!("GET /ok HTTP/1.1\r\nhost: vst.example:{port}\r\nconnection: close\r\n\r\n");
-    assert_eq!(status_of(&raw(addr, api.as_bytes()).await), 503, "the injected fault answers");
+    assert_eq!(
+        status_of(&raw(addr, api.as_bytes()).await),
+        503,
+        "the injected fault answers"
+    );
 }
 
 #[tokio::test]
@@ -277,11 +346,22 @@ async fn admin_token_is_required_when_configured() {
         ..Default::default()
     });
     let get = |auth: &str| {
-        format!("GET /__konform/health HTTP/1.1\r\nhost: sim.example\r\n{auth}connection: close\r\n\r\n")
+        format!(
+            "GET /__konform/health HTTP/1.1\r\nhost: sim.example\r\n{auth}connection: close\r\n\r\n"
+        )
     };
     let resp = raw(addr, get("").as_bytes()).await;
     assert_eq!(status_of(&resp), 401, "{resp}");
-    assert!(resp.to_ascii_lowercase().contains("www-authenticate: bearer"));
-    assert_eq!(status_of(&raw(addr, get("authorization: Bearer t0ke\r\n").as_bytes()).await), 401);
-    assert_eq!(status_of(&raw(addr, get("authorization: Bearer t0ken\r\n").as_bytes()).await), 200);
+    assert!(
+        resp.to_ascii_lowercase()
+            .contains("www-authenticate: bearer")
+    );
+    assert_eq!(
+        status_of(&raw(addr, get("authorization: Bearer t0ke\r\n").as_bytes()).await),
+        401
+    );
+    assert_eq!(
+        status_of(&raw(addr, get("authorization: Bearer t0ken\r\n").as_bytes()).await),
+        200
+    );
 }
