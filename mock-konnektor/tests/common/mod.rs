@@ -31,7 +31,9 @@ pub fn default_sim() -> (Router, KonnektorState) {
 }
 
 pub fn reference() -> PathBuf {
-    ti_core::test_support::shared_dir().join("reference")
+    test_support::shared::root()
+        .unwrap_or_else(|| test_support::workspace_root().join("../shared"))
+        .join("reference")
 }
 
 pub fn wsdl_dir() -> PathBuf {

@@ -1,10 +1,8 @@
 //! The VST admin API under `/__konform/` and the profile switches of the resolved ambiguities.
 
-mod common;
-
+use crate::common::*;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::*;
 use mock_vst::{Profile, SignatureEncoding, SignatureInput, VstConfig};
 use ti_core::ecies::{self, AesKeySize, EciesParams};
 use ti_core::sig_input::Variant;

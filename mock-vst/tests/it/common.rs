@@ -1,8 +1,6 @@
 //! Test client: builds deliveries the way a correct insurer client does (and lets tests break them).
 #![allow(dead_code)]
 
-pub mod http1;
-
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -316,4 +314,84 @@ pub async fn get(s: &Sim, path: &str) -> Resp {
 pub fn verify_vst_sig(pki: &TestPki, input: &[u8], sig_b64: &str) -> bool {
     let sig = ti_core::b64_decode(sig_b64).unwrap();
     sig.len() != 64 && pki.vst_sig.public_key().verify_sha256(input, &sig).is_ok()
+}
+
+/// An HTTP/1.1 keep-alive connection over real TCP, on hyper's client (for tests that exercise `serve`).
+pub mod tcp {
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
+    use hyper::client::conn::http1::SendRequest;
+    use hyper_util::rt::TokioIo;
+    use std::net::SocketAddr;
+
+    pub struct Conn {
+        sender: SendRequest<Full<Bytes>>,
+    }
+
+    #[derive(Debug)]
+    pub struct Response {
+        pub status: u16,
+        pub headers: hyper::HeaderMap,
+        pub body: Vec<u8>,
+    }
+
+    impl Response {
+        pub fn headers_named(&self, name: &str) -> Vec<&str> {
+            self.headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect()
+        }
+    }
+
+    impl Conn {
+        pub async fn connect(addr: SocketAddr) -> std::io::Result<Conn> {
+            let stream = tokio::net::TcpStream::connect(addr).await?;
+            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .map_err(std::io::Error::other)?;
+            tokio::spawn(conn);
+            Ok(Conn { sender })
+        }
+
+        pub async fn request(
+            &mut self,
+            method: &str,
+            path: &str,
+            headers: &[(&str, &str)],
+            body: &[u8],
+        ) -> std::io::Result<Response> {
+            let mut req = hyper::Request::builder()
+                .method(method)
+                .uri(path)
+                .header("host", "127.0.0.1");
+            for (k, v) in headers {
+                req = req.header(*k, *v);
+            }
+            let req = req
+                .body(Full::new(Bytes::copy_from_slice(body)))
+                .map_err(std::io::Error::other)?;
+            self.sender.ready().await.map_err(std::io::Error::other)?;
+            let resp = self
+                .sender
+                .send_request(req)
+                .await
+                .map_err(std::io::Error::other)?;
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let body = resp
+                .into_body()
+                .collect()
+                .await
+                .map_err(std::io::Error::other)?
+                .to_bytes()
+                .to_vec();
+            Ok(Response {
+                status,
+                headers,
+                body,
+            })
+        }
+    }
 }

@@ -3,11 +3,9 @@
 //! (a small JSON Schema check covering what the document uses: $ref, type, required, properties,
 //! additionalProperties, items, minItems, minLength, pattern-free strings, contentEncoding base64).
 
-mod common;
-
+use crate::common::*;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::*;
 use serde_json::Value;
 
 struct Doc(Value);
@@ -67,20 +65,20 @@ impl Doc {
             }
         }
         if let (Some(items), Some(arr)) = (schema.get("items"), v.as_array()) {
-            if let Some(min) = schema.get("minItems").and_then(Value::as_u64) {
-                if (arr.len() as u64) < min {
-                    errs.push(format!("{at}: fewer than {min} items"));
-                }
+            if let Some(min) = schema.get("minItems").and_then(Value::as_u64)
+                && (arr.len() as u64) < min
+            {
+                errs.push(format!("{at}: fewer than {min} items"));
             }
             for (i, x) in arr.iter().enumerate() {
                 self.validate(items, x, &format!("{at}/{i}"), errs);
             }
         }
         if let Some(s) = v.as_str() {
-            if let Some(min) = schema.get("minLength").and_then(Value::as_u64) {
-                if (s.chars().count() as u64) < min {
-                    errs.push(format!("{at}: shorter than {min}"));
-                }
+            if let Some(min) = schema.get("minLength").and_then(Value::as_u64)
+                && (s.chars().count() as u64) < min
+            {
+                errs.push(format!("{at}: shorter than {min}"));
             }
             if schema.get("contentEncoding").and_then(Value::as_str) == Some("base64")
                 && ti_core::b64_decode(s).is_err()

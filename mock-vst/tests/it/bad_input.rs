@@ -1,12 +1,10 @@
 //! Bad input: over-limit bodies, deep nesting, huge numbers, invalid UTF-8, truncated bodies, wrong
 //! methods, unknown paths. Always the right 4xx with a diagnosis; never a 500, never a panic.
 
-mod common;
-
+use crate::common::*;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use bytes::Bytes;
-use common::*;
 use mock_vst::VstConfig;
 use std::time::Duration;
 

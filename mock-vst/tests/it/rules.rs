@@ -1,10 +1,8 @@
 //! One test per rule of the seed, each with its accept and its reject side, through the router.
 
-mod common;
-
+use crate::common::*;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::*;
 use mock_vst::{IdChecks, Profile, ReusePolicy, VstConfig};
 use ti_core::ecies::{self, AesKeySize, EciesParams};
 use ti_core::sig_input::Variant;

@@ -1,11 +1,9 @@
 //! Snapshots of response bodies and diagnoses (random parts — signatures, ciphertexts, transfer numbers,
 //! timestamps — replaced by placeholders), so a change in wording or shape is a reviewed change.
 
-mod common;
-
+use crate::common::*;
 use axum::body::Body;
 use axum::http::Request;
-use common::*;
 use ti_core::sig_input::Variant;
 
 fn redact(v: &mut serde_json::Value) {

@@ -3,10 +3,8 @@
 //! auth header, poll processing errors, fetch requests and anonymizations and decrypt them with the
 //! insurer key, verify every response signature; the admin API shows the stored plaintext.
 
-mod common;
-
-use common::http1::Conn;
-use common::*;
+use crate::common::tcp::Conn;
+use crate::common::*;
 use mock_vst::{VstConfig, VstState};
 use std::time::SystemTime;
 use ti_core::ecies::{self, EciesParams};

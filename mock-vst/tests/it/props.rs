@@ -2,11 +2,9 @@
 //! for the body limit), never a 500; the journal records every request with its status; the store grows
 //! by exactly one whole delivery per 200 and not at all otherwise.
 
-mod common;
-
+use crate::common::*;
 use axum::body::Body;
 use axum::http::Request;
-use common::*;
 use mock_vst::VstConfig;
 use proptest::prelude::*;
 use std::sync::OnceLock;

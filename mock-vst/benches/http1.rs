@@ -1,5 +1,6 @@
-//! A minimal HTTP/1.1 keep-alive client over a loopback TCP connection (tests and the benchmark's load
-//! generator; no client crate needed). Handles Content-Length bodies and `Transfer-Encoding: chunked`.
+//! The benchmark's load generator: a minimal HTTP/1.1 keep-alive client over loopback TCP that sends
+//! pre-serialised requests back to back (a client crate would add per-request work to what is measured).
+//! Handles Content-Length bodies and `Transfer-Encoding: chunked`.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
