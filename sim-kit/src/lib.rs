@@ -40,6 +40,7 @@ pub mod limits;
 pub mod serve;
 pub mod store;
 pub mod tls;
+pub mod xml_escape;
 
 pub use diagnosis::Diagnosis;
 pub use faults::{FaultAction, FaultInjector, FaultRule, InjectedFault};
