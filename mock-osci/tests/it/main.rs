@@ -1,0 +1,4 @@
+//! mock-osci integration tests (one binary).
+
+mod common;
+mod java;
