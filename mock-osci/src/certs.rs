@@ -63,7 +63,7 @@ impl Cert {
     pub fn to_pem(&self) -> String {
         format!(
             "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-            crypto::b64_lines(&self.der).replace('\n', "\n")
+            crypto::b64_lines(&self.der)
         )
     }
     /// The RSA public key.

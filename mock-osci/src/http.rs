@@ -83,32 +83,32 @@ async fn endpoint(State(st): State<OsciState>, req: Request) -> Response {
     // Operation faults: known only now that the request is read.
     let mut reply = reply;
     let mut fault_note = None;
-    if let Some(op) = reply.operation.clone() {
-        if let Some(f) = st.kit().faults().take_for_operation(&op) {
-            if let Some(r) = sim_kit::layer::apply_injected(&f).await {
-                return Outcome {
-                    operation: Some(op),
-                    fault: Some(f.describe()),
-                    verdict: Some(Verdict::Injected),
-                    ..Outcome::default()
-                }
-                .attach(r);
+    if let Some(op) = reply.operation.clone()
+        && let Some(f) = st.kit().faults().take_for_operation(&op)
+    {
+        if let Some(r) = sim_kit::layer::apply_injected(&f).await {
+            return Outcome {
+                operation: Some(op),
+                fault: Some(f.describe()),
+                verdict: Some(Verdict::Injected),
+                ..Outcome::default()
             }
-            match &f.action {
-                Some(FaultAction::Fault { code, .. }) => {
-                    let code: &'static str = crate::feedback::CODES
-                        .iter()
-                        .find(|(c, _, _)| c == code)
-                        .map(|(c, _, _)| *c)
-                        .unwrap_or("9000");
-                    reply.body = crate::write::soap_fault(code, "de", &crate::write::boundary());
-                    reply.fault = Some(code);
-                }
-                Some(FaultAction::BadSignature) => corrupt = true,
-                _ => {}
-            }
-            fault_note = Some(f.describe());
+            .attach(r);
         }
+        match &f.action {
+            Some(FaultAction::Fault { code, .. }) => {
+                let code: &'static str = crate::feedback::CODES
+                    .iter()
+                    .find(|(c, _, _)| c == code)
+                    .map(|(c, _, _)| *c)
+                    .unwrap_or("9000");
+                reply.body = crate::write::soap_fault(code, "de", &crate::write::boundary());
+                reply.fault = Some(code);
+            }
+            Some(FaultAction::BadSignature) => corrupt = true,
+            _ => {}
+        }
+        fault_note = Some(f.describe());
     }
     if corrupt && reply.fault.is_none() {
         reply.diagnoses.push(Diagnosis::new(

@@ -170,10 +170,10 @@ fn get<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 /// Parse an OSCI MIME entity (headers in the body).
 pub fn parse(body: &[u8], limits: Limits) -> Result<Multipart, MimeError> {
     let (top, mut pos) = header_block(body, 0, limits.max_header_bytes)?;
-    if let Some(v) = get(&top, "mime-version") {
-        if v != "1.0" {
-            return Err(MimeError::Version(v.into()));
-        }
+    if let Some(v) = get(&top, "mime-version")
+        && v != "1.0"
+    {
+        return Err(MimeError::Version(v.into()));
     }
     let ct = get(&top, "content-type").ok_or(MimeError::NoBoundary)?;
     let (content_type, ps) = params(ct);
@@ -211,13 +211,13 @@ pub fn parse(body: &[u8], limits: Limits) -> Result<Multipart, MimeError> {
             header: "Content-Type",
         })?;
         let (content_type, ps) = params(ct);
-        if let Some((_, cs)) = ps.iter().find(|(k, _)| k == "charset") {
-            if !cs.eq_ignore_ascii_case("utf-8") {
-                return Err(MimeError::Charset {
-                    index,
-                    charset: cs.clone(),
-                });
-            }
+        if let Some((_, cs)) = ps.iter().find(|(k, _)| k == "charset")
+            && !cs.eq_ignore_ascii_case("utf-8")
+        {
+            return Err(MimeError::Charset {
+                index,
+                charset: cs.clone(),
+            });
         }
         let cid = get(&headers, "content-id").ok_or(MimeError::MissingHeader {
             index,

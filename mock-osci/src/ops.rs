@@ -221,10 +221,10 @@ pub fn handle(st: &OsciState, body: Vec<u8>, now_ms: i64, corrupt_signature: boo
         );
     }
     let client_fp = client_cipher.as_ref().map(|c| c.fingerprint.clone());
-    if !answer.received.is_empty() {
-        if let Err(e) = mailbox::set_reception(st.store(), &answer.received, &now) {
-            return fault("9000", "osci.store", &e.to_string(), None, Some(kind));
-        }
+    if !answer.received.is_empty()
+        && let Err(e) = mailbox::set_reception(st.store(), &answer.received, &now)
+    {
+        return fault("9000", "osci.store", &e.to_string(), None, Some(kind));
     }
     let done = match kind {
         Kind::InitDialog | Kind::ExitDialog => Ok(Done::default()),

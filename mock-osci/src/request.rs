@@ -190,15 +190,15 @@ fn control_block(el: &Element, src: &str) -> Result<ControlBlock, RequestError> 
             )
         })?),
     };
-    if let Some(c) = el.attr("ConversationId") {
-        if c.is_empty() || !c.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(err(
-                "9400",
-                "osci.controlblock.conversation",
-                format!("ConversationId `{c}` is not an osci:Number"),
-                loc,
-            ));
-        }
+    if let Some(c) = el.attr("ConversationId")
+        && (c.is_empty() || !c.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(err(
+            "9400",
+            "osci.controlblock.conversation",
+            format!("ConversationId `{c}` is not an osci:Number"),
+            loc,
+        ));
     }
     let mut cb = ControlBlock {
         conversation_id: el.attr("ConversationId").map(str::to_string),
@@ -374,10 +374,10 @@ pub fn parse(doc: &Document<'_>) -> Result<Request, RequestError> {
     let hloc = "/soap:Envelope/soap:Header";
     if let Some(h) = header {
         for el in h.elements() {
-            if let Some(id) = el.attr("Id") {
-                if el.local != "ClientSignature" {
-                    ids.push(id.to_string());
-                }
+            if let Some(id) = el.attr("Id")
+                && el.local != "ClientSignature"
+            {
+                ids.push(id.to_string());
             }
             match (el.ns.as_deref(), el.local.as_str()) {
                 (Some(OSCI), "ControlBlock") => {

@@ -198,12 +198,10 @@ pub fn inner_message(
     if let Some(s) = signer {
         let ids: Vec<String> = resp.headers.iter().map(|(id, _)| id.clone()).collect();
         let mut h = supplier_signature(&env, &ids, &resp.attachments, s)?;
-        if corrupt_signature {
-            if let Some(i) = h.find("<ds:SignatureValue>") {
-                let pos = i + "<ds:SignatureValue>".len();
-                let flip = if h.as_bytes()[pos] == b'A' { "B" } else { "A" };
-                h.replace_range(pos..pos + 1, flip);
-            }
+        if corrupt_signature && let Some(i) = h.find("<ds:SignatureValue>") {
+            let pos = i + "<ds:SignatureValue>".len();
+            let flip = if h.as_bytes()[pos] == b'A' { "B" } else { "A" };
+            h.replace_range(pos..pos + 1, flip);
         }
         env.splice(after_cb..after_cb, h.into_bytes());
     }
