@@ -28,11 +28,13 @@ pub mod p12;
 pub mod pki;
 pub mod request;
 pub mod sigcheck;
+pub mod testpki;
 pub mod write;
 pub mod xml;
 
 pub use config::{OsciConfig, ProfileMode};
 pub use pki::{Identity, IntermediaryKeys};
+pub use testpki::OsciPki;
 
 use sim_kit::store::Store;
 use sim_kit::{Kit, Simulator};
