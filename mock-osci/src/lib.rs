@@ -14,6 +14,7 @@
 pub mod admin;
 pub mod c14n;
 pub mod certs;
+pub mod client;
 pub mod config;
 pub mod crypto;
 pub mod dialog;
@@ -26,6 +27,7 @@ pub mod ops;
 pub mod outer;
 pub mod p12;
 pub mod pki;
+pub mod profile;
 pub mod request;
 pub mod sigcheck;
 pub mod testpki;
@@ -61,6 +63,7 @@ pub(crate) struct Inner {
     pub keys: pki::IntermediaryKeys,
     pub store: Store,
     pub dialogs: Mutex<dialog::Dialogs>,
+    pub profile: profile::Profile,
 }
 
 impl OsciState {
@@ -70,6 +73,7 @@ impl OsciState {
         store: Store,
     ) -> Result<Self, Error> {
         mailbox::migrate(&store)?;
+        let profile = profile::fim().map_err(Error::Config)?;
         // ConversationIds start from the clock so that ids of an earlier run are not reused.
         let first =
             (time::OffsetDateTime::now_utc().unix_timestamp() as u64 % 1_000_000) * 1000 + 1;
@@ -80,6 +84,7 @@ impl OsciState {
                 keys,
                 store,
                 dialogs: Mutex::new(dialog::Dialogs::new(first)),
+                profile,
             }),
         })
     }
@@ -88,6 +93,9 @@ impl OsciState {
     }
     pub fn keys(&self) -> &pki::IntermediaryKeys {
         &self.inner.keys
+    }
+    pub fn profile(&self) -> &profile::Profile {
+        &self.inner.profile
     }
     pub fn store(&self) -> &Store {
         &self.inner.store

@@ -21,10 +21,12 @@ const ACTOR_NONE: &str =
     " soap:actor=\"http://www.w3.org/2001/12/soap-envelope/actor/none\" soap:mustUnderstand=\"1\"";
 
 pub fn control_block(a: &Answer) -> String {
-    let mut s = format!(
-        "<osci:ControlBlock{NS5} ConversationId=\"{}\" Id=\"controlblock\"",
-        a.conversation_id
-    );
+    let mut s = format!("<osci:ControlBlock{NS5}");
+    // No dialog (a 9802 answer): no ConversationId, which is how the library's client recognises 9802.
+    if !a.conversation_id.is_empty() {
+        s.push_str(&format!(" ConversationId=\"{}\"", a.conversation_id));
+    }
+    s.push_str(" Id=\"controlblock\"");
     if let Some(n) = a.sequence_number {
         s.push_str(&format!(" SequenceNumber=\"{n}\""));
     }
@@ -105,49 +107,40 @@ fn reference(out: &mut String, uri: &str, digest: &[u8]) {
     ));
 }
 
-/// The SupplierSignature header over every Id-bearing part (digest of its canonical form, read back
-/// from the envelope as written), every attachment and the body.
-fn supplier_signature(
+/// A message signature header (`SupplierSignature` or `ClientSignature`) over every Id-bearing part
+/// (digest of its canonical form, read back from the envelope as written), every attachment and the body.
+pub fn signature_header(
+    element: &str,
     env: &[u8],
     ids: &[String],
     attachments: &[Attachment<'_>],
-    signer: &Signer<'_>,
+    key: &RsaPrivateKey,
+    cert_ref: &str,
 ) -> Result<String, CryptoError> {
-    let doc = crate::xml::parse(
-        env,
-        crate::xml::Limits {
-            max_depth: 64,
-            max_elements: usize::MAX,
-        },
-    )
-    .map_err(|e| CryptoError::Rsa(format!("own answer is not well-formed: {e}")))?;
+    let doc = crate::xml::parse(env, crate::xml::Limits { max_depth: 64, max_elements: usize::MAX })
+        .map_err(|e| CryptoError::Rsa(format!("own message is not well-formed: {e}")))?;
     let mut si = format!(
         "\n<ds:CanonicalizationMethod Algorithm=\"{}\"></ds:CanonicalizationMethod>\n<ds:SignatureMethod Algorithm=\"{}\"></ds:SignatureMethod>\n",
         crypto::C14N,
         crypto::RSA_SHA256
     );
     let digest_of = |id: &str| -> Result<[u8; 32], CryptoError> {
-        let path = crate::c14n::path_to_id(&doc.root, id)
-            .ok_or_else(|| CryptoError::Rsa(format!("no part `{id}` in the answer")))?;
+        let path = crate::c14n::path_to_id(&doc.root, id).ok_or_else(|| CryptoError::Rsa(format!("no part `{id}` in the message")))?;
         Ok(crypto::sha256(&crate::c14n::canonicalize(doc.src, &path)))
     };
     for id in ids {
         reference(&mut si, &format!("#{id}"), &digest_of(id)?);
     }
     for a in attachments {
-        reference(
-            &mut si,
-            &format!("cid:{}", a.content_id),
-            &crypto::sha256(a.body),
-        );
+        reference(&mut si, &format!("cid:{}", a.content_id), &crypto::sha256(a.body));
     }
     reference(&mut si, "#body", &digest_of("body")?);
     let canonical = format!("<ds:SignedInfo{NS5}>{si}</ds:SignedInfo>");
-    let value = crypto::sign_sha256(signer.key, canonical.as_bytes())?;
+    let value = crypto::sign_sha256(key, canonical.as_bytes())?;
     Ok(format!(
-        "<osci:SupplierSignature Id=\"suppliersignature\"{ACTOR_NEXT}><ds:Signature><ds:SignedInfo>{si}</ds:SignedInfo><ds:SignatureValue>{}</ds:SignatureValue><ds:KeyInfo><ds:RetrievalMethod URI=\"#intermediary_signature_{}\"></ds:RetrievalMethod></ds:KeyInfo></ds:Signature></osci:SupplierSignature>",
+        "<osci:{element} Id=\"{}\"{ACTOR_NEXT}><ds:Signature><ds:SignedInfo>{si}</ds:SignedInfo><ds:SignatureValue>{}</ds:SignatureValue><ds:KeyInfo><ds:RetrievalMethod URI=\"#{cert_ref}\"></ds:RetrievalMethod></ds:KeyInfo></ds:Signature></osci:{element}>",
+        element.to_ascii_lowercase(),
         crypto::b64_lines(&value),
-        signer.cert.fingerprint
     ))
 }
 
@@ -197,7 +190,8 @@ pub fn inner_message(
     drop(std::mem::take(&mut resp.body));
     if let Some(s) = signer {
         let ids: Vec<String> = resp.headers.iter().map(|(id, _)| id.clone()).collect();
-        let mut h = supplier_signature(&env, &ids, &resp.attachments, s)?;
+        let cert_ref = format!("intermediary_signature_{}", s.cert.fingerprint);
+        let mut h = signature_header("SupplierSignature", &env, &ids, &resp.attachments, s.key, &cert_ref)?;
         if corrupt_signature && let Some(i) = h.find("<ds:SignatureValue>") {
             let pos = i + "<ds:SignatureValue>".len();
             let flip = if h.as_bytes()[pos] == b'A' { "B" } else { "A" };

@@ -1,4 +1,5 @@
 //! mock-osci integration tests (one binary).
 
 mod common;
+mod flows;
 mod java;
