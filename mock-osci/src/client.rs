@@ -12,8 +12,10 @@ use crate::write::{self, Attachment, NS5};
 use crate::xml::{self, DS, OSCI, SOAP, esc};
 use crate::{mime, outer};
 
-const ACTOR_NEXT: &str = " soap:actor=\"http://schemas.xmlsoap.org/soap/actor/next\" soap:mustUnderstand=\"1\"";
-const ACTOR_NONE: &str = " soap:actor=\"http://www.w3.org/2001/12/soap-envelope/actor/none\" soap:mustUnderstand=\"1\"";
+const ACTOR_NEXT: &str =
+    " soap:actor=\"http://schemas.xmlsoap.org/soap/actor/next\" soap:mustUnderstand=\"1\"";
+const ACTOR_NONE: &str =
+    " soap:actor=\"http://www.w3.org/2001/12/soap-envelope/actor/none\" soap:mustUnderstand=\"1\"";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -95,7 +97,17 @@ fn cert_el(element: &str, id: &str, c: &Cert) -> String {
 
 impl Client {
     pub fn new(cipher: Identity, signature: Identity, intermediary: Cert) -> Client {
-        Client { cipher, signature, intermediary, opts: Options::default(), conversation: None, seq: None, server_challenge: None, my_challenge: None, last_kind: None }
+        Client {
+            cipher,
+            signature,
+            intermediary,
+            opts: Options::default(),
+            conversation: None,
+            seq: None,
+            server_challenge: None,
+            my_challenge: None,
+            last_kind: None,
+        }
     }
 
     pub fn in_dialog(&self) -> bool {
@@ -103,48 +115,84 @@ impl Client {
     }
 
     fn control_block(&mut self, kind: Kind) -> String {
-        let challenge = self.opts.fixed_challenge.clone().unwrap_or_else(|| crypto::random_token(10).unwrap_or_default());
+        let challenge = self
+            .opts
+            .fixed_challenge
+            .clone()
+            .unwrap_or_else(|| crypto::random_token(10).unwrap_or_default());
         self.my_challenge = Some(challenge.clone());
         let explicit = self.conversation.is_some() && kind != Kind::InitDialog;
         let mut s = format!("<osci:ControlBlock{NS5}");
         if explicit {
-            s.push_str(&format!(" ConversationId=\"{}\"", self.conversation.as_deref().unwrap_or("")));
+            s.push_str(&format!(
+                " ConversationId=\"{}\"",
+                self.conversation.as_deref().unwrap_or("")
+            ));
         }
         s.push_str(" Id=\"controlblock\"");
         if kind != Kind::InitDialog {
-            let n = if explicit { self.seq.map(|n| n + 1).unwrap_or(0) } else { 0 };
+            let n = if explicit {
+                self.seq.map(|n| n + 1).unwrap_or(0)
+            } else {
+                0
+            };
             self.seq = Some(n);
             s.push_str(&format!(" SequenceNumber=\"{n}\""));
         }
         s.push_str(ACTOR_NEXT);
         s.push('>');
-        if explicit {
-            if let Some(r) = &self.server_challenge {
-                s.push_str(&format!("<osci:Response>{}</osci:Response>", esc(r)));
-            }
+        if let (true, Some(r)) = (explicit, &self.server_challenge) {
+            s.push_str(&format!("<osci:Response>{}</osci:Response>", esc(r)));
         }
-        s.push_str(&format!("<osci:Challenge>{}</osci:Challenge></osci:ControlBlock>", esc(&challenge)));
+        s.push_str(&format!(
+            "<osci:Challenge>{}</osci:Challenge></osci:ControlBlock>",
+            esc(&challenge)
+        ));
         s
     }
 
     fn nic(&self, addressee: Option<&Cert>) -> String {
-        let mut s = format!("<osci:NonIntermediaryCertificates{NS5} Id=\"nonintermediarycertificates\"{ACTOR_NONE}>");
-        s.push_str(&cert_el("CipherCertificateOriginator", &format!("originator_cipher_{}", self.cipher.cert.fingerprint), &self.cipher.cert));
+        let mut s = format!(
+            "<osci:NonIntermediaryCertificates{NS5} Id=\"nonintermediarycertificates\"{ACTOR_NONE}>"
+        );
+        s.push_str(&cert_el(
+            "CipherCertificateOriginator",
+            &format!("originator_cipher_{}", self.cipher.cert.fingerprint),
+            &self.cipher.cert,
+        ));
         if let Some(a) = addressee {
-            s.push_str(&cert_el("CipherCertificateAddressee", &format!("addressee_cipher_{}", a.fingerprint), a));
+            s.push_str(&cert_el(
+                "CipherCertificateAddressee",
+                &format!("addressee_cipher_{}", a.fingerprint),
+                a,
+            ));
         }
         if self.opts.sign {
-            s.push_str(&cert_el("SignatureCertificateOriginator", &format!("originator_signature_{}", self.signature.cert.fingerprint), &self.signature.cert));
+            s.push_str(&cert_el(
+                "SignatureCertificateOriginator",
+                &format!("originator_signature_{}", self.signature.cert.fingerprint),
+                &self.signature.cert,
+            ));
         }
         s.push_str("</osci:NonIntermediaryCertificates>");
         s
     }
 
     /// A request: the inner entity, signed if so configured, then encrypted for the intermediary.
-    fn request(&mut self, kind: Kind, mut headers: Vec<(String, String)>, body: &str, attachments: &[(String, Vec<u8>)]) -> Result<Vec<u8>, ClientError> {
+    fn request(
+        &mut self,
+        kind: Kind,
+        mut headers: Vec<(String, String)>,
+        body: &str,
+        attachments: &[(String, Vec<u8>)],
+    ) -> Result<Vec<u8>, ClientError> {
         headers.insert(0, ("controlblock".into(), self.control_block(kind)));
         self.last_kind = Some(kind);
-        let mut env = format!("<soap:Envelope{NS5} xsi:schemaLocation=\"{}\"><soap:Header>", schema_location(kind.schema())).into_bytes();
+        let mut env = format!(
+            "<soap:Envelope{NS5} xsi:schemaLocation=\"{}\"><soap:Header>",
+            schema_location(kind.schema())
+        )
+        .into_bytes();
         let mut after_cb = 0;
         for (i, (_, h)) in headers.iter().enumerate() {
             env.extend_from_slice(h.as_bytes());
@@ -152,24 +200,43 @@ impl Client {
                 after_cb = env.len();
             }
         }
-        env.extend_from_slice(format!("</soap:Header><soap:Body{NS5} Id=\"body\">{body}</soap:Body></soap:Envelope>").as_bytes());
+        env.extend_from_slice(
+            format!("</soap:Header><soap:Body{NS5} Id=\"body\">{body}</soap:Body></soap:Envelope>")
+                .as_bytes(),
+        );
         let atts: Vec<Attachment<'_>> = attachments
             .iter()
             .map(|(cid, b)| Attachment {
                 content_id: cid.clone(),
-                headers: vec![("content-type".into(), "application/octet-stream".into()), ("content-transfer-encoding".into(), "binary".into()), ("content-id".into(), format!("<{cid}>"))],
+                headers: vec![
+                    ("content-type".into(), "application/octet-stream".into()),
+                    ("content-transfer-encoding".into(), "binary".into()),
+                    ("content-id".into(), format!("<{cid}>")),
+                ],
                 body: b,
             })
             .collect();
         if self.opts.sign {
             let ids: Vec<String> = headers.iter().map(|(id, _)| id.clone()).collect();
             let cref = format!("originator_signature_{}", self.signature.cert.fingerprint);
-            let h = write::signature_header("ClientSignature", &env, &ids, &atts, &self.signature.key, &cref)?;
+            let h = write::signature_header(
+                "ClientSignature",
+                &env,
+                &ids,
+                &atts,
+                &self.signature.key,
+                &cref,
+            )?;
             env.splice(after_cb..after_cb, h.into_bytes());
         }
         let mut w = mime::Writer::new(&write::boundary(), env.len() + 1024);
-        w.part("text/xml; charset=UTF-8", mime::Encoding::EightBit, "osci@message");
-        w.out.extend_from_slice(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n\r\n");
+        w.part(
+            "text/xml; charset=UTF-8",
+            mime::Encoding::EightBit,
+            "osci@message",
+        );
+        w.out
+            .extend_from_slice(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n\r\n");
         w.out.extend_from_slice(&env);
         w.end_part();
         for a in &atts {
@@ -182,20 +249,34 @@ impl Client {
         let mut outer = write::encrypt_for(&self.intermediary, &inner, &write::boundary())?;
         if self.opts.transport_alg != crypto::AES256_GCM {
             // The defect: announce (and use) another algorithm; the ciphertext is never read past the check.
-            let s = String::from_utf8_lossy(&outer).replacen(crypto::AES256_GCM, &self.opts.transport_alg, 1);
+            let s = String::from_utf8_lossy(&outer).replacen(
+                crypto::AES256_GCM,
+                &self.opts.transport_alg,
+                1,
+            );
             outer = s.into_bytes();
         }
         Ok(outer)
     }
 
     fn ids_headers(&self) -> Vec<(String, String)> {
-        vec![("desiredlanguages".into(), format!("<osci:DesiredLanguages{NS5} Id=\"desiredlanguages\" LanguagesList=\"de\"{ACTOR_NEXT}></osci:DesiredLanguages>"))]
+        vec![(
+            "desiredlanguages".into(),
+            format!(
+                "<osci:DesiredLanguages{NS5} Id=\"desiredlanguages\" LanguagesList=\"de\"{ACTOR_NEXT}></osci:DesiredLanguages>"
+            ),
+        )]
     }
 
     pub fn get_message_id(&mut self) -> Result<Vec<u8>, ClientError> {
         let mut h = self.ids_headers();
         h.push(("nonintermediarycertificates".into(), self.nic(None)));
-        self.request(Kind::GetMessageId, h, "<osci:getMessageId></osci:getMessageId>", &[])
+        self.request(
+            Kind::GetMessageId,
+            h,
+            "<osci:getMessageId></osci:getMessageId>",
+            &[],
+        )
     }
 
     pub fn init_dialog(&mut self) -> Result<Vec<u8>, ClientError> {
@@ -203,31 +284,65 @@ impl Client {
         self.seq = None;
         let mut h = self.ids_headers();
         h.push(("nonintermediarycertificates".into(), self.nic(None)));
-        self.request(Kind::InitDialog, h, "<osci:initDialog></osci:initDialog>", &[])
+        self.request(
+            Kind::InitDialog,
+            h,
+            "<osci:initDialog></osci:initDialog>",
+            &[],
+        )
     }
 
     pub fn exit_dialog(&mut self) -> Result<Vec<u8>, ClientError> {
         let mut h = self.ids_headers();
         h.push(("nonintermediarycertificates".into(), self.nic(None)));
-        self.request(Kind::ExitDialog, h, "<osci:exitDialog></osci:exitDialog>", &[])
+        self.request(
+            Kind::ExitDialog,
+            h,
+            "<osci:exitDialog></osci:exitDialog>",
+            &[],
+        )
     }
 
     /// StoreDelivery with a ready ContentPackage (its children) and attachment parts.
-    pub fn store_delivery(&mut self, message_id: &str, addressee: &Cert, subject: Option<&str>, content_package: &str, attachments: &[(String, Vec<u8>)]) -> Result<Vec<u8>, ClientError> {
+    pub fn store_delivery(
+        &mut self,
+        message_id: &str,
+        addressee: &Cert,
+        subject: Option<&str>,
+        content_package: &str,
+        attachments: &[(String, Vec<u8>)],
+    ) -> Result<Vec<u8>, ClientError> {
         let mut h = self.ids_headers();
         for s in ["creation", "reception"] {
             h.push((format!("qualityoftimestamp_{s}"), format!("<osci:QualityOfTimestamp{NS5} Id=\"qualityoftimestamp_{s}\" Quality=\"plain\" Service=\"{s}\"{ACTOR_NEXT}></osci:QualityOfTimestamp>")));
         }
-        let sub = subject.map(|s| format!("<osci:Subject>{}</osci:Subject>", esc(s))).unwrap_or_default();
+        let sub = subject
+            .map(|s| format!("<osci:Subject>{}</osci:Subject>", esc(s)))
+            .unwrap_or_default();
         h.push(("storedelivery".into(), format!("<osci:storeDelivery{NS5} Id=\"storedelivery\"{ACTOR_NEXT}><osci:MessageId>{}</osci:MessageId>{sub}</osci:storeDelivery>", crypto::b64(message_id.as_bytes()))));
-        h.push(("nonintermediarycertificates".into(), self.nic(Some(addressee))));
-        self.request(Kind::StoreDelivery, h, &format!("<osci:ContentPackage>{content_package}</osci:ContentPackage>"), attachments)
+        h.push((
+            "nonintermediarycertificates".into(),
+            self.nic(Some(addressee)),
+        ));
+        self.request(
+            Kind::StoreDelivery,
+            h,
+            &format!("<osci:ContentPackage>{content_package}</osci:ContentPackage>"),
+            attachments,
+        )
     }
 
     /// FetchDelivery: by MessageId, or the next one.
     pub fn fetch_delivery(&mut self, message_id: Option<&str>) -> Result<Vec<u8>, ClientError> {
         let mut h = self.ids_headers();
-        let rule = message_id.map(|m| format!("<osci:SelectionRule><osci:MessageId>{}</osci:MessageId></osci:SelectionRule>", crypto::b64(m.as_bytes()))).unwrap_or_default();
+        let rule = message_id
+            .map(|m| {
+                format!(
+                    "<osci:SelectionRule><osci:MessageId>{}</osci:MessageId></osci:SelectionRule>",
+                    crypto::b64(m.as_bytes())
+                )
+            })
+            .unwrap_or_default();
         h.push(("fetchdelivery".into(), format!("<osci:fetchDelivery{NS5} Id=\"fetchdelivery\"{ACTOR_NEXT}>{rule}</osci:fetchDelivery>")));
         h.push(("nonintermediarycertificates".into(), self.nic(None)));
         self.request(Kind::FetchDelivery, h, "", &[])
@@ -236,38 +351,78 @@ impl Client {
     pub fn fetch_process_card(&mut self, message_id: Option<&str>) -> Result<Vec<u8>, ClientError> {
         let mut h = self.ids_headers();
         h.push(("nonintermediarycertificates".into(), self.nic(None)));
-        let rule = message_id.map(|m| format!("<osci:SelectionRule><osci:MessageId>{}</osci:MessageId></osci:SelectionRule>", crypto::b64(m.as_bytes()))).unwrap_or_default();
-        self.request(Kind::FetchProcessCard, h, &format!("<osci:fetchProcessCard>{rule}</osci:fetchProcessCard>"), &[])
+        let rule = message_id
+            .map(|m| {
+                format!(
+                    "<osci:SelectionRule><osci:MessageId>{}</osci:MessageId></osci:SelectionRule>",
+                    crypto::b64(m.as_bytes())
+                )
+            })
+            .unwrap_or_default();
+        self.request(
+            Kind::FetchProcessCard,
+            h,
+            &format!("<osci:fetchProcessCard>{rule}</osci:fetchProcessCard>"),
+            &[],
+        )
     }
 
     /// Open an answer: decrypt, read faults and feedback, check and advance the ControlBlock.
     pub fn open(&mut self, body: &[u8]) -> Result<Answer, ClientError> {
         let keys = [(self.cipher.cert.clone(), self.cipher.key.clone())];
-        let opened = outer::open(body.to_vec(), &keys, xml::Limits::default()).map_err(|e| ae(format!("transport layer: {e}")))?;
-        if self.opts.encrypt && !opened.encrypted && !String::from_utf8_lossy(&opened.inner).contains("soap:Fault") {
+        let opened = outer::open(body.to_vec(), &keys, xml::Limits::default())
+            .map_err(|e| ae(format!("transport layer: {e}")))?;
+        if self.opts.encrypt
+            && !opened.encrypted
+            && !String::from_utf8_lossy(&opened.inner).contains("soap:Fault")
+        {
             return Err(ae("a plain answer to an encrypted request"));
         }
-        let mp = mime::parse(&opened.inner, mime::Limits::default()).map_err(|e| ae(e.to_string()))?;
+        let mp =
+            mime::parse(&opened.inner, mime::Limits::default()).map_err(|e| ae(e.to_string()))?;
         let first = mp.parts.first().ok_or_else(|| ae("no MIME part"))?;
         let soap = String::from_utf8_lossy(&opened.inner[first.body.clone()]).into_owned();
-        let doc = xml::parse(soap.as_bytes(), xml::Limits::default()).map_err(|e| ae(e.to_string()))?;
-        let body_el = doc.root.child(SOAP, "Body").ok_or_else(|| ae("no soap:Body"))?;
+        let doc =
+            xml::parse(soap.as_bytes(), xml::Limits::default()).map_err(|e| ae(e.to_string()))?;
+        let body_el = doc
+            .root
+            .child(SOAP, "Body")
+            .ok_or_else(|| ae("no soap:Body"))?;
         if let Some(f) = body_el.child(SOAP, "Fault") {
-            let code = f.child("", "detail").or_else(|| f.elements().find(|e| e.local == "detail")).and_then(|d| d.child(OSCI, "Code")).map(|c| c.text(doc.src).into_owned()).unwrap_or_default();
-            let text = f.elements().find(|e| e.local == "faultstring").map(|e| e.text(doc.src).into_owned()).unwrap_or_default();
+            let code = f
+                .child("", "detail")
+                .or_else(|| f.elements().find(|e| e.local == "detail"))
+                .and_then(|d| d.child(OSCI, "Code"))
+                .map(|c| c.text(doc.src).into_owned())
+                .unwrap_or_default();
+            let text = f
+                .elements()
+                .find(|e| e.local == "faultstring")
+                .map(|e| e.text(doc.src).into_owned())
+                .unwrap_or_default();
             return Err(ClientError::Fault { code, text });
         }
-        let mut a = Answer { soap: soap.clone(), ..Answer::default() };
+        let mut a = Answer {
+            soap: soap.clone(),
+            ..Answer::default()
+        };
         let header = doc.root.child(SOAP, "Header");
-        a.signed = header.and_then(|h| h.child(OSCI, "SupplierSignature")).and_then(|s| s.child(DS, "Signature")).is_some();
+        a.signed = header
+            .and_then(|h| h.child(OSCI, "SupplierSignature"))
+            .and_then(|s| s.child(DS, "Signature"))
+            .is_some();
         collect(&doc.root, doc.src, &mut a);
         if let Some(cb) = header.and_then(|h| h.child(OSCI, "ControlBlock")) {
-            let resp = cb.child(OSCI, "Response").map(|r| r.text(doc.src).into_owned());
+            let resp = cb
+                .child(OSCI, "Response")
+                .map(|r| r.text(doc.src).into_owned());
             if !self.opts.ignore_server_challenge {
                 if resp.is_some() && resp != self.my_challenge {
                     return Err(ae("the answer's Response does not return our Challenge"));
                 }
-                self.server_challenge = cb.child(OSCI, "Challenge").map(|c| c.text(doc.src).into_owned());
+                self.server_challenge = cb
+                    .child(OSCI, "Challenge")
+                    .map(|c| c.text(doc.src).into_owned());
             }
             a.conversation_id = cb.attr("ConversationId").map(str::to_string);
         }
@@ -278,16 +433,29 @@ impl Client {
                 Some(Kind::ExitDialog) | None => false,
                 Some(_) => self.conversation.is_some(),
             };
-        self.conversation = if explicit { a.conversation_id.clone() } else { None };
+        self.conversation = if explicit {
+            a.conversation_id.clone()
+        } else {
+            None
+        };
         if !explicit {
             self.seq = None;
         }
         for p in &mp.parts[1..] {
-            a.attachments.push((p.content_id.clone(), opened.inner[p.body.clone()].to_vec()));
+            a.attachments
+                .push((p.content_id.clone(), opened.inner[p.body.clone()].to_vec()));
         }
         if let Some(cp) = body_el.child(OSCI, "ContentPackage") {
-            let inner = cp.elements().next().map(|e| e.span.start).zip(cp.elements().last().map(|e| e.span.end));
-            a.content_package = Some(inner.map(|(s, e)| doc.src[s..e].to_string()).unwrap_or_default());
+            let inner = cp
+                .elements()
+                .next()
+                .map(|e| e.span.start)
+                .zip(cp.elements().last().map(|e| e.span.end));
+            a.content_package = Some(
+                inner
+                    .map(|(s, e)| doc.src[s..e].to_string())
+                    .unwrap_or_default(),
+            );
         }
         Ok(a)
     }

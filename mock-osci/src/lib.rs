@@ -151,3 +151,45 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     sim_kit::serve::serve(listener, app(state), shutdown).await
 }
+
+/// Entry point of the `osci_mime` fuzz target: the MIME parser must never panic, and every part it
+/// returns must lie inside the input.
+#[doc(hidden)]
+pub fn fuzz_mime(data: &[u8]) {
+    if let Ok(m) = mime::parse(data, mime::Limits::default()) {
+        for p in &m.parts {
+            assert!(p.body.start <= p.body.end && p.body.end <= data.len());
+        }
+    }
+}
+
+/// Entry point of the `osci_envelope` fuzz target: read an (inner) SOAP envelope as a request, check
+/// its signature, its profile and the canonical form of every Id-bearing part. Must never panic.
+#[doc(hidden)]
+pub fn fuzz_envelope(data: &[u8]) {
+    let Ok(doc) = xml::parse(data, xml::Limits::default()) else {
+        return;
+    };
+    if let Ok(req) = request::parse(&doc) {
+        let _ = sigcheck::verify(&doc, &req, |_| None);
+        if let Ok(p) = profile::fim() {
+            let _ = profile::content(&req, &doc, data.len(), &p.parameters);
+        }
+        for id in &req.ids {
+            if let Some(path) = c14n::path_to_id(&doc.root, id) {
+                let canonical = c14n::canonicalize(doc.src, &path);
+                // The canonical form is itself well-formed XML.
+                assert!(
+                    xml::parse(
+                        &canonical,
+                        xml::Limits {
+                            max_depth: 64,
+                            max_elements: usize::MAX
+                        }
+                    )
+                    .is_ok()
+                );
+            }
+        }
+    }
+}

@@ -8,7 +8,9 @@ use crate::dialog::{Answer, DialogError};
 use crate::mailbox::{self, IdState, Pick, ProcessCard, StoredPart};
 use crate::request::{Kind, Request, Selection};
 use crate::write::{self, Response};
-use crate::{OsciState, ProfileMode, crypto, laufzettel, mime, outer, profile, request, sigcheck, xml};
+use crate::{
+    OsciState, ProfileMode, crypto, laufzettel, mime, outer, profile, request, sigcheck, xml,
+};
 use serde_json::json;
 use sim_kit::Diagnosis;
 
@@ -157,17 +159,32 @@ pub fn handle(st: &OsciState, body: Vec<u8>, now_ms: i64, corrupt_signature: boo
     }
     if cfg.profile != ProfileMode::Off {
         let mut vs = profile::certificates(&req, &keys.trust, now_ms / 1000);
-        vs.extend(profile::content(&req, &doc, opened.inner.len(), &st.profile().parameters));
+        vs.extend(profile::content(
+            &req,
+            &doc,
+            opened.inner.len(),
+            &st.profile().parameters,
+        ));
         if let Some(first) = vs.first() {
             let ds = vs.iter().map(|v| {
-                let d = profile_diagnosis(v.rule_no, v.rule, &format!("{} (OSCI {})", v.message, v.code));
+                let d = profile_diagnosis(
+                    v.rule_no,
+                    v.rule,
+                    &format!("{} (OSCI {})", v.message, v.code),
+                );
                 match &v.location {
                     Some(l) => d.at(l.clone()),
                     None => d,
                 }
             });
             if cfg.profile == ProfileMode::Enforce {
-                let mut r = fault(first.code, first.rule, &first.message, first.location.as_deref(), Some(kind));
+                let mut r = fault(
+                    first.code,
+                    first.rule,
+                    &first.message,
+                    first.location.as_deref(),
+                    Some(kind),
+                );
                 r.diagnoses = ds.collect();
                 return r;
             }

@@ -89,14 +89,22 @@ pub fn certificates(req: &Request, trust: &Trust, now: i64) -> Vec<Violation> {
             rule: "osci.profile.certificate",
             code,
             message: format!("{} `{}` {why}", c.role, c.cert.subject()),
-            location: Some(format!("/soap:Envelope/soap:Header/osci:NonIntermediaryCertificates/osci:{}", c.role)),
+            location: Some(format!(
+                "/soap:Envelope/soap:Header/osci:NonIntermediaryCertificates/osci:{}",
+                c.role
+            )),
         });
     }
     v
 }
 
 /// Rules 4, 10 (one container, size) and 11 for a StoreDelivery.
-pub fn content(req: &Request, doc: &Document<'_>, message_len: usize, p: &Parameters) -> Vec<Violation> {
+pub fn content(
+    req: &Request,
+    doc: &Document<'_>,
+    message_len: usize,
+    p: &Parameters,
+) -> Vec<Violation> {
     let mut v = Vec::new();
     if req.kind != Kind::StoreDelivery {
         return v;
@@ -107,13 +115,25 @@ pub fn content(req: &Request, doc: &Document<'_>, message_len: usize, p: &Parame
             rule_no: 10,
             rule: "osci.profile.size",
             code: "9904",
-            message: format!("the message has {message_len} bytes; at most {} (40 MB) are allowed as a whole", p.max_message_bytes),
+            message: format!(
+                "the message has {message_len} bytes; at most {} (40 MB) are allowed as a whole",
+                p.max_message_bytes
+            ),
             location: None,
         });
     }
-    let package = doc.root.child(SOAP, "Body").and_then(|b| b.child(OSCI, "ContentPackage"));
+    let package = doc
+        .root
+        .child(SOAP, "Body")
+        .and_then(|b| b.child(OSCI, "ContentPackage"));
     let Some(package) = package else {
-        v.push(Violation { rule_no: 10, rule: "osci.profile.one-container", code: "9300", message: "no ContentPackage: a delivery carries exactly one content container".into(), location: Some(loc.into()) });
+        v.push(Violation {
+            rule_no: 10,
+            rule: "osci.profile.one-container",
+            code: "9300",
+            message: "no ContentPackage: a delivery carries exactly one content container".into(),
+            location: Some(loc.into()),
+        });
         return v;
     };
     let encrypted: Vec<_> = package.children_named(XENC, "EncryptedData").collect();
@@ -132,18 +152,28 @@ pub fn content(req: &Request, doc: &Document<'_>, message_len: usize, p: &Parame
             rule_no: 10,
             rule: "osci.profile.one-container",
             code: "9300",
-            message: format!("{} content containers; exactly one (RefID {}) is allowed", encrypted.len() + plain.len(), p.container_ref_id),
+            message: format!(
+                "{} content containers; exactly one (RefID {}) is allowed",
+                encrypted.len() + plain.len(),
+                p.container_ref_id
+            ),
             location: Some(loc.into()),
         });
     }
     for e in &encrypted {
-        let alg = e.child(XENC, "EncryptionMethod").and_then(|m| m.attr("Algorithm")).unwrap_or("");
+        let alg = e
+            .child(XENC, "EncryptionMethod")
+            .and_then(|m| m.attr("Algorithm"))
+            .unwrap_or("");
         if alg != p.symmetric {
             v.push(Violation {
                 rule_no: 11,
                 rule: "osci.profile.aes-256-gcm",
                 code: "9300",
-                message: format!("the content is encrypted with {}; only AES-256-GCM is allowed", crate::crypto::sym_name(alg)),
+                message: format!(
+                    "the content is encrypted with {}; only AES-256-GCM is allowed",
+                    crate::crypto::sym_name(alg)
+                ),
                 location: Some(format!("{loc}/xenc:EncryptedData/xenc:EncryptionMethod")),
             });
         }

@@ -117,22 +117,33 @@ pub fn signature_header(
     key: &RsaPrivateKey,
     cert_ref: &str,
 ) -> Result<String, CryptoError> {
-    let doc = crate::xml::parse(env, crate::xml::Limits { max_depth: 64, max_elements: usize::MAX })
-        .map_err(|e| CryptoError::Rsa(format!("own message is not well-formed: {e}")))?;
+    let doc = crate::xml::parse(
+        env,
+        crate::xml::Limits {
+            max_depth: 64,
+            max_elements: usize::MAX,
+        },
+    )
+    .map_err(|e| CryptoError::Rsa(format!("own message is not well-formed: {e}")))?;
     let mut si = format!(
         "\n<ds:CanonicalizationMethod Algorithm=\"{}\"></ds:CanonicalizationMethod>\n<ds:SignatureMethod Algorithm=\"{}\"></ds:SignatureMethod>\n",
         crypto::C14N,
         crypto::RSA_SHA256
     );
     let digest_of = |id: &str| -> Result<[u8; 32], CryptoError> {
-        let path = crate::c14n::path_to_id(&doc.root, id).ok_or_else(|| CryptoError::Rsa(format!("no part `{id}` in the message")))?;
+        let path = crate::c14n::path_to_id(&doc.root, id)
+            .ok_or_else(|| CryptoError::Rsa(format!("no part `{id}` in the message")))?;
         Ok(crypto::sha256(&crate::c14n::canonicalize(doc.src, &path)))
     };
     for id in ids {
         reference(&mut si, &format!("#{id}"), &digest_of(id)?);
     }
     for a in attachments {
-        reference(&mut si, &format!("cid:{}", a.content_id), &crypto::sha256(a.body));
+        reference(
+            &mut si,
+            &format!("cid:{}", a.content_id),
+            &crypto::sha256(a.body),
+        );
     }
     reference(&mut si, "#body", &digest_of("body")?);
     let canonical = format!("<ds:SignedInfo{NS5}>{si}</ds:SignedInfo>");
@@ -191,7 +202,14 @@ pub fn inner_message(
     if let Some(s) = signer {
         let ids: Vec<String> = resp.headers.iter().map(|(id, _)| id.clone()).collect();
         let cert_ref = format!("intermediary_signature_{}", s.cert.fingerprint);
-        let mut h = signature_header("SupplierSignature", &env, &ids, &resp.attachments, s.key, &cert_ref)?;
+        let mut h = signature_header(
+            "SupplierSignature",
+            &env,
+            &ids,
+            &resp.attachments,
+            s.key,
+            &cert_ref,
+        )?;
         if corrupt_signature && let Some(i) = h.find("<ds:SignatureValue>") {
             let pos = i + "<ds:SignatureValue>".len();
             let flip = if h.as_bytes()[pos] == b'A' { "B" } else { "A" };

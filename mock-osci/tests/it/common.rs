@@ -42,26 +42,45 @@ pub async fn start_pki(config: OsciConfig) -> (RunningSim, OsciState) {
 /// The sending authority's client.
 pub fn sender() -> Client {
     let p = pki();
-    Client::new(p.sender_cipher.clone(), p.sender_signature.clone(), p.intermediary_cipher.cert.clone())
+    Client::new(
+        p.sender_cipher.clone(),
+        p.sender_signature.clone(),
+        p.intermediary_cipher.cert.clone(),
+    )
 }
 
 /// The receiving authority's client.
 pub fn recipient() -> Client {
     let p = pki();
-    Client::new(p.recipient_cipher.clone(), p.recipient_signature.clone(), p.intermediary_cipher.cert.clone())
+    Client::new(
+        p.recipient_cipher.clone(),
+        p.recipient_signature.clone(),
+        p.intermediary_cipher.cert.clone(),
+    )
 }
 
 /// An intermediary in process (no socket) with the test PKI.
 pub fn state_pki(config: OsciConfig) -> OsciState {
-    OsciState::new(config, pki().intermediary_keys(), Store::ephemeral().expect("store")).expect("state")
+    OsciState::new(
+        config,
+        pki().intermediary_keys(),
+        Store::ephemeral().expect("store"),
+    )
+    .expect("state")
 }
 
 /// POST a request to the router; returns status and body.
 pub async fn post(st: &OsciState, body: Vec<u8>) -> (u16, Vec<u8>) {
     use http_body_util::BodyExt;
     use tower::ServiceExt;
-    let req = axum::http::Request::post("/osci").header("content-type", "text/xml").body(axum::body::Body::from(body)).unwrap();
-    let resp = mock_osci::app(st.clone()).oneshot(req).await.expect("router");
+    let req = axum::http::Request::post("/osci")
+        .header("content-type", "text/xml")
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let resp = mock_osci::app(st.clone())
+        .oneshot(req)
+        .await
+        .expect("router");
     let status = resp.status().as_u16();
     let bytes = resp.into_body().collect().await.expect("body").to_bytes();
     (status, bytes.to_vec())
@@ -78,7 +97,10 @@ pub async fn exchange(
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     let r = c.open(&body);
     if let Err(e) = &r {
-        eprintln!("exchange failed: {e}; diagnoses: {:?}", last_entry(st).diagnoses);
+        eprintln!(
+            "exchange failed: {e}; diagnoses: {:?}",
+            last_entry(st).diagnoses
+        );
     }
     r
 }
@@ -86,5 +108,9 @@ pub async fn exchange(
 /// The last journal entry.
 pub fn last_entry(st: &OsciState) -> sim_kit::JournalEntry {
     use sim_kit::Simulator;
-    st.kit().journal().entries(0, usize::MAX).pop().expect("journal entry")
+    st.kit()
+        .journal()
+        .entries(0, usize::MAX)
+        .pop()
+        .expect("journal entry")
 }

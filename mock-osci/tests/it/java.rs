@@ -130,3 +130,66 @@ async fn unchanged_sample_one_way_message_active_recipient() {
     );
     sim.stop().await;
 }
+
+fn write_pki(p: &mock_osci::OsciPki) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    for (name, text) in p.files().unwrap() {
+        std::fs::write(d.path().join(name), text).unwrap();
+    }
+    d
+}
+
+/// Our own driver (library API only) with the konform test PKI: a FIM delivery with attachments passes,
+/// and what the library lets through but the profile forbids is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fim_driver_profile_cases() {
+    if test_support::shared::require("reference/osci").is_none() || compiled().is_none() {
+        return;
+    }
+    let (sim, st) = common::start_pki(OsciConfig::default()).await;
+    let url = format!("{}/osci", sim.url());
+    let dir = write_pki(common::pki());
+    let stranger = write_pki(&mock_osci::OsciPki::generate(2048).unwrap());
+    let run = |mode: &'static str| {
+        let url = url.clone();
+        let d = dir.path().display().to_string();
+        let s = stranger.path().display().to_string();
+        async move {
+            tokio::task::spawn_blocking(move || java("konform.FimDriver", &[&url, &d, mode, &s]))
+                .await
+                .unwrap()
+                .unwrap()
+                .1
+        }
+    };
+    let ok = run("ok").await;
+    assert!(ok.contains("STORED 0800"), "{ok}");
+    assert!(ok.contains("FETCHED FIM_DATA <xfd:G17000652"), "{ok}");
+    assert!(ok.contains("ATTACHMENT Lageplan.pdf Lageplan"), "{ok}");
+    assert!(
+        ok.contains("ATTACHMENT Ordnerliste.pdf Ordnerliste"),
+        "{ok}"
+    );
+    assert!(ok.contains("SIGNATURE true"), "{ok}");
+    for (mode, code, rule) in [
+        ("plain-container", "9300", "osci.profile.content-encrypted"),
+        ("two-containers", "9300", "osci.profile.one-container"),
+        ("aes-cbc", "9300", "osci.profile.aes-256-gcm"),
+        ("foreign-addressee", "9706", "osci.profile.certificate"),
+    ] {
+        let out = run(mode).await;
+        assert!(out.contains(&format!("REFUSED {code}")), "{mode}: {out}");
+        let e = common::last_entry(&st);
+        assert!(
+            e.diagnoses.iter().any(|d| d.rule == rule),
+            "{mode}: {:?}",
+            e.diagnoses
+        );
+    }
+    assert_eq!(
+        st.process_cards().unwrap().len(),
+        1,
+        "only the valid delivery is stored"
+    );
+    sim.stop().await;
+}
