@@ -262,6 +262,7 @@ fn nr7_wildcards() {
     // Street wildcards.
     let mut s = fs_names("Meyer");
     s.strasse = Some("Lange*".into());
+    s.vornamen = Some("Otto".into());
     assert_eq!(fhits(&s), vec!["ANLAGE-04"]);
 }
 
@@ -344,3 +345,4 @@ fn whole_land_wildcard_only_is_valid() {
         assert!(e.familienname.starts_with("Sœr") || e.fruehere_namen.iter().any(|n| n.starts_with("Sœr")));
     }
 }
+

@@ -16,3 +16,5 @@ pub use rules::Rejection;
 
 #[cfg(test)]
 mod golden_tests;
+#[cfg(test)]
+mod prop_tests;
