@@ -23,6 +23,7 @@ pub mod layer;
 pub mod serve;
 pub mod store;
 pub mod tls;
+pub mod xmltree;
 
 pub use diagnosis::Diagnosis;
 pub use faults::{FaultAction, FaultInjector, FaultRule, InjectedFault};

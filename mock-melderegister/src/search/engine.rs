@@ -152,6 +152,11 @@ pub fn personensuche(
         let (Some(e), Some(n)) = (reg.get(id as usize), idx.norm.get(id as usize)) else {
             continue;
         };
+        // § 6 / § 8 BMeldDAV: persons with an Auskunftssperre never appear; a unique hit with one is
+        // answered neutrally (03), exactly as "not found".
+        if e.auskunftssperre {
+            continue;
+        }
         let name_ok = n.namen.iter().any(|f: &NameFeld| {
             (!ordens || f.herkunft == Herkunft::OrdensOderKuenstlername)
                 && if q.phonetik {
@@ -269,6 +274,9 @@ pub fn freie_suche(reg: &[Einwohner], idx: &Index, q: &FreieSuche) -> Vec<u32> {
         let (Some(e), Some(n)) = (reg.get(id as usize), idx.norm.get(id as usize)) else {
             continue;
         };
+        if e.auskunftssperre {
+            continue;
+        }
         if (!nn.is_empty() && !name_parts_match(idx, n, &nn, false))
             || (!on.is_empty() && !name_parts_match(idx, n, &on, true))
             || (q.vornamen.is_some() && !vornamen_match(idx, n, q.vornamen.as_deref().unwrap_or(""), &vn))

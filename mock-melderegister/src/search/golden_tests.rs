@@ -346,3 +346,11 @@ fn whole_land_wildcard_only_is_valid() {
     }
 }
 
+
+#[test]
+fn auskunftssperre_never_appears() {
+    // ANLAGE-12 has an Auskunftssperre: neither a Personensuche nor a list shows her.
+    assert!(hits(&ps("Gesperrt", "Gesine")).is_empty());
+    let f = fs_names("Gesperrt");
+    assert!(fhits(&f).is_empty());
+}

@@ -3,6 +3,7 @@
 use super::normal::{parts, pattern_form, search_form, wildcard_match};
 use super::query::*;
 use crate::register::Register;
+use crate::register::model::Einwohner;
 use crate::register::generate::{Rng, einwohner};
 use proptest::prelude::*;
 
@@ -44,9 +45,15 @@ proptest! {
     #[test]
     fn residents_find_themselves(seed in 0u64..10_000) {
         let mut rng = Rng::new(seed);
-        let e = einwohner(&mut rng, 0);
+        let mut e = einwohner(&mut rng, 0);
+        let gesperrt = e.auskunftssperre;
+        e.auskunftssperre = false;
         let mut reg = Register::default();
         reg.add_all([e.clone()]);
+        // The same person with an Auskunftssperre is never found.
+        let mut blocked = Register::default();
+        blocked.add_all([Einwohner { auskunftssperre: true, ..e.clone() }]);
+        let _ = gesperrt;
         let w = &e.wohnungen[0];
         let q = Personensuche {
             name: PersonName::NachnameUndVornamen { nachname: e.familienname.clone(), vornamen: e.vornamen.clone() },
@@ -63,6 +70,7 @@ proptest! {
             azr_nummer: None,
         };
         prop_assert_eq!(reg.personensuche(&q).unwrap(), vec![0]);
+        prop_assert!(blocked.personensuche(&q).unwrap().is_empty());
         let mut f = FreieSuche::in_area(Suchbereich::Gemeinde(w.ags.clone()));
         f.nachname = e.familienname.split_whitespace().last().map(str::to_string);
         prop_assert_eq!(reg.freie_suche(&f), vec![0]);
