@@ -108,7 +108,9 @@ impl Grund {
             LandesspezifischeErweiterungen => {
                 "landesspezifischeErweiterungen im länderübergreifenden Datenabruf übermittelt."
             }
-            AzrNummerUnzulaessig => "Die AZR-Nummer ist in dieser Anfrage als Auswahldatum unzulässig.",
+            AzrNummerUnzulaessig => {
+                "Die AZR-Nummer ist in dieser Anfrage als Auswahldatum unzulässig."
+            }
         }
     }
     /// Codes 16 and 17 carry their detail in `freitext`.

@@ -5,6 +5,6 @@
 //! `docs/melderegister.md`.
 
 pub mod codes;
-pub mod xmeld;
 pub mod register;
 pub mod search;
+pub mod xmeld;

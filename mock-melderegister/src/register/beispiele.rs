@@ -52,18 +52,90 @@ fn person(om: &str, nachname: &str, vornamen: &str, geburt: TeilDatum, w: Wohnun
 pub fn anlage() -> Vec<Einwohner> {
     let d = TeilDatum::new;
     let mut v = vec![
-        person("ANLAGE-01", "Sœrensen", "Jens", d(1970, 5, 12), wohnung("Lange Straße", Some(17), Some("a"))),
-        person("ANLAGE-02", "Graf von Neuenwalde", "Hans Georg Arthur", d(1955, 1, 30), wohnung("Platz d. Republik", Some(3), None)),
-        person("ANLAGE-03", "Müller Lüdenscheidt", "Karl-Heinz", d(1961, 7, 4), wohnung("Lange Straße", Some(18), Some("a"))),
-        person("ANLAGE-04", "Meyer", "Otto", d(1980, 2, 2), wohnung("Lange Straße", Some(17), None)),
-        person("ANLAGE-05", "Meier", "Otto", d(1981, 2, 2), wohnung("Lange Straße", Some(19), None)),
-        person("ANLAGE-06", "Meer", "Otto", d(1982, 2, 2), wohnung("Lange Straße", Some(20), None)),
-        person("ANLAGE-07", "Meier Müller", "Otto", d(1983, 2, 2), wohnung("Lange Straße", Some(21), None)),
-        person("ANLAGE-08", "Meier-Müller", "Otto", d(1984, 2, 2), wohnung("Lange Straße", Some(22), None)),
-        person("ANLAGE-09", "Meiermüller", "Otto", d(1985, 2, 2), wohnung("Lange Straße", Some(23), None)),
-        person("ANLAGE-10", "Teilbekannt", "Tilda", d(1998, 3, 0), wohnung("Lange Straße", Some(24), None)),
-        person("ANLAGE-11", "Blockname", "+", d(1990, 6, 6), wohnung("Lange Straße", Some(25), None)),
-        person("ANLAGE-12", "Gesperrt", "Gesine", d(1975, 9, 9), wohnung("Lange Straße", Some(26), None)),
+        person(
+            "ANLAGE-01",
+            "Sœrensen",
+            "Jens",
+            d(1970, 5, 12),
+            wohnung("Lange Straße", Some(17), Some("a")),
+        ),
+        person(
+            "ANLAGE-02",
+            "Graf von Neuenwalde",
+            "Hans Georg Arthur",
+            d(1955, 1, 30),
+            wohnung("Platz d. Republik", Some(3), None),
+        ),
+        person(
+            "ANLAGE-03",
+            "Müller Lüdenscheidt",
+            "Karl-Heinz",
+            d(1961, 7, 4),
+            wohnung("Lange Straße", Some(18), Some("a")),
+        ),
+        person(
+            "ANLAGE-04",
+            "Meyer",
+            "Otto",
+            d(1980, 2, 2),
+            wohnung("Lange Straße", Some(17), None),
+        ),
+        person(
+            "ANLAGE-05",
+            "Meier",
+            "Otto",
+            d(1981, 2, 2),
+            wohnung("Lange Straße", Some(19), None),
+        ),
+        person(
+            "ANLAGE-06",
+            "Meer",
+            "Otto",
+            d(1982, 2, 2),
+            wohnung("Lange Straße", Some(20), None),
+        ),
+        person(
+            "ANLAGE-07",
+            "Meier Müller",
+            "Otto",
+            d(1983, 2, 2),
+            wohnung("Lange Straße", Some(21), None),
+        ),
+        person(
+            "ANLAGE-08",
+            "Meier-Müller",
+            "Otto",
+            d(1984, 2, 2),
+            wohnung("Lange Straße", Some(22), None),
+        ),
+        person(
+            "ANLAGE-09",
+            "Meiermüller",
+            "Otto",
+            d(1985, 2, 2),
+            wohnung("Lange Straße", Some(23), None),
+        ),
+        person(
+            "ANLAGE-10",
+            "Teilbekannt",
+            "Tilda",
+            d(1998, 3, 0),
+            wohnung("Lange Straße", Some(24), None),
+        ),
+        person(
+            "ANLAGE-11",
+            "Blockname",
+            "+",
+            d(1990, 6, 6),
+            wohnung("Lange Straße", Some(25), None),
+        ),
+        person(
+            "ANLAGE-12",
+            "Gesperrt",
+            "Gesine",
+            d(1975, 9, 9),
+            wohnung("Lange Straße", Some(26), None),
+        ),
     ];
     v[1].fruehere_namen.push("Neuenwalde".into());
     v[11].auskunftssperre = true;
@@ -80,7 +152,11 @@ pub fn cap_cluster() -> Vec<Einwohner> {
                 &format!("CLUSTER-{i:04}"),
                 "Müller",
                 "Peter",
-                TeilDatum::new(1950 + (i % 50) as u16, 1 + (i % 12) as u8, 1 + (i % 28) as u8),
+                TeilDatum::new(
+                    1950 + (i % 50) as u16,
+                    1 + (i % 12) as u8,
+                    1 + (i % 28) as u8,
+                ),
                 wohnung(CLUSTER_STRASSE, Some(1 + (i / 40) as u32), None),
             );
             p.geburtsort = "Celle".into();

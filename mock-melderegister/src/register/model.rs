@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 
 /// A date that may be partially unknown (DSMeld `DDMMYYYY` with `00` for unknown parts; here year, month,
 /// day with 0 = unknown).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct TeilDatum {
     pub jahr: u16,
     pub monat: u8,
@@ -72,7 +74,11 @@ impl TeilDatum {
     }
     /// Days since 0000-03-01 style ordinal for comparisons of full dates (proleptic Gregorian).
     pub fn ordinal(&self) -> i64 {
-        let (y, m, d) = (self.jahr as i64, self.monat.max(1) as i64, self.tag.max(1) as i64);
+        let (y, m, d) = (
+            self.jahr as i64,
+            self.monat.max(1) as i64,
+            self.tag.max(1) as i64,
+        );
         let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
         365 * y + y / 4 - y / 100 + y / 400 + (153 * m + 2) / 5 + d
     }
@@ -185,13 +191,25 @@ mod tests {
 
     #[test]
     fn partial_dates() {
-        assert_eq!(TeilDatum::parse("1973-02-02"), Some(TeilDatum::new(1973, 2, 2)));
-        assert_eq!(TeilDatum::parse("1998-03"), Some(TeilDatum::new(1998, 3, 0)));
+        assert_eq!(
+            TeilDatum::parse("1973-02-02"),
+            Some(TeilDatum::new(1973, 2, 2))
+        );
+        assert_eq!(
+            TeilDatum::parse("1998-03"),
+            Some(TeilDatum::new(1998, 3, 0))
+        );
         assert_eq!(TeilDatum::parse("1998"), Some(TeilDatum::new(1998, 0, 0)));
-        assert_eq!(TeilDatum::parse("00031998"), Some(TeilDatum::new(1998, 3, 0)));
+        assert_eq!(
+            TeilDatum::parse("00031998"),
+            Some(TeilDatum::new(1998, 3, 0))
+        );
         assert_eq!(TeilDatum::parse("00000000"), Some(TeilDatum::new(0, 0, 0)));
         assert_eq!(TeilDatum::parse("2023-02-29"), None);
-        assert_eq!(TeilDatum::parse("2024-02-29"), Some(TeilDatum::new(2024, 2, 29)));
+        assert_eq!(
+            TeilDatum::parse("2024-02-29"),
+            Some(TeilDatum::new(2024, 2, 29))
+        );
         assert_eq!(TeilDatum::parse("1998-13-01"), None);
         assert_eq!(TeilDatum::parse("01001998"), None, "day without month");
         assert_eq!(TeilDatum::parse("+1998"), None);

@@ -178,7 +178,9 @@ pub fn personensuche(
         });
         let rest_ok = addr_ok
             && q.geburtsdatum.is_none_or(|d| geburt_match(e, &d))
-            && q.geburtsort.as_deref().is_none_or(|o| eq_norm(o, &e.geburtsort))
+            && q.geburtsort
+                .as_deref()
+                .is_none_or(|o| eq_norm(o, &e.geburtsort))
             && q.geschlecht
                 .as_deref()
                 .is_none_or(|g| g.trim().eq_ignore_ascii_case(&e.geschlecht))
@@ -279,7 +281,8 @@ pub fn freie_suche(reg: &[Einwohner], idx: &Index, q: &FreieSuche) -> Vec<u32> {
         }
         if (!nn.is_empty() && !name_parts_match(idx, n, &nn, false))
             || (!on.is_empty() && !name_parts_match(idx, n, &on, true))
-            || (q.vornamen.is_some() && !vornamen_match(idx, n, q.vornamen.as_deref().unwrap_or(""), &vn))
+            || (q.vornamen.is_some()
+                && !vornamen_match(idx, n, q.vornamen.as_deref().unwrap_or(""), &vn))
         {
             continue;
         }
@@ -309,18 +312,18 @@ pub fn freie_suche(reg: &[Einwohner], idx: &Index, q: &FreieSuche) -> Vec<u32> {
         let geburt_ok = match &q.geburt {
             None => true,
             Some(Geburt::Datum(d)) => geburt_match(e, d),
-            Some(Geburt::Zeitraum { von, bis }) => {
-                std::iter::once(&e.geburtsdatum)
-                    .chain(e.fruehere_geburtsdaten.iter())
-                    .any(|d| im_zeitraum(d, von, bis))
-            }
+            Some(Geburt::Zeitraum { von, bis }) => std::iter::once(&e.geburtsdatum)
+                .chain(e.fruehere_geburtsdaten.iter())
+                .any(|d| im_zeitraum(d, von, bis)),
         };
         let ok = addr_ok
             && geburt_ok
             && q.doktorgrad
                 .as_deref()
                 .is_none_or(|d| e.doktorgrad.as_deref().is_some_and(|x| eq_norm(d, x)))
-            && q.geburtsort.as_deref().is_none_or(|o| eq_norm(o, &e.geburtsort))
+            && q.geburtsort
+                .as_deref()
+                .is_none_or(|o| eq_norm(o, &e.geburtsort))
             && q.geschlecht
                 .as_deref()
                 .is_none_or(|g| g.trim().eq_ignore_ascii_case(&e.geschlecht))

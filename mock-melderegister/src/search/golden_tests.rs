@@ -41,7 +41,11 @@ fn hits(q: &Personensuche) -> Vec<String> {
     r.personensuche(q)
         .expect("search runs")
         .into_iter()
-        .map(|i| r.get(i).map(|e| e.ordnungsmerkmal.clone()).unwrap_or_default())
+        .map(|i| {
+            r.get(i)
+                .map(|e| e.ordnungsmerkmal.clone())
+                .unwrap_or_default()
+        })
         .collect()
 }
 
@@ -86,7 +90,10 @@ fn nr4b_personensuche_familienname_exact() {
         q3.strasse = q.strasse.clone();
         assert!(hits(&q3).is_empty(), "{partial}");
     }
-    assert_eq!(hits(&ps("Müller Lüdenscheidt", "Karl-Heinz")), vec!["ANLAGE-03"]);
+    assert_eq!(
+        hits(&ps("Müller Lüdenscheidt", "Karl-Heinz")),
+        vec!["ANLAGE-03"]
+    );
     assert!(hits(&ps("Müller", "Karl-Heinz")).is_empty());
 }
 
@@ -125,7 +132,10 @@ fn nr4c_vornamen_as_a_set() {
         assert!(hits(&x).is_empty(), "{v}");
     }
     // Karl-Heinz = Karlheinz after normalisation (hyphens join).
-    assert_eq!(hits(&ps("Müller Lüdenscheidt", "Karlheinz")), vec!["ANLAGE-03"]);
+    assert_eq!(
+        hits(&ps("Müller Lüdenscheidt", "Karlheinz")),
+        vec!["ANLAGE-03"]
+    );
     // `+`: "Name zu Recht nicht vorhanden" matches only the marker.
     assert_eq!(hits(&ps("Blockname", "+")), vec!["ANLAGE-11"]);
     assert!(hits(&ps("Meyer", "+")).is_empty());
@@ -231,7 +241,14 @@ fn nr7_wildcards() {
     // `Meiermüller`) ends in ER as well.
     assert_eq!(
         names("Me*er"),
-        vec!["ANLAGE-04", "ANLAGE-05", "ANLAGE-06", "ANLAGE-07", "ANLAGE-08", "ANLAGE-09"]
+        vec![
+            "ANLAGE-04",
+            "ANLAGE-05",
+            "ANLAGE-06",
+            "ANLAGE-07",
+            "ANLAGE-08",
+            "ANLAGE-09"
+        ]
     );
     assert!(names("Meier?Müller").is_empty());
     let mut q = fs_names("S?rensen");
@@ -342,10 +359,12 @@ fn whole_land_wildcard_only_is_valid() {
     assert!(!r.is_empty());
     for id in r {
         let e = reg().get(id).unwrap();
-        assert!(e.familienname.starts_with("Sœr") || e.fruehere_namen.iter().any(|n| n.starts_with("Sœr")));
+        assert!(
+            e.familienname.starts_with("Sœr")
+                || e.fruehere_namen.iter().any(|n| n.starts_with("Sœr"))
+        );
     }
 }
-
 
 #[test]
 fn auskunftssperre_never_appears() {

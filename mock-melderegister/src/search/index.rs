@@ -144,7 +144,12 @@ impl Index {
         let phon = self.strings.intern(&phonetik::code(&n));
         let ps: Box<[(Sym, Sym)]> = parts(raw)
             .iter()
-            .map(|p| (self.strings.intern(p), self.strings.intern(&phonetik::code(p))))
+            .map(|p| {
+                (
+                    self.strings.intern(p),
+                    self.strings.intern(&phonetik::code(p)),
+                )
+            })
             .collect();
         cache
             .names

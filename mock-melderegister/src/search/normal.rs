@@ -187,7 +187,10 @@ mod tests {
         assert_eq!(search_form("Karl-Heinz"), "KARLHEINZ");
         assert_eq!(search_form("Straße"), "STRASSE");
         assert_eq!(search_form("ẞ"), "SS");
-        assert_eq!(search_form("Þór Ægir Øster Åsa Ĳssel"), "THORAEGIROESTERAASAIJSSEL");
+        assert_eq!(
+            search_form("Þór Ægir Øster Åsa Ĳssel"),
+            "THORAEGIROESTERAASAIJSSEL"
+        );
         assert_eq!(search_form("O'Neill, Dr. 3."), "ONEILLDR");
         assert_eq!(search_form("- . 12"), "");
     }
@@ -199,7 +202,10 @@ mod tests {
         assert_eq!(search_form("K\u{35F}h"), "KH");
         // A stray combining mark after a letter is not listed as a sequence: it is removed.
         assert_eq!(search_form("A\u{308}"), "A");
-        assert_eq!(search_form("Dvořák Łukasz Yılmaz Çelik"), "DVORAKLUKASZYILMAZCELIK");
+        assert_eq!(
+            search_form("Dvořák Łukasz Yılmaz Çelik"),
+            "DVORAKLUKASZYILMAZCELIK"
+        );
     }
 
     #[test]
@@ -274,7 +280,9 @@ mod tests {
                 .map(|h| char::from_u32(u32::from_str_radix(h, 16).unwrap()).unwrap())
                 .collect();
             assert!(
-                SEARCH_FORM.iter().any(|(s, t)| *s == &seq[..] && *t == form),
+                SEARCH_FORM
+                    .iter()
+                    .any(|(s, t)| *s == &seq[..] && *t == form),
                 "{line}"
             );
             assert_eq!(search_form(&seq.iter().collect::<String>()), form, "{line}");

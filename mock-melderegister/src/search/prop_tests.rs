@@ -3,8 +3,8 @@
 use super::normal::{parts, pattern_form, search_form, wildcard_match};
 use super::query::*;
 use crate::register::Register;
-use crate::register::model::Einwohner;
 use crate::register::generate::{Rng, einwohner};
+use crate::register::model::Einwohner;
 use proptest::prelude::*;
 
 proptest! {

@@ -67,7 +67,10 @@ pub enum Aktualitaet {
 pub enum Geburt {
     Datum(TeilDatum),
     /// Both ends full dates, inclusive.
-    Zeitraum { von: TeilDatum, bis: TeilDatum },
+    Zeitraum {
+        von: TeilDatum,
+        bis: TeilDatum,
+    },
 }
 
 /// The search area of a freie Suche (`suchbereich`).

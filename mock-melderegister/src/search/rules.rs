@@ -91,8 +91,14 @@ pub fn check_personensuche(q: &Personensuche, sicherheitsbehoerde: bool) -> Resu
     let name_loc = format!("{SEL}/name/name");
     match &q.name {
         PersonName::NachnameUndVornamen { nachname, vornamen } => {
-            no_wildcards(nachname, &format!("{name_loc}/nachnameUndVornamen/nachname"))?;
-            no_wildcards(vornamen, &format!("{name_loc}/nachnameUndVornamen/vornamen"))?;
+            no_wildcards(
+                nachname,
+                &format!("{name_loc}/nachnameUndVornamen/nachname"),
+            )?;
+            no_wildcards(
+                vornamen,
+                &format!("{name_loc}/nachnameUndVornamen/vornamen"),
+            )?;
             let vn_ok = vornamen.trim() == "+" || !super::normal::parts(vornamen).is_empty();
             if super::normal::search_form(nachname).is_empty() || !vn_ok {
                 return Err(Rejection::new(
@@ -190,9 +196,7 @@ pub fn check_freie_suche(q: &FreieSuche) -> Result<(), Rejection> {
                 "melderegister.freiesuche.geburtszeitraum",
                 "Geburtszeitraum: das Ende-Datum liegt am oder vor dem Beginn-Datum",
             )
-            .at(format!(
-                "{SEL}/geburtsdaten/geburtstag/geburtszeitraum"
-            )));
+            .at(format!("{SEL}/geburtsdaten/geburtstag/geburtszeitraum")));
         }
     }
     if let Some(a) = q.aktualitaet_anschrift {

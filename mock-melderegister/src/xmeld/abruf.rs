@@ -11,9 +11,9 @@ use super::parse::{Anfrage, Suche};
 use crate::codes::{Ergebnisstatus, Grund};
 use crate::register::Register;
 use crate::register::gemeinden::in_niedersachsen;
+use crate::search::CAP;
 use crate::search::query::Suchbereich;
 use crate::search::rules::{Rejection, check_freie_suche, check_personensuche};
-use crate::search::CAP;
 
 /// What the mirror knows about the requester and itself.
 #[derive(Clone, Debug)]
@@ -65,11 +65,19 @@ fn check_leser(a: &Anfrage, k: &Kontext) -> Result<(), Rejection> {
     let leser = a.leser.kennung.as_str();
     let eigen = leser == k.eigene_kennung;
     let r14 = |m: String| {
-        Rejection::new(Grund::AgsLeserUngleichAuswahldaten, "melderegister.leser.ags", m)
-            .at("/nachrichtenkopf.g2g/leser/kennung")
+        Rejection::new(
+            Grund::AgsLeserUngleichAuswahldaten,
+            "melderegister.leser.ags",
+            m,
+        )
+        .at("/nachrichtenkopf.g2g/leser/kennung")
     };
     let r22 = |m: String| {
-        Rejection::new(Grund::SuchbereichNichtZustaendig, "melderegister.suchbereich", m)
+        Rejection::new(
+            Grund::SuchbereichNichtZustaendig,
+            "melderegister.suchbereich",
+            m,
+        )
     };
     match &a.suche {
         Suche::Personensuche(q) => {
@@ -130,13 +138,32 @@ fn check_berechtigung(a: &Anfrage) -> Vec<Rejection> {
     let mut v = Vec::new();
     let w = &a.waffen;
     let sel = [
-        (w.waffenrechtliche_erlaubnis, Grund::WaffenrechtlicheErlaubnisNichtBerechtigt, "waffenrechtlicheErlaubnis"),
-        (w.waffenbesitzverbot, Grund::WaffenbesitzverbotNichtBerechtigt, "waffenbesitzverbot"),
-        (w.sprengstoffrechtliche_erlaubnis, Grund::SprengstoffrechtlicheErlaubnisNichtBerechtigt, "sprengstoffrechtlicheErlaubnis"),
+        (
+            w.waffenrechtliche_erlaubnis,
+            Grund::WaffenrechtlicheErlaubnisNichtBerechtigt,
+            "waffenrechtlicheErlaubnis",
+        ),
+        (
+            w.waffenbesitzverbot,
+            Grund::WaffenbesitzverbotNichtBerechtigt,
+            "waffenbesitzverbot",
+        ),
+        (
+            w.sprengstoffrechtliche_erlaubnis,
+            Grund::SprengstoffrechtlicheErlaubnisNichtBerechtigt,
+            "sprengstoffrechtlicheErlaubnis",
+        ),
     ];
     for (used, g, name) in sel {
         if used {
-            v.push(Rejection::new(g, "melderegister.berechtigung.auswahldatum", format!("Auswahldatum {name} nur für Sicherheitsbehörden (§ 34 Abs. 4 BMG)")).at(format!("/suchprofil/auswahldaten/{name}")));
+            v.push(
+                Rejection::new(
+                    g,
+                    "melderegister.berechtigung.auswahldatum",
+                    format!("Auswahldatum {name} nur für Sicherheitsbehörden (§ 34 Abs. 4 BMG)"),
+                )
+                .at(format!("/suchprofil/auswahldaten/{name}")),
+            );
         }
     }
     // Requested elements reserved to § 34(4) BMG authorities, per code list.
@@ -164,8 +191,14 @@ fn check_berechtigung(a: &Anfrage) -> Vec<Rejection> {
             .collect();
         if !hit.is_empty() {
             v.push(
-                Rejection::new(*g, "melderegister.berechtigung.anforderungselement", format!("anforderungselement {hit:?}: nur für Sicherheitsbehörden (§ 34 Abs. 4 BMG)"))
-                    .at("/steuerungsinformationen/anforderungselement"),
+                Rejection::new(
+                    *g,
+                    "melderegister.berechtigung.anforderungselement",
+                    format!(
+                        "anforderungselement {hit:?}: nur für Sicherheitsbehörden (§ 34 Abs. 4 BMG)"
+                    ),
+                )
+                .at("/steuerungsinformationen/anforderungselement"),
             );
         }
     }
@@ -194,7 +227,12 @@ fn check_protokolldaten(a: &Anfrage) -> Result<(), Rejection> {
     Ok(())
 }
 
-fn liste(reg: &Register, ids: &[u32], merkmale: &mut dyn Merkmale, mit_merkmal: bool) -> Vec<Treffer> {
+fn liste(
+    reg: &Register,
+    ids: &[u32],
+    merkmale: &mut dyn Merkmale,
+    mit_merkmal: bool,
+) -> Vec<Treffer> {
     ids.iter()
         .map(|&id| Treffer {
             id,
@@ -209,15 +247,31 @@ fn liste(reg: &Register, ids: &[u32], merkmale: &mut dyn Merkmale, mit_merkmal: 
 }
 
 /// Answer a request for a Mandant.
-pub fn bearbeiten(a: &Anfrage, k: &Kontext, reg: &Register, merkmale: &mut dyn Merkmale) -> Ergebnis {
+pub fn bearbeiten(
+    a: &Anfrage,
+    k: &Kontext,
+    reg: &Register,
+    merkmale: &mut dyn Merkmale,
+) -> Ergebnis {
     if let Err(r) = check_leser(a, k) {
         return Ergebnis::Rueckweisung(vec![r]);
     }
     if a.landesspezifisch && k.landesspezifisch_ablehnen {
-        return reject(Grund::LandesspezifischeErweiterungen, "melderegister.landesspezifisch", "landesspezifischeErweiterungen sind im Datenabruf beim Melderegisterdatenspiegel nicht vorgesehen");
+        return reject(
+            Grund::LandesspezifischeErweiterungen,
+            "melderegister.landesspezifisch",
+            "landesspezifischeErweiterungen sind im Datenabruf beim Melderegisterdatenspiegel nicht vorgesehen",
+        );
     }
     if a.stelle.sicherheitsbehoerde && !k.sicherheitsbehoerde {
-        return Ergebnis::Rueckweisung(vec![Rejection::new(Grund::KeineSicherheitsbehoerde, "melderegister.sicherheitsbehoerde", "sicherheitsbehoerde = true, der Mandant ist aber keine Sicherheitsbehörde").at("/datenAbrufendeStelle/sicherheitsbehoerde")]);
+        return Ergebnis::Rueckweisung(vec![
+            Rejection::new(
+                Grund::KeineSicherheitsbehoerde,
+                "melderegister.sicherheitsbehoerde",
+                "sicherheitsbehoerde = true, der Mandant ist aber keine Sicherheitsbehörde",
+            )
+            .at("/datenAbrufendeStelle/sicherheitsbehoerde"),
+        ]);
     }
     if !a.stelle.sicherheitsbehoerde {
         let v = check_berechtigung(a);
@@ -230,11 +284,27 @@ pub fn bearbeiten(a: &Anfrage, k: &Kontext, reg: &Register, merkmale: &mut dyn M
     }
     match &a.suche {
         Suche::Identifikationsmerkmal(m) => {
-            let found = merkmale.aufloesen(m).and_then(|om| reg.by_ordnungsmerkmal(&om));
+            let found = merkmale
+                .aufloesen(m)
+                .and_then(|om| reg.by_ordnungsmerkmal(&om));
             match found {
-                None => reject(Grund::IdentifikationsmerkmalUngueltig, "melderegister.identifikationsmerkmal", "Identifikationsmerkmal unbekannt, abgelaufen (48 Stunden, § 9 BMeldDAV) oder einem anderen Mandanten ausgegeben"),
-                Some(id) if reg.get(id).is_some_and(|e| e.auskunftssperre) => Ergebnis::Auskunft { status: Ergebnisstatus::NichtGefunden, personen: vec![] },
-                Some(id) => Ergebnis::Auskunft { status: Ergebnisstatus::Eindeutig, personen: vec![Treffer { id, voll: true, merkmal: None }] },
+                None => reject(
+                    Grund::IdentifikationsmerkmalUngueltig,
+                    "melderegister.identifikationsmerkmal",
+                    "Identifikationsmerkmal unbekannt, abgelaufen (48 Stunden, § 9 BMeldDAV) oder einem anderen Mandanten ausgegeben",
+                ),
+                Some(id) if reg.get(id).is_some_and(|e| e.auskunftssperre) => Ergebnis::Auskunft {
+                    status: Ergebnisstatus::NichtGefunden,
+                    personen: vec![],
+                },
+                Some(id) => Ergebnis::Auskunft {
+                    status: Ergebnisstatus::Eindeutig,
+                    personen: vec![Treffer {
+                        id,
+                        voll: true,
+                        merkmal: None,
+                    }],
+                },
             }
         }
         Suche::Personensuche(q) => {
@@ -246,10 +316,27 @@ pub fn bearbeiten(a: &Anfrage, k: &Kontext, reg: &Register, merkmale: &mut dyn M
                 Err(r) => return Ergebnis::Rueckweisung(vec![r]),
             };
             match ids.len() {
-                0 => Ergebnis::Auskunft { status: Ergebnisstatus::NichtGefunden, personen: vec![] },
-                1 => Ergebnis::Auskunft { status: Ergebnisstatus::Eindeutig, personen: vec![Treffer { id: ids[0], voll: true, merkmal: None }] },
-                n if n > CAP => reject(Grund::TrefferlisteZuGross, "melderegister.cap.trefferliste", format!("mehr als {CAP} Treffer (§ 1 Abs. 4 BMeldDAV)")),
-                _ => Ergebnis::Auskunft { status: Ergebnisstatus::Trefferliste, personen: liste(reg, &ids, merkmale, true) },
+                0 => Ergebnis::Auskunft {
+                    status: Ergebnisstatus::NichtGefunden,
+                    personen: vec![],
+                },
+                1 => Ergebnis::Auskunft {
+                    status: Ergebnisstatus::Eindeutig,
+                    personen: vec![Treffer {
+                        id: ids[0],
+                        voll: true,
+                        merkmal: None,
+                    }],
+                },
+                n if n > CAP => reject(
+                    Grund::TrefferlisteZuGross,
+                    "melderegister.cap.trefferliste",
+                    format!("mehr als {CAP} Treffer (§ 1 Abs. 4 BMeldDAV)"),
+                ),
+                _ => Ergebnis::Auskunft {
+                    status: Ergebnisstatus::Trefferliste,
+                    personen: liste(reg, &ids, merkmale, true),
+                },
             }
         }
         Suche::FreieSuche(q) => {
@@ -258,9 +345,19 @@ pub fn bearbeiten(a: &Anfrage, k: &Kontext, reg: &Register, merkmale: &mut dyn M
             }
             let ids = reg.freie_suche(q);
             match ids.len() {
-                0 => Ergebnis::Auskunft { status: Ergebnisstatus::NichtGefunden, personen: vec![] },
-                n if n > CAP => reject(Grund::ErgebnislisteZuGross, "melderegister.cap.ergebnisliste", format!("mehr als {CAP} Ergebnisse (§ 1 Abs. 4 BMeldDAV)")),
-                n => Ergebnis::Auskunft { status: Ergebnisstatus::Ergebnisliste, personen: liste(reg, &ids, merkmale, n > 1) },
+                0 => Ergebnis::Auskunft {
+                    status: Ergebnisstatus::NichtGefunden,
+                    personen: vec![],
+                },
+                n if n > CAP => reject(
+                    Grund::ErgebnislisteZuGross,
+                    "melderegister.cap.ergebnisliste",
+                    format!("mehr als {CAP} Ergebnisse (§ 1 Abs. 4 BMeldDAV)"),
+                ),
+                n => Ergebnis::Auskunft {
+                    status: Ergebnisstatus::Ergebnisliste,
+                    personen: liste(reg, &ids, merkmale, n > 1),
+                },
             }
         }
     }

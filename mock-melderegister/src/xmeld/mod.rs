@@ -4,8 +4,8 @@
 
 pub mod abruf;
 pub mod parse;
-pub mod request;
 mod parse_freie;
+pub mod request;
 pub mod tree;
 pub mod write;
 

@@ -89,14 +89,20 @@ pub fn is_rfc4122(u: &str) -> bool {
             return false;
         }
     }
-    (b'1'..=b'8').contains(&b[14]) && matches!(b[19].to_ascii_lowercase(), b'8' | b'9' | b'a' | b'b')
+    (b'1'..=b'8').contains(&b[14])
+        && matches!(b[19].to_ascii_lowercase(), b'8' | b'9' | b'a' | b'b')
 }
 
 pub(super) fn err(rule: &'static str, loc: &str, m: impl Into<String>) -> SchemaError {
     SchemaError::new(rule, loc, m)
 }
 
-pub(super) fn child<'a>(n: Node<'a>, q: bool, local: &str, buf: &'a mut String) -> Result<Node<'a>, SchemaError> {
+pub(super) fn child<'a>(
+    n: Node<'a>,
+    q: bool,
+    local: &str,
+    buf: &'a mut String,
+) -> Result<Node<'a>, SchemaError> {
     let el = n.req(q, local)?;
     *buf = path_join(n.path, q, local);
     Ok(Node { el, path: buf })
@@ -109,7 +115,11 @@ fn partei(el: &Element, path: &str) -> Result<Partei, SchemaError> {
         let ep = format!("{path}/erreichbarkeit");
         let en = Node { el: e, path: &ep };
         let kanal = Node::code_of(en.req(false, "kanal")?, &format!("{ep}/kanal"))?;
-        erreichbarkeit.push((kanal, en.req_text(false, "kennung")?, en.opt_text(false, "zusatz")?));
+        erreichbarkeit.push((
+            kanal,
+            en.req_text(false, "kennung")?,
+            en.opt_text(false, "zusatz")?,
+        ));
     }
     Ok(Partei {
         kennung: n.req_text(false, "kennung")?,
@@ -128,30 +138,56 @@ fn kopf(root: Node<'_>) -> Result<(Identifikation, Partei, Partei), SchemaError>
         return Err(err(
             "xmeld.header.uuid",
             &format!("{}/nachrichtenUUID", id.path),
-            format!("nachrichtenUUID `{uuid}` entspricht nicht RFC 4122 (8-4-4-4-12 Hex-Ziffern, Version 1–8, Variante 10xx); Pflicht seit XMeld 2.1.1"),
+            format!(
+                "nachrichtenUUID `{uuid}` entspricht nicht RFC 4122 (8-4-4-4-12 Hex-Ziffern, Version 1–8, Variante 10xx); Pflicht seit XMeld 2.1.1"
+            ),
         ));
     }
     let typ_el = id.req(false, "nachrichtentyp")?;
     let typ_path = format!("{}/nachrichtentyp", id.path);
     if let Some(u) = typ_el.attr("listURI") {
         if u != LIST_NACHRICHTEN {
-            return Err(err("xmeld.header.list-uri", &typ_path, format!("nachrichtentyp/@listURI `{u}`: fest vorgegeben ist `{LIST_NACHRICHTEN}`")));
+            return Err(err(
+                "xmeld.header.list-uri",
+                &typ_path,
+                format!("nachrichtentyp/@listURI `{u}`: fest vorgegeben ist `{LIST_NACHRICHTEN}`"),
+            ));
         }
     }
     if let Some(v) = typ_el.attr("listVersionID") {
         if v != XMELD_VERSION {
-            return Err(err("xmeld.header.list-version", &typ_path, format!("nachrichtentyp/@listVersionID `{v}`: fest vorgegeben ist `{XMELD_VERSION}`")));
+            return Err(err(
+                "xmeld.header.list-version",
+                &typ_path,
+                format!(
+                    "nachrichtentyp/@listVersionID `{v}`: fest vorgegeben ist `{XMELD_VERSION}`"
+                ),
+            ));
         }
     }
     let typ = Node::code_of(typ_el, &typ_path)?;
     let erstellt = id.req_text(false, "erstellungszeitpunkt")?;
-    if time::OffsetDateTime::parse(&erstellt, &time::format_description::well_known::Rfc3339).is_err() {
-        return Err(err("xmeld.header.erstellungszeitpunkt", &format!("{}/erstellungszeitpunkt", id.path), format!("`{erstellt}` ist kein xs:dateTime mit Zeitzone")));
+    if time::OffsetDateTime::parse(&erstellt, &time::format_description::well_known::Rfc3339)
+        .is_err()
+    {
+        return Err(err(
+            "xmeld.header.erstellungszeitpunkt",
+            &format!("{}/erstellungszeitpunkt", id.path),
+            format!("`{erstellt}` ist kein xs:dateTime mit Zeitzone"),
+        ));
     }
     let leser = partei(k.req(false, "leser")?, &format!("{}/leser", k.path))?;
     let autor = partei(k.req(false, "autor")?, &format!("{}/autor", k.path))?;
     root.req(false, "anschrift.autor")?;
-    Ok((Identifikation { uuid, typ, erstellt }, leser, autor))
+    Ok((
+        Identifikation {
+            uuid,
+            typ,
+            erstellt,
+        },
+        leser,
+        autor,
+    ))
 }
 
 fn stelle(root: Node<'_>) -> Result<AbrufendeStelle, SchemaError> {
@@ -163,7 +199,11 @@ fn stelle(root: Node<'_>) -> Result<AbrufendeStelle, SchemaError> {
     let a = child(s, true, "abrufberechtigteStelle", &mut p2)?;
     let erreichbarkeiten = a.children(true, "erreichbarkeit").len();
     if erreichbarkeiten == 0 {
-        return Err(err("xmeld.schema.required", &path_join(a.path, true, "erreichbarkeit"), "Pflichtelement 'xmeld:erreichbarkeit' fehlt (mindestens eine Erreichbarkeit, § 11 BMeldDAV)"));
+        return Err(err(
+            "xmeld.schema.required",
+            &path_join(a.path, true, "erreichbarkeit"),
+            "Pflichtelement 'xmeld:erreichbarkeit' fehlt (mindestens eine Erreichbarkeit, § 11 BMeldDAV)",
+        ));
     }
     a.req(true, "anschrift")?;
     Ok(AbrufendeStelle {
@@ -183,7 +223,13 @@ pub(super) fn teil_datum(el: &Element, path: &str) -> Result<TeilDatum, SchemaEr
         // A plain xs:date (xida:Tagesdatum).
         return TeilDatum::parse(el.text.trim())
             .filter(TeilDatum::is_full)
-            .ok_or_else(|| err("xmeld.schema.date", path, format!("`{}` ist kein gültiges Datum (JJJJ-MM-TT)", el.text.trim())));
+            .ok_or_else(|| {
+                err(
+                    "xmeld.schema.date",
+                    path,
+                    format!("`{}` ist kein gültiges Datum (JJJJ-MM-TT)", el.text.trim()),
+                )
+            });
     };
     let tp = format!("{path}/teilbekanntesDatum");
     let tn = Node { el: t, path: &tp };
@@ -191,13 +237,23 @@ pub(super) fn teil_datum(el: &Element, path: &str) -> Result<TeilDatum, SchemaEr
         if let Some(v) = tn.opt_text(false, name)? {
             return TeilDatum::parse(&v)
                 .filter(|_| v.len() == len)
-                .ok_or_else(|| err("xmeld.schema.date", &format!("{tp}/{name}"), format!("`{v}` ist kein gültiger Wert für {name}")));
+                .ok_or_else(|| {
+                    err(
+                        "xmeld.schema.date",
+                        &format!("{tp}/{name}"),
+                        format!("`{v}` ist kein gültiger Wert für {name}"),
+                    )
+                });
         }
     }
     if tn.opt(false, "unbekannt")?.is_some() {
         return Ok(TeilDatum::default());
     }
-    Err(err("xmeld.schema.date", &tp, "teilbekanntesDatum ohne jahrMonatTag, jahrMonat, jahr oder unbekannt"))
+    Err(err(
+        "xmeld.schema.date",
+        &tp,
+        "teilbekanntesDatum ohne jahrMonatTag, jahrMonat, jahr oder unbekannt",
+    ))
 }
 
 pub(super) fn name_text(el: &Element, path: &str) -> Result<String, SchemaError> {
@@ -232,7 +288,11 @@ fn personensuche(a: Node<'_>) -> Result<Personensuche, SchemaError> {
     } else if let Some(o) = name.opt_text(true, "ordensOderKuenstlername")? {
         PersonName::OrdensOderKuenstlername(o)
     } else {
-        return Err(err("xmeld.schema.required", name.path, "name: nachnameUndVornamen oder ordensOderKuenstlername erforderlich"));
+        return Err(err(
+            "xmeld.schema.required",
+            name.path,
+            "name: nachnameUndVornamen oder ordensOderKuenstlername erforderlich",
+        ));
     };
     let phonetik = match name_w.opt(true, "phonetik")? {
         Some(e) => Node::bool_of(e, &path_join(name_w.path, true, "phonetik"))?,
@@ -251,7 +311,9 @@ fn personensuche(a: Node<'_>) -> Result<Personensuche, SchemaError> {
         None => None,
     };
     let ort = |local: &str| -> Result<Option<String>, SchemaError> {
-        let Some(o) = a.opt(true, local)? else { return Ok(None) };
+        let Some(o) = a.opt(true, local)? else {
+            return Ok(None);
+        };
         let op = path_join(a.path, true, local);
         let n = Node { el: o, path: &op };
         if let Some(i) = n.opt_text(true, &format!("{local}.inland"))? {
@@ -291,12 +353,22 @@ fn anforderung(s: Node<'_>, max: u32) -> Result<Vec<u32>, SchemaError> {
         match c.parse::<u32>() {
             Ok(n) if (1..=max).contains(&n) => v.push(n),
             _ => {
-                return Err(err("xmeld.schema.anforderungselement", &loc, format!("anforderungselement `{c}` ist nicht in der Codeliste (gültig: 1–{max})")));
+                return Err(err(
+                    "xmeld.schema.anforderungselement",
+                    &loc,
+                    format!(
+                        "anforderungselement `{c}` ist nicht in der Codeliste (gültig: 1–{max})"
+                    ),
+                ));
             }
         }
     }
     if v.is_empty() {
-        return Err(err("xmeld.schema.required", &loc, "mindestens ein xmeld:anforderungselement ist erforderlich"));
+        return Err(err(
+            "xmeld.schema.required",
+            &loc,
+            "mindestens ein xmeld:anforderungselement ist erforderlich",
+        ));
     }
     Ok(v)
 }
@@ -304,21 +376,60 @@ fn anforderung(s: Node<'_>, max: u32) -> Result<Vec<u32>, SchemaError> {
 /// Parse a 1330 or 1332 message (root element already parsed by the strict reader).
 pub fn anfrage(root: &Element) -> Result<Anfrage, SchemaError> {
     let rp = format!("/xmeld:{}", root.local);
-    let r = Node { el: root, path: &rp };
+    let r = Node {
+        el: root,
+        path: &rp,
+    };
     if root.ns.as_deref() != Some(XMELD) || (root.local != ROOT_1330 && root.local != ROOT_1332) {
-        return Err(err("xmeld.message-type", &format!("/{}", root.qname), format!("Nachricht `{}` ({}) ist keine Datenabruf-Suchanfrage 1330 oder 1332 in XMeld {XMELD_VERSION}", root.local, root.ns.as_deref().unwrap_or("kein Namensraum"))));
+        return Err(err(
+            "xmeld.message-type",
+            &format!("/{}", root.qname),
+            format!(
+                "Nachricht `{}` ({}) ist keine Datenabruf-Suchanfrage 1330 oder 1332 in XMeld {XMELD_VERSION}",
+                root.local,
+                root.ns.as_deref().unwrap_or("kein Namensraum")
+            ),
+        ));
     }
-    for (a, fixed) in [("standard", Some("XMeld")), ("version", Some(XMELD_VERSION)), ("produkt", None), ("produkthersteller", None)] {
+    for (a, fixed) in [
+        ("standard", Some("XMeld")),
+        ("version", Some(XMELD_VERSION)),
+        ("produkt", None),
+        ("produkthersteller", None),
+    ] {
         match (root.attr(a), fixed) {
-            (None, _) => return Err(err("xmeld.schema.attribute", &rp, format!("Pflichtattribut `{a}` fehlt"))),
-            (Some(v), Some(f)) if v != f => return Err(err("xmeld.schema.attribute", &rp, format!("Attribut `{a}` = `{v}`: fest vorgegeben ist `{f}`"))),
+            (None, _) => {
+                return Err(err(
+                    "xmeld.schema.attribute",
+                    &rp,
+                    format!("Pflichtattribut `{a}` fehlt"),
+                ));
+            }
+            (Some(v), Some(f)) if v != f => {
+                return Err(err(
+                    "xmeld.schema.attribute",
+                    &rp,
+                    format!("Attribut `{a}` = `{v}`: fest vorgegeben ist `{f}`"),
+                ));
+            }
             _ => {}
         }
     }
     let (identifikation, leser, autor) = kopf(r)?;
-    let want = if root.local == ROOT_1330 { "1330" } else { "1332" };
+    let want = if root.local == ROOT_1330 {
+        "1330"
+    } else {
+        "1332"
+    };
     if identifikation.typ != want {
-        return Err(err("xmeld.header.nachrichtentyp", &format!("{rp}/nachrichtenkopf.g2g/identifikation.nachricht/nachrichtentyp"), format!("nachrichtentyp `{}` passt nicht zur Nachricht {want}", identifikation.typ)));
+        return Err(err(
+            "xmeld.header.nachrichtentyp",
+            &format!("{rp}/nachrichtenkopf.g2g/identifikation.nachricht/nachrichtentyp"),
+            format!(
+                "nachrichtentyp `{}` passt nicht zur Nachricht {want}",
+                identifikation.typ
+            ),
+        ));
     }
     let stelle = stelle(r)?;
     let mut ps = String::new();
@@ -340,6 +451,14 @@ pub fn anfrage(root: &Element) -> Result<Anfrage, SchemaError> {
         let (fs, w) = super::parse_freie::freie_suche(a, st)?;
         (Suche::FreieSuche(Box::new(fs)), anforderung(st, 46)?, w)
     };
-    Ok(Anfrage { identifikation, leser, autor, stelle, suche, anforderung, waffen, landesspezifisch })
+    Ok(Anfrage {
+        identifikation,
+        leser,
+        autor,
+        stelle,
+        suche,
+        anforderung,
+        waffen,
+        landesspezifisch,
+    })
 }
-

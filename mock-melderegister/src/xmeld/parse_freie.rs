@@ -11,7 +11,9 @@ fn aktualitaet(el: &sim_kit::xmltree::Element, path: &str) -> Result<Aktualitaet
         other => Err(err(
             "xmeld.schema.code",
             path,
-            format!("`{other}` ist nicht in der Codeliste freie.suche.aktualitaet.suche.status (01, 02)"),
+            format!(
+                "`{other}` ist nicht in der Codeliste freie.suche.aktualitaet.suche.status (01, 02)"
+            ),
         )),
     }
 }
@@ -81,7 +83,10 @@ fn wohnung(a: Node<'_>, q: &mut FreieSuche) -> Result<(), SchemaError> {
     let wp = path_join(a.path, true, "wohnung");
     let w = Node { el: w, path: &wp };
     if let Some(ak) = w.opt(true, "aktualitaetAnschrift")? {
-        q.aktualitaet_anschrift = Some(aktualitaet(ak, &path_join(w.path, true, "aktualitaetAnschrift"))?);
+        q.aktualitaet_anschrift = Some(aktualitaet(
+            ak,
+            &path_join(w.path, true, "aktualitaetAnschrift"),
+        )?);
     }
     let Some(an) = w.opt(true, "anschrift")? else {
         return Ok(());
@@ -95,7 +100,10 @@ fn wohnung(a: Node<'_>, q: &mut FreieSuche) -> Result<(), SchemaError> {
     let i = Node { el: inl, path: &ip };
     // The xima-derived fields are unqualified (form="unqualified" in the schema).
     if let Some(g) = i.opt(false, "gemeindeschluessel")? {
-        q.ags = Some(Node::code_of(g, &path_join(i.path, false, "gemeindeschluessel"))?);
+        q.ags = Some(Node::code_of(
+            g,
+            &path_join(i.path, false, "gemeindeschluessel"),
+        )?);
     }
     q.plz = i.opt_text(false, "postleitzahl")?;
     q.strasse = i.opt_text(false, "strasse")?;
@@ -106,17 +114,27 @@ fn wohnung(a: Node<'_>, q: &mut FreieSuche) -> Result<(), SchemaError> {
         if let Some(e) = h.opt(true, "hausnummer")? {
             let ep = path_join(h.path, true, "hausnummer");
             // The fields of the choice are xima types: unqualified children.
-            q.hausnummer = Some(HausnummerAuswahl::Einzeln(hausnummer_fields(Node { el: e, path: &ep })?));
+            q.hausnummer = Some(HausnummerAuswahl::Einzeln(hausnummer_fields(Node {
+                el: e,
+                path: &ep,
+            })?));
         } else if let Some(b) = h.opt(true, "hausnummernbereich")? {
             let bp = path_join(h.path, true, "hausnummernbereich");
             let b = Node { el: b, path: &bp };
             let num = |local: &str| -> Result<u32, SchemaError> {
                 let v = b.req_text(true, local)?;
                 v.parse().map_err(|_| {
-                    err("xmeld.schema.hausnummer", &path_join(b.path, true, local), format!("Hausnummer `{v}` im Bereich ist keine Zahl"))
+                    err(
+                        "xmeld.schema.hausnummer",
+                        &path_join(b.path, true, local),
+                        format!("Hausnummer `{v}` im Bereich ist keine Zahl"),
+                    )
                 })
             };
-            q.hausnummer = Some(HausnummerAuswahl::Bereich { von: num("hausnummer.von")?, bis: num("hausnummer.bis")? });
+            q.hausnummer = Some(HausnummerAuswahl::Bereich {
+                von: num("hausnummer.von")?,
+                bis: num("hausnummer.bis")?,
+            });
         }
     }
     Ok(())
@@ -137,12 +155,21 @@ fn geburt(a: Node<'_>, q: &mut FreieSuche) -> Result<(), SchemaError> {
     if let Some(d) = t.opt(true, "geburtsdatum")? {
         let dp = path_join(t.path, true, "geburtsdatum");
         let inner = Node { el: d, path: &dp }.req(true, "geburtsdatum")?;
-        q.geburt = Some(Geburt::Datum(teil_datum(inner, &path_join(&dp, true, "geburtsdatum"))?));
+        q.geburt = Some(Geburt::Datum(teil_datum(
+            inner,
+            &path_join(&dp, true, "geburtsdatum"),
+        )?));
     } else if let Some(z) = t.opt(true, "geburtszeitraum")? {
         let zp = path_join(t.path, true, "geburtszeitraum");
         let z = Node { el: z, path: &zp };
-        let von = teil_datum(z.req(true, "geburtsdatum.von")?, &path_join(z.path, true, "geburtsdatum.von"))?;
-        let bis = teil_datum(z.req(true, "geburtsdatum.bis")?, &path_join(z.path, true, "geburtsdatum.bis"))?;
+        let von = teil_datum(
+            z.req(true, "geburtsdatum.von")?,
+            &path_join(z.path, true, "geburtsdatum.von"),
+        )?;
+        let bis = teil_datum(
+            z.req(true, "geburtsdatum.bis")?,
+            &path_join(z.path, true, "geburtsdatum.bis"),
+        )?;
         q.geburt = Some(Geburt::Zeitraum { von, bis });
     }
     Ok(())
@@ -152,7 +179,10 @@ fn geburt(a: Node<'_>, q: &mut FreieSuche) -> Result<(), SchemaError> {
 pub fn freie_suche(a: Node<'_>, st: Node<'_>) -> Result<(FreieSuche, Waffenauswahl), SchemaError> {
     let mut q = FreieSuche::in_area(suchbereich(st)?);
     if let Some(ak) = st.opt(true, "aktualitaetPerson")? {
-        q.aktualitaet_person = Some(aktualitaet(ak, &path_join(st.path, true, "aktualitaetPerson"))?);
+        q.aktualitaet_person = Some(aktualitaet(
+            ak,
+            &path_join(st.path, true, "aktualitaetPerson"),
+        )?);
     }
     names(a, &mut q)?;
     q.doktorgrad = a.opt_text(true, "doktorgrad")?;
@@ -162,7 +192,10 @@ pub fn freie_suche(a: Node<'_>, st: Node<'_>) -> Result<(FreieSuche, Waffenauswa
         q.geschlecht = Some(Node::code_of(g, &path_join(a.path, true, "geschlecht"))?);
     }
     if let Some(s) = a.opt(true, "staatsangehoerigkeit")? {
-        q.staatsangehoerigkeit = Some(Node::code_of(s, &path_join(a.path, true, "staatsangehoerigkeit"))?);
+        q.staatsangehoerigkeit = Some(Node::code_of(
+            s,
+            &path_join(a.path, true, "staatsangehoerigkeit"),
+        )?);
     }
     if let Some(s) = a.opt(true, "sterbedaten")? {
         let sp = path_join(a.path, true, "sterbedaten");

@@ -32,7 +32,12 @@ fn head(out: &mut String, root: &str, typ: &str, k: &Kopfdaten) {
     let lv = k
         .list_version
         .as_deref()
-        .map(|v| format!(" listURI=\"{LIST_NACHRICHTEN}\" listVersionID=\"{}\"", esc(v)))
+        .map(|v| {
+            format!(
+                " listURI=\"{LIST_NACHRICHTEN}\" listVersionID=\"{}\"",
+                esc(v)
+            )
+        })
         .unwrap_or_default();
     let party = |kennung: &str, name: &str| {
         format!(
@@ -62,7 +67,9 @@ fn head(out: &mut String, root: &str, typ: &str, k: &Kopfdaten) {
 
 fn anforderung(out: &mut String, codes: &[u32]) {
     for c in codes {
-        out.push_str(&format!("<xmeld:anforderungselement><code>{c}</code></xmeld:anforderungselement>"));
+        out.push_str(&format!(
+            "<xmeld:anforderungselement><code>{c}</code></xmeld:anforderungselement>"
+        ));
     }
 }
 
@@ -82,7 +89,12 @@ fn opt(tag: &str, v: &Option<String>) -> String {
 /// A Personensuche 1330.
 pub fn personensuche_1330(k: &Kopfdaten, q: &Personensuche, codes: &[u32]) -> String {
     let mut o = String::with_capacity(4096);
-    head(&mut o, "datenabruf.personensuche.suchanfrage.1330", "1330", k);
+    head(
+        &mut o,
+        "datenabruf.personensuche.suchanfrage.1330",
+        "1330",
+        k,
+    );
     o.push_str("<xmeld:suchprofil><xmeld:auswahldaten><xmeld:name><xmeld:name>");
     match &q.name {
         PersonName::NachnameUndVornamen { nachname, vornamen } => o.push_str(&format!(
@@ -104,8 +116,14 @@ pub fn personensuche_1330(k: &Kopfdaten, q: &Personensuche, codes: &[u32]) -> St
         "<gemeindeschluessel listVersionID=\"2025-01-31\"><code>{}</code></gemeindeschluessel>",
         esc(&q.ags)
     ));
-    o.push_str(&opt("hausnummer", &q.hausnummer.nummer.map(|n| n.to_string())));
-    o.push_str(&opt("hausnummerBuchstabeZusatzziffer", &q.hausnummer.zusatz));
+    o.push_str(&opt(
+        "hausnummer",
+        &q.hausnummer.nummer.map(|n| n.to_string()),
+    ));
+    o.push_str(&opt(
+        "hausnummerBuchstabeZusatzziffer",
+        &q.hausnummer.zusatz,
+    ));
     o.push_str(&opt("postleitzahl", &q.plz));
     o.push_str(&opt("strasse", &q.strasse));
     o.push_str(&opt("teilnummerDerHausnummer", &q.hausnummer.teilnummer));
@@ -120,10 +138,16 @@ pub fn personensuche_1330(k: &Kopfdaten, q: &Personensuche, codes: &[u32]) -> St
         o.push_str(&format!("<xmeld:geburtsort><xmeld:geburtsort.inland>{}</xmeld:geburtsort.inland></xmeld:geburtsort>", esc(g)));
     }
     if let Some(g) = &q.geschlecht {
-        o.push_str(&format!("<xmeld:geschlecht listVersionID=\"1\"><code>{}</code></xmeld:geschlecht>", esc(g)));
+        o.push_str(&format!(
+            "<xmeld:geschlecht listVersionID=\"1\"><code>{}</code></xmeld:geschlecht>",
+            esc(g)
+        ));
     }
     if let Some(s) = &q.sterbetag {
-        o.push_str(&format!("<xmeld:sterbetag>{}</xmeld:sterbetag>", s.xml().map(|x| x.1).unwrap_or_default()));
+        o.push_str(&format!(
+            "<xmeld:sterbetag>{}</xmeld:sterbetag>",
+            s.xml().map(|x| x.1).unwrap_or_default()
+        ));
     }
     if let Some(s) = &q.sterbeort {
         o.push_str(&format!("<xmeld:sterbeort><xmeld:sterbeort.inland>{}</xmeld:sterbeort.inland></xmeld:sterbeort>", esc(s)));
@@ -131,31 +155,46 @@ pub fn personensuche_1330(k: &Kopfdaten, q: &Personensuche, codes: &[u32]) -> St
     o.push_str(&opt("xmeld:azrNummer", &q.azr_nummer));
     o.push_str("</xmeld:auswahldaten></xmeld:suchprofil><xmeld:steuerungsinformationen>");
     anforderung(&mut o, codes);
-    o.push_str("</xmeld:steuerungsinformationen></xmeld:datenabruf.personensuche.suchanfrage.1330>");
+    o.push_str(
+        "</xmeld:steuerungsinformationen></xmeld:datenabruf.personensuche.suchanfrage.1330>",
+    );
     o
 }
 
 /// A Personensuche 1330 continuing with an Identifikationsmerkmal.
 pub fn merkmal_1330(k: &Kopfdaten, merkmal: &str, codes: &[u32]) -> String {
     let mut o = String::with_capacity(2048);
-    head(&mut o, "datenabruf.personensuche.suchanfrage.1330", "1330", k);
+    head(
+        &mut o,
+        "datenabruf.personensuche.suchanfrage.1330",
+        "1330",
+        k,
+    );
     o.push_str(&format!(
         "<xmeld:suchprofil><xmeld:identifikationsmerkmal>{}</xmeld:identifikationsmerkmal></xmeld:suchprofil><xmeld:steuerungsinformationen>",
         esc(merkmal)
     ));
     anforderung(&mut o, codes);
-    o.push_str("</xmeld:steuerungsinformationen></xmeld:datenabruf.personensuche.suchanfrage.1330>");
+    o.push_str(
+        "</xmeld:steuerungsinformationen></xmeld:datenabruf.personensuche.suchanfrage.1330>",
+    );
     o
 }
 
 fn suchbereich(s: &Suchbereich) -> String {
     let (tag, list) = match s {
-        Suchbereich::Bundesland(_) => ("bundesland", " listURI=\"urn:de:bund:destatis:bevoelkerungsstatistik:schluessel:bundesland\" listVersionID=\"0\""),
+        Suchbereich::Bundesland(_) => (
+            "bundesland",
+            " listURI=\"urn:de:bund:destatis:bevoelkerungsstatistik:schluessel:bundesland\" listVersionID=\"0\"",
+        ),
         Suchbereich::Bezirk(_) => ("bezirk", ""),
         Suchbereich::Kreis(_) => ("kreis", ""),
         Suchbereich::Gemeinde(_) => ("gemeindeschluessel", ""),
     };
-    format!("<xmeld:suchbereich><xmeld:{tag}{list}><code>{}</code></xmeld:{tag}></xmeld:suchbereich>", esc(s.key()))
+    format!(
+        "<xmeld:suchbereich><xmeld:{tag}{list}><code>{}</code></xmeld:{tag}></xmeld:suchbereich>",
+        esc(s.key())
+    )
 }
 
 /// A freie Suche 1332.
@@ -168,14 +207,23 @@ pub fn freie_suche_1332(k: &Kopfdaten, q: &FreieSuche, codes: &[u32]) -> String 
         if q.nachname.is_some() || q.vornamen.is_some() {
             o.push_str("<xmeld:nachnameUndVornamen>");
             if let Some(v) = &q.vornamen {
-                o.push_str(&format!("<xmeld:vornamen><name>{}</name></xmeld:vornamen>", esc(v)));
+                o.push_str(&format!(
+                    "<xmeld:vornamen><name>{}</name></xmeld:vornamen>",
+                    esc(v)
+                ));
             }
             if let Some(n) = &q.nachname {
-                o.push_str(&format!("<xmeld:nachname><name>{}</name></xmeld:nachname>", esc(n)));
+                o.push_str(&format!(
+                    "<xmeld:nachname><name>{}</name></xmeld:nachname>",
+                    esc(n)
+                ));
             }
             o.push_str("</xmeld:nachnameUndVornamen>");
         }
-        o.push_str(&opt("xmeld:ordensOderKuenstlername", &q.ordens_oder_kuenstlername));
+        o.push_str(&opt(
+            "xmeld:ordensOderKuenstlername",
+            &q.ordens_oder_kuenstlername,
+        ));
         o.push_str("</xmeld:name>");
         if q.phonetik {
             o.push_str("<xmeld:phonetik>true</xmeld:phonetik>");
@@ -183,7 +231,11 @@ pub fn freie_suche_1332(k: &Kopfdaten, q: &FreieSuche, codes: &[u32]) -> String 
         o.push_str("</xmeld:name>");
     }
     o.push_str(&opt("xmeld:doktorgrad", &q.doktorgrad));
-    let has_addr = q.ags.is_some() || q.plz.is_some() || q.strasse.is_some() || q.wohnort.is_some() || q.hausnummer.is_some();
+    let has_addr = q.ags.is_some()
+        || q.plz.is_some()
+        || q.strasse.is_some()
+        || q.wohnort.is_some()
+        || q.hausnummer.is_some();
     if has_addr || q.aktualitaet_anschrift.is_some() {
         o.push_str("<xmeld:wohnung>");
         if has_addr {
@@ -228,7 +280,10 @@ pub fn freie_suche_1332(k: &Kopfdaten, q: &FreieSuche, codes: &[u32]) -> String 
         o.push_str("</xmeld:geburtsdaten>");
     }
     if let Some(g) = &q.geschlecht {
-        o.push_str(&format!("<xmeld:geschlecht listVersionID=\"1\"><code>{}</code></xmeld:geschlecht>", esc(g)));
+        o.push_str(&format!(
+            "<xmeld:geschlecht listVersionID=\"1\"><code>{}</code></xmeld:geschlecht>",
+            esc(g)
+        ));
     }
     o.push_str("</xmeld:auswahldaten></xmeld:suchprofil><xmeld:steuerungsinformationen>");
     anforderung(&mut o, codes);

@@ -33,7 +33,12 @@ pub struct Node<'a> {
 
 /// Whether a child is the XMeld-qualified (`q = true`) or unqualified element `local`.
 fn is(el: &Element, q: bool, local: &str) -> bool {
-    el.local == local && if q { el.ns.as_deref() == Some(XMELD) } else { el.ns.is_none() }
+    el.local == local
+        && if q {
+            el.ns.as_deref() == Some(XMELD)
+        } else {
+            el.ns.is_none()
+        }
 }
 
 pub fn path_join(path: &str, q: bool, local: &str) -> String {
@@ -46,7 +51,11 @@ pub fn path_join(path: &str, q: bool, local: &str) -> String {
 
 impl<'a> Node<'a> {
     pub fn children(&self, q: bool, local: &str) -> Vec<&'a Element> {
-        self.el.children.iter().filter(|c| is(c, q, local)).collect()
+        self.el
+            .children
+            .iter()
+            .filter(|c| is(c, q, local))
+            .collect()
     }
     /// The optional child; more than one is a schema error.
     pub fn opt(&self, q: bool, local: &str) -> Result<Option<&'a Element>, SchemaError> {
@@ -68,7 +77,11 @@ impl<'a> Node<'a> {
                         "Element '{}' im falschen Namensraum ({}): erwartet {}",
                         c.qname,
                         c.ns.as_deref().unwrap_or("kein Namensraum"),
-                        if q { XMELD } else { "kein Namensraum (unqualifiziert)" }
+                        if q {
+                            XMELD
+                        } else {
+                            "kein Namensraum (unqualifiziert)"
+                        }
                     ),
                 ));
             }

@@ -5,7 +5,9 @@
 use super::abruf::{Ergebnis, Treffer};
 use super::parse::Anfrage;
 use super::tree::XMELD;
-use crate::codes::{LIST_ERGEBNISSTATUS, LIST_GRUND, LIST_NACHRICHTEN, LIST_VERSION, XMELD_VERSION};
+use crate::codes::{
+    LIST_ERGEBNISSTATUS, LIST_GRUND, LIST_NACHRICHTEN, LIST_VERSION, XMELD_VERSION,
+};
 use crate::register::Register;
 use crate::register::model::{Einwohner, TeilDatum, Wohnung, Wohnungsstatus};
 
@@ -55,7 +57,8 @@ impl W {
         self.close(tag);
     }
     fn code(&mut self, tag: &str, attrs: &str, code: &str) {
-        self.0.push_str(&format!("<{tag}{attrs}><code>{}</code>", esc(code)));
+        self.0
+            .push_str(&format!("<{tag}{attrs}><code>{}</code>", esc(code)));
         self.close(tag);
     }
 }
@@ -77,16 +80,30 @@ fn tagesdatum(d: &TeilDatum) -> String {
     d.xml().map(|x| x.1).unwrap_or_default()
 }
 
-fn partei(w: &mut W, tag: &str, kennung: &str, name: Option<&str>, erreichbar: &[(String, String, Option<String>)]) {
+fn partei(
+    w: &mut W,
+    tag: &str,
+    kennung: &str,
+    name: Option<&str>,
+    erreichbar: &[(String, String, Option<String>)],
+) {
     w.open(tag);
-    w.code("verzeichnisdienst", " listURI=\"urn:xoev-de:kosit:codeliste:verzeichnisdienst\" listVersionID=\"0\"", "DVDV");
+    w.code(
+        "verzeichnisdienst",
+        " listURI=\"urn:xoev-de:kosit:codeliste:verzeichnisdienst\" listVersionID=\"0\"",
+        "DVDV",
+    );
     w.leaf("kennung", kennung);
     if let Some(n) = name {
         w.leaf("name", n);
     }
     for (kanal, kennung, zusatz) in erreichbar {
         w.open("erreichbarkeit");
-        w.code("kanal", " listURI=\"urn:de:xoev:codeliste:erreichbarkeit\" listVersionID=\"0\"", kanal);
+        w.code(
+            "kanal",
+            " listURI=\"urn:de:xoev:codeliste:erreichbarkeit\" listVersionID=\"0\"",
+            kanal,
+        );
         w.leaf("kennung", kennung);
         if let Some(z) = zusatz {
             w.leaf("zusatz", z);
@@ -98,7 +115,11 @@ fn partei(w: &mut W, tag: &str, kennung: &str, name: Option<&str>, erreichbar: &
 
 fn meldeanschrift(w: &mut W, tag: &str, a: &Wohnung) {
     w.open(tag);
-    w.code("gemeindeschluessel", " listVersionID=\"2025-01-31\"", &a.ags);
+    w.code(
+        "gemeindeschluessel",
+        " listVersionID=\"2025-01-31\"",
+        &a.ags,
+    );
     if let Some(n) = a.hausnummer {
         w.leaf("hausnummer", &n.to_string());
     }
@@ -176,7 +197,13 @@ fn personendaten_1331(w: &mut W, e: &Einwohner, voll: bool, anf: &[u32]) {
     let adressen: Vec<&Wohnung> = if voll {
         e.wohnungen
             .iter()
-            .filter(|x| if x.aktuell { wants(anf, 43..=56) } else { wants(anf, 57..=70) })
+            .filter(|x| {
+                if x.aktuell {
+                    wants(anf, 43..=56)
+                } else {
+                    wants(anf, 57..=70)
+                }
+            })
             .collect()
     } else {
         e.hauptwohnung().into_iter().collect()
@@ -191,8 +218,15 @@ fn personendaten_1331(w: &mut W, e: &Einwohner, voll: bool, anf: &[u32]) {
         if let Some(d) = a.auszug.filter(|_| voll && wants(anf, 82..=82)) {
             datum(w, "xmeld:datumDesAuszugs", &d);
         }
-        w.code("xmeld:statusderwohnung", " listURI=\"urn:de:dsmeld:schluesseltabelle:wohnungsstatus\" listVersionID=\"2\"", status_code(a));
-        w.leaf("xmeld:wohnung.aktuell", if a.aktuell { "true" } else { "false" });
+        w.code(
+            "xmeld:statusderwohnung",
+            " listURI=\"urn:de:dsmeld:schluesseltabelle:wohnungsstatus\" listVersionID=\"2\"",
+            status_code(a),
+        );
+        w.leaf(
+            "xmeld:wohnung.aktuell",
+            if a.aktuell { "true" } else { "false" },
+        );
         w.close("xmeld:wohnung");
     }
     if let Some(s) = e.sterbedatum.filter(|_| voll && wants(anf, 172..=175)) {
@@ -255,7 +289,11 @@ fn personendaten_1333(w: &mut W, e: &Einwohner) {
         w.close("xmeld:sterbedaten");
     }
     w.code("xmeld:geschlecht", " listVersionID=\"1\"", &e.geschlecht);
-    w.code("xmeld:staatsangehoerigkeit", " listURI=\"urn:de:bund:destatis:bevoelkerungsstatistik:schluessel:staatsangehoerigkeit\"", &e.staatsangehoerigkeit);
+    w.code(
+        "xmeld:staatsangehoerigkeit",
+        " listURI=\"urn:de:bund:destatis:bevoelkerungsstatistik:schluessel:staatsangehoerigkeit\"",
+        &e.staatsangehoerigkeit,
+    );
     if e.verzogen() {
         w.leaf("xmeld:verzogen", "true");
     }
@@ -280,7 +318,14 @@ fn person(w: &mut W, reg: &Register, t: &Treffer, freie: bool, anf: &[u32]) {
 }
 
 /// The answer document: `uuid` and `zeit` (xs:dateTime) of the answer are parameters.
-pub fn antwort(a: &Anfrage, e: &Ergebnis, reg: &Register, abs: &Absender, uuid: &str, zeit: &str) -> String {
+pub fn antwort(
+    a: &Anfrage,
+    e: &Ergebnis,
+    reg: &Register,
+    abs: &Absender,
+    uuid: &str,
+    zeit: &str,
+) -> String {
     let freie = a.is_freie_suche();
     let (root, typ) = if freie {
         ("xmeld:datenabruf.freieSuche.antwort.1333", "1333")
@@ -296,10 +341,20 @@ pub fn antwort(a: &Anfrage, e: &Ergebnis, reg: &Register, abs: &Absender, uuid: 
     w.open("nachrichtenkopf.g2g");
     w.open("identifikation.nachricht");
     w.leaf("nachrichtenUUID", uuid);
-    w.code("nachrichtentyp", &format!(" listURI=\"{LIST_NACHRICHTEN}\" listVersionID=\"{XMELD_VERSION}\""), typ);
+    w.code(
+        "nachrichtentyp",
+        &format!(" listURI=\"{LIST_NACHRICHTEN}\" listVersionID=\"{XMELD_VERSION}\""),
+        typ,
+    );
     w.leaf("erstellungszeitpunkt", zeit);
     w.close("identifikation.nachricht");
-    partei(&mut w, "leser", &a.autor.kennung, a.autor.name.as_deref(), &a.autor.erreichbarkeit);
+    partei(
+        &mut w,
+        "leser",
+        &a.autor.kennung,
+        a.autor.name.as_deref(),
+        &a.autor.erreichbarkeit,
+    );
     let eigene = [
         ("01".to_string(), abs.email.clone(), None),
         ("02".to_string(), abs.telefon.clone(), None),
@@ -319,7 +374,11 @@ pub fn antwort(a: &Anfrage, e: &Ergebnis, reg: &Register, abs: &Absender, uuid: 
         Ergebnis::Rueckweisung(rs) => {
             for r in rs {
                 w.open("xmeld:rueckweisung");
-                w.code("xmeld:grundDerRueckweisung", &format!(" listURI=\"{LIST_GRUND}\" listVersionID=\"{LIST_VERSION}\""), &r.grund.code());
+                w.code(
+                    "xmeld:grundDerRueckweisung",
+                    &format!(" listURI=\"{LIST_GRUND}\" listVersionID=\"{LIST_VERSION}\""),
+                    &r.grund.code(),
+                );
                 if let Some(f) = &r.freitext {
                     w.leaf("xmeld:freitext", f);
                 }
@@ -328,7 +387,11 @@ pub fn antwort(a: &Anfrage, e: &Ergebnis, reg: &Register, abs: &Absender, uuid: 
         }
         Ergebnis::Auskunft { status, personen } => {
             w.open("xmeld:auskunft");
-            w.code("xmeld:ergebnisstatus", &format!(" listURI=\"{LIST_ERGEBNISSTATUS}\" listVersionID=\"{LIST_VERSION}\""), &status.code());
+            w.code(
+                "xmeld:ergebnisstatus",
+                &format!(" listURI=\"{LIST_ERGEBNISSTATUS}\" listVersionID=\"{LIST_VERSION}\""),
+                &status.code(),
+            );
             for t in personen {
                 person(&mut w, reg, t, freie, &a.anforderung);
             }
@@ -338,7 +401,11 @@ pub fn antwort(a: &Anfrage, e: &Ergebnis, reg: &Register, abs: &Absender, uuid: 
     w.close("xmeld:antwortSuchanfrage");
     w.open("xmeld:ursprungsnachricht");
     w.leaf("nachrichtenUUID", &a.identifikation.uuid);
-    w.code("nachrichtentyp", &format!(" listURI=\"{LIST_NACHRICHTEN}\" listVersionID=\"{XMELD_VERSION}\""), &a.identifikation.typ);
+    w.code(
+        "nachrichtentyp",
+        &format!(" listURI=\"{LIST_NACHRICHTEN}\" listVersionID=\"{XMELD_VERSION}\""),
+        &a.identifikation.typ,
+    );
     w.leaf("erstellungszeitpunkt", &a.identifikation.erstellt);
     w.close("xmeld:ursprungsnachricht");
     w.close(root);
