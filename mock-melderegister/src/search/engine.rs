@@ -116,9 +116,10 @@ pub fn personensuche(
     idx: &Index,
     q: &Personensuche,
 ) -> Result<Vec<u32>, Rejection> {
-    if let Some(s) = &q.strasse {
-        if !idx.has_street(&q.ags, &street_form(s)) {
-            return Err(Rejection::new(
+    if let Some(s) = &q.strasse
+        && !idx.has_street(&q.ags, &street_form(s))
+    {
+        return Err(Rejection::new(
                 Grund::StrasseNichtGefunden,
                 "melderegister.personensuche.strasse-unbekannt",
                 format!(
@@ -127,7 +128,6 @@ pub fn personensuche(
                 ),
             )
             .at("/suchprofil/auswahldaten/anschrift/strasse"));
-        }
     }
     let (whole, ordens, vn_raw) = match &q.name {
         PersonName::NachnameUndVornamen { nachname, vornamen } => {

@@ -114,10 +114,13 @@ pub struct Index {
     sorted_dirty: bool,
 }
 
+/// Whole form, its code, and its parts with their codes.
+type CachedName = (Sym, Sym, Box<[(Sym, Sym)]>);
+
 /// Normalisation results cached per distinct raw string while indexing (the generator repeats names).
 #[derive(Default)]
 pub struct NormCache {
-    names: HashMap<String, (Sym, Sym, Box<[(Sym, Sym)]>)>,
+    names: HashMap<String, CachedName>,
     streets: HashMap<String, Sym>,
 }
 

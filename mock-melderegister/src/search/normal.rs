@@ -25,7 +25,7 @@ fn table() -> &'static HashMap<char, Entries> {
             }
         }
         for v in m.values_mut() {
-            v.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+            v.sort_by_key(|e| std::cmp::Reverse(e.0.len()));
         }
         m
     })

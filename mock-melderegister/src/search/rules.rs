@@ -136,7 +136,7 @@ pub fn check_personensuche(q: &Personensuche, sicherheitsbehoerde: bool) -> Resu
             "melderegister.personensuche.mindestangaben.wohnort",
             "Zum Wohnort (AGS) fehlt ein weiteres Auswahldatum: Straße, Geburtsdatum, Geburtsort, Geschlecht, Sterbedatum oder Sterbeort (§ 4 Abs. 1 Nr. 2 BMeldDAV)",
         )
-        .at(format!("{SEL}")));
+        .at(SEL.to_string()));
     }
     if q.azr_nummer.is_some() && !sicherheitsbehoerde {
         return Err(Rejection::new(
@@ -164,10 +164,10 @@ pub fn check_freie_suche(q: &FreieSuche) -> Result<(), Rejection> {
         wildcards |= check_name_patterns(n, &format!("{name_loc}/ordensOderKuenstlername"))?;
     }
     let street_loc = format!("{SEL}/wohnung/anschrift/anschrift.inland/strasse");
-    if let Some(s) = &q.strasse {
-        if s.contains(is_wildcard) {
-            check_pattern(s, &street_loc)?;
-        }
+    if let Some(s) = &q.strasse
+        && s.contains(is_wildcard)
+    {
+        check_pattern(s, &street_loc)?;
     }
     if wildcards && q.phonetik {
         return Err(Rejection::new(
@@ -177,9 +177,10 @@ pub fn check_freie_suche(q: &FreieSuche) -> Result<(), Rejection> {
         )
         .at(format!("{SEL}/name/phonetik")));
     }
-    if let Some(HausnummerAuswahl::Bereich { von, bis }) = &q.hausnummer {
-        if bis <= von {
-            return Err(Rejection::new(
+    if let Some(HausnummerAuswahl::Bereich { von, bis }) = &q.hausnummer
+        && bis <= von
+    {
+        return Err(Rejection::new(
                 Grund::HausnummernbereichUngueltig,
                 "melderegister.freiesuche.hausnummernbereich",
                 format!("Hausnummernbereich {von}..{bis}: das Ende muss größer als der Beginn sein"),
@@ -187,27 +188,27 @@ pub fn check_freie_suche(q: &FreieSuche) -> Result<(), Rejection> {
             .at(format!(
                 "{SEL}/wohnung/anschrift/anschrift.inland/hausnummerOderHausnummernbereich/hausnummernbereich"
             )));
-        }
     }
-    if let Some(Geburt::Zeitraum { von, bis }) = &q.geburt {
-        if bis.ordinal() <= von.ordinal() {
-            return Err(Rejection::new(
-                Grund::GeburtszeitraumUngueltig,
-                "melderegister.freiesuche.geburtszeitraum",
-                "Geburtszeitraum: das Ende-Datum liegt am oder vor dem Beginn-Datum",
-            )
-            .at(format!("{SEL}/geburtsdaten/geburtstag/geburtszeitraum")));
-        }
+    if let Some(Geburt::Zeitraum { von, bis }) = &q.geburt
+        && bis.ordinal() <= von.ordinal()
+    {
+        return Err(Rejection::new(
+            Grund::GeburtszeitraumUngueltig,
+            "melderegister.freiesuche.geburtszeitraum",
+            "Geburtszeitraum: das Ende-Datum liegt am oder vor dem Beginn-Datum",
+        )
+        .at(format!("{SEL}/geburtsdaten/geburtstag/geburtszeitraum")));
     }
-    if let Some(a) = q.aktualitaet_anschrift {
-        if a != super::query::Aktualitaet::Beide && q.strasse.is_none() {
-            return Err(Rejection::new(
+    if let Some(a) = q.aktualitaet_anschrift
+        && a != super::query::Aktualitaet::Beide
+        && q.strasse.is_none()
+    {
+        return Err(Rejection::new(
                 Grund::AktualitaetOhneStrasse,
                 "melderegister.freiesuche.aktualitaet-ohne-strasse",
                 "Die Aktualität der Anschrift ist eingeschränkt, aber keine Straße angegeben (§ 7 BMeldDAV)",
             )
             .at(format!("{SEL}/wohnung/aktualitaetAnschrift")));
-        }
     }
     Ok(())
 }

@@ -115,10 +115,10 @@ fn check_leser(a: &Anfrage, k: &Kontext) -> Result<(), Rejection> {
                 let Some(x) = leser_ags(leser) else {
                     return Err(r14(format!("Leser `{leser}` ist kein `ags:`-Schlüssel")));
                 };
-                if let Some(g) = &q.ags {
-                    if g != x {
-                        return Err(r14(format!("Leser ags:{x}, Auswahldaten AGS {g}")));
-                    }
+                if let Some(g) = &q.ags
+                    && g != x
+                {
+                    return Err(r14(format!("Leser ags:{x}, Auswahldaten AGS {g}")));
                 }
                 if q.suchbereich != Suchbereich::Gemeinde(x.to_string()) {
                     return Err(r22(format!(

@@ -38,7 +38,7 @@ pub struct AbrufendeStelle {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Suche {
-    Personensuche(Personensuche),
+    Personensuche(Box<Personensuche>),
     /// Continuation of a retrieval by the Identifikationsmerkmal of an earlier hit list.
     Identifikationsmerkmal(String),
     FreieSuche(Box<FreieSuche>),
@@ -145,25 +145,23 @@ fn kopf(root: Node<'_>) -> Result<(Identifikation, Partei, Partei), SchemaError>
     }
     let typ_el = id.req(false, "nachrichtentyp")?;
     let typ_path = format!("{}/nachrichtentyp", id.path);
-    if let Some(u) = typ_el.attr("listURI") {
-        if u != LIST_NACHRICHTEN {
-            return Err(err(
-                "xmeld.header.list-uri",
-                &typ_path,
-                format!("nachrichtentyp/@listURI `{u}`: fest vorgegeben ist `{LIST_NACHRICHTEN}`"),
-            ));
-        }
+    if let Some(u) = typ_el.attr("listURI")
+        && u != LIST_NACHRICHTEN
+    {
+        return Err(err(
+            "xmeld.header.list-uri",
+            &typ_path,
+            format!("nachrichtentyp/@listURI `{u}`: fest vorgegeben ist `{LIST_NACHRICHTEN}`"),
+        ));
     }
-    if let Some(v) = typ_el.attr("listVersionID") {
-        if v != XMELD_VERSION {
-            return Err(err(
-                "xmeld.header.list-version",
-                &typ_path,
-                format!(
-                    "nachrichtentyp/@listVersionID `{v}`: fest vorgegeben ist `{XMELD_VERSION}`"
-                ),
-            ));
-        }
+    if let Some(v) = typ_el.attr("listVersionID")
+        && v != XMELD_VERSION
+    {
+        return Err(err(
+            "xmeld.header.list-version",
+            &typ_path,
+            format!("nachrichtentyp/@listVersionID `{v}`: fest vorgegeben ist `{XMELD_VERSION}`"),
+        ));
     }
     let typ = Node::code_of(typ_el, &typ_path)?;
     let erstellt = id.req_text(false, "erstellungszeitpunkt")?;
@@ -442,7 +440,12 @@ pub fn anfrage(root: &Element) -> Result<Anfrage, SchemaError> {
             Suche::Identifikationsmerkmal(i)
         } else {
             let mut pa = String::new();
-            Suche::Personensuche(personensuche(child(sp, true, "auswahldaten", &mut pa)?)?)
+            Suche::Personensuche(Box::new(personensuche(child(
+                sp,
+                true,
+                "auswahldaten",
+                &mut pa,
+            )?)?))
         };
         (suche, anforderung(st, 185)?, Waffenauswahl::default())
     } else {

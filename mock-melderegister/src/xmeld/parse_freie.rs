@@ -21,7 +21,8 @@ fn aktualitaet(el: &sim_kit::xmltree::Element, path: &str) -> Result<Aktualitaet
 fn suchbereich(st: Node<'_>) -> Result<Suchbereich, SchemaError> {
     let mut p = String::new();
     let sb = child(st, true, "suchbereich", &mut p)?;
-    let variants: [(&str, bool, usize, fn(String) -> Suchbereich); 4] = [
+    type Make = fn(String) -> Suchbereich;
+    let variants: [(&str, bool, usize, Make); 4] = [
         ("bundesland", true, 2, Suchbereich::Bundesland),
         ("bezirk", true, 3, Suchbereich::Bezirk),
         ("kreis", true, 5, Suchbereich::Kreis),

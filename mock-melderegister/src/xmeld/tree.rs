@@ -68,23 +68,23 @@ impl<'a> Node<'a> {
                 format!("Element '{local}' darf nur einmal vorkommen"),
             ));
         }
-        if first.is_none() {
-            if let Some(c) = self.el.children.iter().find(|c| c.local == local) {
-                return Err(SchemaError::new(
-                    "xmeld.schema.namespace",
-                    &path_join(self.path, q, local),
-                    format!(
-                        "Element '{}' im falschen Namensraum ({}): erwartet {}",
-                        c.qname,
-                        c.ns.as_deref().unwrap_or("kein Namensraum"),
-                        if q {
-                            XMELD
-                        } else {
-                            "kein Namensraum (unqualifiziert)"
-                        }
-                    ),
-                ));
-            }
+        if first.is_none()
+            && let Some(c) = self.el.children.iter().find(|c| c.local == local)
+        {
+            return Err(SchemaError::new(
+                "xmeld.schema.namespace",
+                &path_join(self.path, q, local),
+                format!(
+                    "Element '{}' im falschen Namensraum ({}): erwartet {}",
+                    c.qname,
+                    c.ns.as_deref().unwrap_or("kein Namensraum"),
+                    if q {
+                        XMELD
+                    } else {
+                        "kein Namensraum (unqualifiziert)"
+                    }
+                ),
+            ));
         }
         Ok(first)
     }
