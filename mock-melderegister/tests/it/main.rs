@@ -1,0 +1,4 @@
+//! Integration tests of mock-melderegister (one binary).
+
+mod common;
+mod service;
