@@ -49,7 +49,11 @@ pub fn routes() -> Router<MelderegisterState> {
 }
 
 fn store_err(e: impl std::fmt::Display) -> ApiError {
-    ApiError { status: StatusCode::INTERNAL_SERVER_ERROR, error: e.to_string(), detail: None }
+    ApiError {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        error: e.to_string(),
+        detail: None,
+    }
 }
 
 /// `GET /__konform/mandanten`: `id`, `name`, `ags`, `email`, `dvdv`, `security`, `certificates`.
@@ -72,65 +76,112 @@ async fn mandanten(State(st): State<MelderegisterState>) -> Result<Response, Api
 async fn kundennummern(State(st): State<MelderegisterState>) -> Result<Response, ApiError> {
     let mut m = serde_json::Map::new();
     for x in &st.config().mandanten {
-        m.insert(x.id.clone(), json!(st.kundennummer(&x.id).map_err(store_err)?));
+        m.insert(
+            x.id.clone(),
+            json!(st.kundennummer(&x.id).map_err(store_err)?),
+        );
     }
     Ok(Json(m).into_response())
 }
 
 /// Issue a certificate directly (what an order yields, without the e-mails): PEM certificate and key.
-async fn zertifikat(State(st): State<MelderegisterState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn zertifikat(
+    State(st): State<MelderegisterState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let (ident, z, k) = crate::zertifikat::ausstellen(&st, &id).map_err(|e| match e {
-        crate::zertifikat::AusstellenError::UnbekannterMandant(_) => ApiError::not_found(e.to_string()),
+        crate::zertifikat::AusstellenError::UnbekannterMandant(_) => {
+            ApiError::not_found(e.to_string())
+        }
         other => store_err(other),
     })?;
-    Ok((StatusCode::CREATED, Json(json!({
-        "mandant": id, "kundennummer": k, "fingerprint": z.fingerprint,
-        "cert_pem": ident.cert_pem(), "key_pem": ident.key_pem(),
-    }))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "mandant": id, "kundennummer": k, "fingerprint": z.fingerprint,
+            "cert_pem": ident.cert_pem(), "key_pem": ident.key_pem(),
+        })),
+    )
+        .into_response())
 }
 
 async fn sperren(st: State<MelderegisterState>, fp: Path<String>) -> Result<StatusCode, ApiError> {
     set_revoked(st, fp, true)
 }
 
-async fn entsperren(st: State<MelderegisterState>, fp: Path<String>) -> Result<StatusCode, ApiError> {
+async fn entsperren(
+    st: State<MelderegisterState>,
+    fp: Path<String>,
+) -> Result<StatusCode, ApiError> {
     set_revoked(st, fp, false)
 }
 
-fn set_revoked(State(st): State<MelderegisterState>, Path(fp): Path<String>, revoked: bool) -> Result<StatusCode, ApiError> {
+fn set_revoked(
+    State(st): State<MelderegisterState>,
+    Path(fp): Path<String>,
+    revoked: bool,
+) -> Result<StatusCode, ApiError> {
     if st.set_revoked(&fp, revoked).map_err(store_err)? {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::not_found(format!("no certificate with fingerprint {fp}")))
+        Err(ApiError::not_found(format!(
+            "no certificate with fingerprint {fp}"
+        )))
     }
 }
 
 async fn outbox(State(st): State<MelderegisterState>) -> Result<Response, ApiError> {
-    let v: Vec<(String, Mail)> = st.store().read(|c| kv::list(c, NS_OUTBOX)).map_err(store_err)?;
+    let v: Vec<(String, Mail)> = st
+        .store()
+        .read(|c| kv::list(c, NS_OUTBOX))
+        .map_err(store_err)?;
     Ok(Json(v.into_iter().map(|(_, m)| m).collect::<Vec<_>>()).into_response())
 }
 
-async fn anhang(State(st): State<MelderegisterState>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let m: Option<Mail> = st.store().read(|c| kv::get(c, NS_OUTBOX, &id)).map_err(store_err)?;
-    let a = m.and_then(|m| m.anhang).ok_or_else(|| ApiError::not_found(format!("no mail {id} with an attachment")))?;
+async fn anhang(
+    State(st): State<MelderegisterState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let m: Option<Mail> = st
+        .store()
+        .read(|c| kv::get(c, NS_OUTBOX, &id))
+        .map_err(store_err)?;
+    let a = m
+        .and_then(|m| m.anhang)
+        .ok_or_else(|| ApiError::not_found(format!("no mail {id} with an attachment")))?;
     let mut f = st.store().open_blob(&a.blob).map_err(store_err)?;
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(&mut f, &mut bytes).map_err(store_err)?;
     Ok((
-        [(header::CONTENT_TYPE, "application/zip".to_string()), (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", a.dateiname))],
+        [
+            (header::CONTENT_TYPE, "application/zip".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", a.dateiname),
+            ),
+        ],
         Body::from(bytes),
     )
         .into_response())
 }
 
 /// `POST /__konform/einwohner`: a JSON array of residents (fictitious), added to the register and stored.
-async fn einwohner(State(st): State<MelderegisterState>, AdminJson(v): AdminJson<Vec<Einwohner>>) -> Result<Response, ApiError> {
+async fn einwohner(
+    State(st): State<MelderegisterState>,
+    AdminJson(v): AdminJson<Vec<Einwohner>>,
+) -> Result<Response, ApiError> {
     if v.len() > 100_000 {
-        return Err(ApiError::bad_request("at most 100,000 residents per request"));
+        return Err(ApiError::bad_request(
+            "at most 100,000 residents per request",
+        ));
     }
     let n = v.len();
     let total = st.add_einwohner(v).map_err(store_err)?;
-    Ok((StatusCode::CREATED, Json(json!({ "added": n, "residents": total }))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "added": n, "residents": total })),
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -147,10 +198,18 @@ async fn uhr_get(State(st): State<MelderegisterState>) -> Response {
 }
 
 /// Move the simulator clock forward (e.g. 49 hours to expire Identifikationsmerkmale).
-async fn uhr_post(State(st): State<MelderegisterState>, AdminJson(u): AdminJson<Uhr>) -> Result<Response, ApiError> {
-    let secs = u.vorstellen_stunden.saturating_mul(3600).saturating_add(u.vorstellen_sekunden);
+async fn uhr_post(
+    State(st): State<MelderegisterState>,
+    AdminJson(u): AdminJson<Uhr>,
+) -> Result<Response, ApiError> {
+    let secs = u
+        .vorstellen_stunden
+        .saturating_mul(3600)
+        .saturating_add(u.vorstellen_sekunden);
     if !(0..=10 * 365 * 86_400).contains(&secs) {
-        return Err(ApiError::bad_request("the clock moves forward only, by at most ten years"));
+        return Err(ApiError::bad_request(
+            "the clock moves forward only, by at most ten years",
+        ));
     }
     st.advance(secs);
     Ok(uhr_get(State(st)).await)

@@ -124,10 +124,16 @@ impl MelderegisterConfig {
                 return Err(format!("Mandant `{}` is configured twice", m.id));
             }
             if m.ags.len() != 8 || !m.ags.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(format!("Mandant `{}`: ags `{}` is not 8 digits", m.id, m.ags));
+                return Err(format!(
+                    "Mandant `{}`: ags `{}` is not 8 digits",
+                    m.id, m.ags
+                ));
             }
             if !m.email.contains('@') {
-                return Err(format!("Mandant `{}`: email `{}` is not an address", m.id, m.email));
+                return Err(format!(
+                    "Mandant `{}`: email `{}` is not an address",
+                    m.id, m.email
+                ));
             }
         }
         if self.merkmal_stunden == 0 {

@@ -43,7 +43,10 @@ pub fn service_app(st: MelderegisterState) -> axum::Router {
     use sim_kit::Simulator;
     let kit = st.kit().clone();
     service::routes()
-        .layer(axum::middleware::from_fn_with_state(kit, sim_kit::kit_layer))
+        .layer(axum::middleware::from_fn_with_state(
+            kit,
+            sim_kit::kit_layer,
+        ))
         .with_state(st)
 }
 
@@ -54,7 +57,9 @@ pub fn app(st: MelderegisterState) -> axum::Router {
 
 /// TLS for the web service: the test PKI's server certificate (valid for 127.0.0.1 and localhost), client
 /// certificates required and verified against the TLS CA (which issues the ordered certificates).
-pub fn service_tls(pki: &ti_core::pki::TestPki) -> Result<sim_kit::tls::TlsServerConfig, sim_kit::tls::TlsError> {
+pub fn service_tls(
+    pki: &ti_core::pki::TestPki,
+) -> Result<sim_kit::tls::TlsServerConfig, sim_kit::tls::TlsError> {
     sim_kit::tls::server_config(&sim_kit::tls::TlsSettings {
         cert_chain_pem: pki.tls_server.cert_pem() + &pki.tls_ca.cert_pem(),
         key_pem: pki.tls_server.key_pem(),

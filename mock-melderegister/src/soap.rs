@@ -94,7 +94,11 @@ fn child<'a>(el: &'a Element, ns: &str, local: &str) -> Option<&'a Element> {
 }
 
 /// Parse the envelope and extract the call.
-pub fn parse_call(body: &[u8], limits: Limits, max_message: usize) -> Result<Aufruf, EnvelopeError> {
+pub fn parse_call(
+    body: &[u8],
+    limits: Limits,
+    max_message: usize,
+) -> Result<Aufruf, EnvelopeError> {
     let env = parse(body, limits)?;
     if env.local == "Envelope" && env.ns.as_deref() == Some(SOAP12) {
         let mut e = EnvelopeError::new(
@@ -131,7 +135,9 @@ pub fn parse_call(body: &[u8], limits: Limits, max_message: usize) -> Result<Auf
             ),
         )
         .at(&format!("/Envelope/Body/{}", call.qname))
-        .hint(&format!("the service has one operation: callApplicationByte in namespace {SERVICE_NS}")));
+        .hint(&format!(
+            "the service has one operation: callApplicationByte in namespace {SERVICE_NS}"
+        )));
     }
     let param = match child(call, SERVICE_NS, "xmlParameter") {
         Some(p) => p,
@@ -201,9 +207,15 @@ pub fn request(xmeld: &[u8], kundennummer: Option<&str>) -> String {
 /// Extract the XMeld answer from a response envelope (clients and tests).
 pub fn parse_response(body: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
     let env = parse(body, Limits::default())?;
-    let b = child(&env, SOAP11, "Body").ok_or_else(|| EnvelopeError::new("soap.body", "no Body"))?;
+    let b =
+        child(&env, SOAP11, "Body").ok_or_else(|| EnvelopeError::new("soap.body", "no Body"))?;
     if let Some(f) = child(b, SOAP11, "Fault") {
-        let s = f.children.iter().find(|c| c.local == "faultstring").map(|c| c.text.clone()).unwrap_or_default();
+        let s = f
+            .children
+            .iter()
+            .find(|c| c.local == "faultstring")
+            .map(|c| c.text.clone())
+            .unwrap_or_default();
         return Err(EnvelopeError::new("soap.fault", s));
     }
     let r = child(b, SERVICE_NS, "callApplicationByteResponse")
@@ -223,18 +235,50 @@ mod tests {
         assert_eq!(a.nachricht, b"<x/>");
         assert_eq!(a.kundennummer_header.as_deref(), Some("03241001"));
         let bad = env.replace("PHgvPg==", "PHgvPg=!");
-        assert_eq!(parse_call(bad.as_bytes(), Limits::default(), 1000).unwrap_err().rule, "melderegister.soap.base64");
+        assert_eq!(
+            parse_call(bad.as_bytes(), Limits::default(), 1000)
+                .unwrap_err()
+                .rule,
+            "melderegister.soap.base64"
+        );
         let unq = env.replace("x:xmlParameter", "xmlParameter");
-        assert_eq!(parse_call(unq.as_bytes(), Limits::default(), 1000).unwrap_err().rule, "melderegister.soap.xml-parameter");
+        assert_eq!(
+            parse_call(unq.as_bytes(), Limits::default(), 1000)
+                .unwrap_err()
+                .rule,
+            "melderegister.soap.xml-parameter"
+        );
         let v12 = env.replace(SOAP11, SOAP12);
-        assert!(parse_call(v12.as_bytes(), Limits::default(), 1000).unwrap_err().version_mismatch);
+        assert!(
+            parse_call(v12.as_bytes(), Limits::default(), 1000)
+                .unwrap_err()
+                .version_mismatch
+        );
         let op = env.replace("callApplicationByte", "callApplication");
-        assert_eq!(parse_call(op.as_bytes(), Limits::default(), 1000).unwrap_err().rule, "melderegister.soap.operation");
+        assert_eq!(
+            parse_call(op.as_bytes(), Limits::default(), 1000)
+                .unwrap_err()
+                .rule,
+            "melderegister.soap.operation"
+        );
         let big = request(&vec![b'a'; 5000], None);
-        assert_eq!(parse_call(big.as_bytes(), Limits::default(), 1000).unwrap_err().rule, "melderegister.soap.message-size");
+        assert_eq!(
+            parse_call(big.as_bytes(), Limits::default(), 1000)
+                .unwrap_err()
+                .rule,
+            "melderegister.soap.message-size"
+        );
         let dtd = format!("<!DOCTYPE x [<!ENTITY e 'y'>]>{env}");
-        assert_eq!(parse_call(dtd.as_bytes(), Limits::default(), 1000).unwrap_err().rule, "xml.doctype");
-        assert_eq!(parse_response(response("<a/>").as_bytes()).unwrap(), b"<a/>");
+        assert_eq!(
+            parse_call(dtd.as_bytes(), Limits::default(), 1000)
+                .unwrap_err()
+                .rule,
+            "xml.doctype"
+        );
+        assert_eq!(
+            parse_response(response("<a/>").as_bytes()).unwrap(),
+            b"<a/>"
+        );
         assert!(parse_response(fault(FaultCode::Client, "nein", "r").as_bytes()).is_err());
     }
 }

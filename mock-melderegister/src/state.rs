@@ -75,8 +75,7 @@ impl MelderegisterState {
     ) -> Result<MelderegisterState, StateError> {
         config.validate().map_err(StateError::Config)?;
         let mut register = Register::synthetic(config.seed, config.residents);
-        let added: Vec<(String, Einwohner)> =
-            store.read(|c| kv::list(c, NS_EINWOHNER))?;
+        let added: Vec<(String, Einwohner)> = store.read(|c| kv::list(c, NS_EINWOHNER))?;
         register.add_all(added.into_iter().map(|(_, e)| e));
         Ok(MelderegisterState {
             inner: Arc::new(Inner {
@@ -101,7 +100,10 @@ impl MelderegisterState {
     }
     pub fn register(&self) -> RwLockReadGuard<'_, Register> {
         // Additions are single pushes under the write lock; a poisoned lock is still consistent.
-        self.inner.register.read().unwrap_or_else(|p| p.into_inner())
+        self.inner
+            .register
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
     }
     pub fn mandant(&self, id: &str) -> Option<&MandantConfig> {
         self.inner.config.mandant(id)
@@ -121,7 +123,11 @@ impl MelderegisterState {
 
     /// Add residents (admin API, scenarios); stored so they survive a restart.
     pub fn add_einwohner(&self, v: Vec<Einwohner>) -> Result<usize, StateError> {
-        let mut reg = self.inner.register.write().unwrap_or_else(|p| p.into_inner());
+        let mut reg = self
+            .inner
+            .register
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
         let base = reg.len();
         self.inner.store.write(|tx| {
             for (i, e) in v.iter().enumerate() {
@@ -134,7 +140,9 @@ impl MelderegisterState {
     }
 
     pub fn zertifikat(&self, fingerprint: &str) -> Result<Option<Zertifikat>, StoreError> {
-        self.inner.store.read(|c| kv::get(c, NS_ZERTIFIKAT, fingerprint))
+        self.inner
+            .store
+            .read(|c| kv::get(c, NS_ZERTIFIKAT, fingerprint))
     }
     pub fn zertifikate(&self) -> Result<Vec<Zertifikat>, StoreError> {
         Ok(self

@@ -11,12 +11,26 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 
 fn journal_handshake(st: &MelderegisterState, error: &str, start: Instant) {
-    let (rule, hint) = if error.contains("PeerSentNoCertificates") || error.contains("NoCertificatesPresented") {
-        ("melderegister.tls.no-client-certificate", "present the client certificate from the order (curl --cert cert.pem --key key.pem, or the .p12)")
-    } else if error.contains("UnknownIssuer") || error.contains("BadSignature") || error.contains("InvalidCertificate") {
-        ("melderegister.tls.untrusted-certificate", "the certificate must be issued by the mirror's CA (ordered via /minca/)")
+    let (rule, hint) = if error.contains("PeerSentNoCertificates")
+        || error.contains("NoCertificatesPresented")
+    {
+        (
+            "melderegister.tls.no-client-certificate",
+            "present the client certificate from the order (curl --cert cert.pem --key key.pem, or the .p12)",
+        )
+    } else if error.contains("UnknownIssuer")
+        || error.contains("BadSignature")
+        || error.contains("InvalidCertificate")
+    {
+        (
+            "melderegister.tls.untrusted-certificate",
+            "the certificate must be issued by the mirror's CA (ordered via /minca/)",
+        )
     } else if error.contains("InvalidContentType") || error.contains("corrupt message") {
-        ("melderegister.tls.not-tls", "the web service speaks HTTPS only: use https://")
+        (
+            "melderegister.tls.not-tls",
+            "the web service speaks HTTPS only: use https://",
+        )
     } else {
         ("melderegister.tls.handshake", "see the TLS error")
     };
@@ -29,9 +43,11 @@ fn journal_handshake(st: &MelderegisterState, error: &str, start: Instant) {
         operation: Some("handshake".into()),
         status: 0,
         verdict: Verdict::Rejected,
-        diagnoses: vec![Diagnosis::new(rule, format!("TLS handshake refused: {error}")).hint(hint).seed(
-            "000 \"Das Webservice-API ist durch ein Client-SSL-Zertifikat geschützt\"",
-        )],
+        diagnoses: vec![
+            Diagnosis::new(rule, format!("TLS handshake refused: {error}"))
+                .hint(hint)
+                .seed("000 \"Das Webservice-API ist durch ein Client-SSL-Zertifikat geschützt\""),
+        ],
         fault: None,
         duration_ms: start.elapsed().as_secs_f64() * 1000.0,
         data: None,
@@ -54,7 +70,9 @@ pub async fn serve_tls(
         let st = st.clone();
         async move {
             let start = Instant::now();
-            let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
+            let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
+                .await
+            {
                 Ok(Ok(t)) => t,
                 Ok(Err(e)) => {
                     journal_handshake(&st, &format!("{e:?}"), start);
@@ -63,7 +81,12 @@ pub async fn serve_tls(
                 Err(_) => return,
             };
             let info = TlsInfo {
-                client_cert_der: tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| c.as_ref().to_vec()),
+                client_cert_der: tls
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .and_then(|c| c.first())
+                    .map(|c| c.as_ref().to_vec()),
                 client_auth_required: required,
             };
             sim_kit::serve::serve_connection(tls, app.layer(axum::Extension(info)), stop).await;

@@ -23,21 +23,42 @@ pub enum AusstellenError {
 /// RDN-safe text (the subject parser splits at `,` `+` `=`).
 fn rdn(s: &str) -> String {
     s.chars()
-        .map(|c| if matches!(c, ',' | '+' | '=' | '"' | '\\' | '<' | '>' | ';' | '#') { ' ' } else { c })
+        .map(|c| {
+            if matches!(c, ',' | '+' | '=' | '"' | '\\' | '<' | '>' | ';' | '#') {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
 /// A new certificate and key for a Mandant (not yet stored).
-pub fn neu(st: &MelderegisterState, mandant: &str) -> Result<(Identity, Zertifikat), AusstellenError> {
-    let m = st.mandant(mandant).ok_or_else(|| AusstellenError::UnbekannterMandant(mandant.into()))?;
+pub fn neu(
+    st: &MelderegisterState,
+    mandant: &str,
+) -> Result<(Identity, Zertifikat), AusstellenError> {
+    let m = st
+        .mandant(mandant)
+        .ok_or_else(|| AusstellenError::UnbekannterMandant(mandant.into()))?;
     let ca = st.ca().ok_or(AusstellenError::KeineCa)?;
     let key = EcSecretKey::generate(Curve::P256);
     let now: SystemTime = st.now().into();
     let not_after = now + Duration::from_secs(st.config().zertifikat_tage * 86_400);
     let serial = u64::from_be_bytes(ti_core::keys::random_bytes::<8>()) >> 1;
-    let subject = format!("CN={} Applikationskopplung TEST-ONLY,OU={},O=konform Melderegister NOT-VALID,C=DE", rdn(&m.name), rdn(&m.id));
+    let subject = format!(
+        "CN={} Applikationskopplung TEST-ONLY,OU={},O=konform Melderegister NOT-VALID,C=DE",
+        rdn(&m.name),
+        rdn(&m.id)
+    );
     let der = issue(
-        &CertSpec { subject: &subject, purpose: Purpose::TlsClient, not_before: now - Duration::from_secs(3600), not_after, serial },
+        &CertSpec {
+            subject: &subject,
+            purpose: Purpose::TlsClient,
+            not_before: now - Duration::from_secs(3600),
+            not_after,
+            serial,
+        },
         &key.public_key(),
         Some(ca),
         None,
@@ -47,8 +68,13 @@ pub fn neu(st: &MelderegisterState, mandant: &str) -> Result<(Identity, Zertifik
         fingerprint: crate::service::fingerprint(&der),
         serial: format!("{serial:x}"),
         subject,
-        not_after: time::OffsetDateTime::from(not_after).format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-        ordered_at: st.now().format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        not_after: time::OffsetDateTime::from(not_after)
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        ordered_at: st
+            .now()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
         revoked: false,
     };
     Ok((Identity { cert_der: der, key }, z))
@@ -56,18 +82,26 @@ pub fn neu(st: &MelderegisterState, mandant: &str) -> Result<(Identity, Zertifik
 
 /// The Kundennummer a Mandant gets: configured, else the AGS (seed: "ggf. identisch mit dem AGS").
 pub fn kundennummer_fuer(st: &MelderegisterState, mandant: &str) -> Option<String> {
-    st.mandant(mandant).map(|m| m.kundennummer.clone().unwrap_or_else(|| m.ags.clone()))
+    st.mandant(mandant)
+        .map(|m| m.kundennummer.clone().unwrap_or_else(|| m.ags.clone()))
 }
 
 /// Store the public part and the Kundennummer inside a write transaction.
-pub fn hinterlegen(tx: &sim_kit::store::Tx<'_>, z: &Zertifikat, kundennummer: &str) -> Result<(), sim_kit::store::StoreError> {
+pub fn hinterlegen(
+    tx: &sim_kit::store::Tx<'_>,
+    z: &Zertifikat,
+    kundennummer: &str,
+) -> Result<(), sim_kit::store::StoreError> {
     kv::put(tx, NS_ZERTIFIKAT, &z.fingerprint, z)?;
     kv::put(tx, NS_KUNDE, &z.mandant, kundennummer)?;
     Ok(())
 }
 
 /// Issue and store directly (admin API, scenarios): what an order yields, without the e-mails.
-pub fn ausstellen(st: &MelderegisterState, mandant: &str) -> Result<(Identity, Zertifikat, String), AusstellenError> {
+pub fn ausstellen(
+    st: &MelderegisterState,
+    mandant: &str,
+) -> Result<(Identity, Zertifikat, String), AusstellenError> {
     let (id, z) = neu(st, mandant)?;
     let k = kundennummer_fuer(st, mandant).unwrap_or_default();
     st.store().write(|tx| hinterlegen(tx, &z, &k))?;

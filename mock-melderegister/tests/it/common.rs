@@ -6,8 +6,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use sim_kit::store::Store;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use ti_core::pki::{PkiOptions, TestPki};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub fn pki() -> &'static TestPki {
     static P: OnceLock<TestPki> = OnceLock::new();
@@ -22,7 +22,10 @@ pub struct Sim {
 }
 
 pub async fn start_with(store: Store, residents: usize) -> Sim {
-    let cfg = MelderegisterConfig { residents, ..MelderegisterConfig::default() };
+    let cfg = MelderegisterConfig {
+        residents,
+        ..MelderegisterConfig::default()
+    };
     let st = MelderegisterState::new(cfg, store, Some(pki().tls_ca.clone())).expect("state");
     let sl = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let pl = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -30,13 +33,23 @@ pub async fn start_with(store: Store, residents: usize) -> Sim {
     let (t1, r1) = tokio::sync::oneshot::channel::<()>();
     let (t2, r2) = tokio::sync::oneshot::channel::<()>();
     let tls = mock_melderegister::service_tls(pki()).expect("tls");
-    tokio::spawn(mock_melderegister::serve_service(sl, st.clone(), tls, async move {
-        let _ = r1.await;
-    }));
+    tokio::spawn(mock_melderegister::serve_service(
+        sl,
+        st.clone(),
+        tls,
+        async move {
+            let _ = r1.await;
+        },
+    ));
     tokio::spawn(mock_melderegister::serve(pl, st.clone(), async move {
         let _ = r2.await;
     }));
-    Sim { st, service, portal, _stop: vec![t1, t2] }
+    Sim {
+        st,
+        service,
+        portal,
+        _stop: vec![t1, t2],
+    }
 }
 
 pub async fn start() -> Sim {
@@ -56,16 +69,27 @@ impl Resp {
 }
 
 fn parse_response(raw: &[u8]) -> Resp {
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("header end");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("header end");
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let mut body = raw[split + 4..].to_vec();
-    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         let mut out = Vec::new();
         let mut rest = &body[..];
         loop {
             let nl = rest.windows(2).position(|w| w == b"\r\n").unwrap();
-            let n = usize::from_str_radix(std::str::from_utf8(&rest[..nl]).unwrap().trim(), 16).unwrap();
+            let n = usize::from_str_radix(std::str::from_utf8(&rest[..nl]).unwrap().trim(), 16)
+                .unwrap();
             if n == 0 {
                 break;
             }
@@ -74,11 +98,18 @@ fn parse_response(raw: &[u8]) -> Resp {
         }
         body = out;
     }
-    Resp { status, headers: head, body }
+    Resp {
+        status,
+        headers: head,
+        body,
+    }
 }
 
 pub fn request_bytes(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
-    let mut r = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut r = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         r.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -89,25 +120,50 @@ pub fn request_bytes(method: &str, path: &str, headers: &[(&str, &str)], body: &
 }
 
 /// POST over TLS, presenting `client` (cert PEM, key PEM) if given. `Err` when the handshake fails.
-pub async fn post_tls(addr: SocketAddr, client: Option<(&str, &str)>, headers: &[(&str, &str)], body: &[u8]) -> Result<Resp, String> {
+pub async fn post_tls(
+    addr: SocketAddr,
+    client: Option<(&str, &str)>,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<Resp, String> {
     let mut roots = rustls::RootCertStore::empty();
-    roots.add(CertificateDer::from_pem_slice(pki().tls_ca.cert_pem().as_bytes()).unwrap()).unwrap();
+    roots
+        .add(CertificateDer::from_pem_slice(pki().tls_ca.cert_pem().as_bytes()).unwrap())
+        .unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let b = rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions().unwrap().with_root_certificates(roots);
+    let b = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots);
     let cfg = match client {
         Some((c, k)) => b
-            .with_client_auth_cert(vec![CertificateDer::from_pem_slice(c.as_bytes()).unwrap()], PrivateKeyDer::from_pem_slice(k.as_bytes()).unwrap())
+            .with_client_auth_cert(
+                vec![CertificateDer::from_pem_slice(c.as_bytes()).unwrap()],
+                PrivateKeyDer::from_pem_slice(k.as_bytes()).unwrap(),
+            )
             .unwrap(),
         None => b.with_no_client_auth(),
     };
     let conn = tokio_rustls::TlsConnector::from(Arc::new(cfg));
-    let tcp = tokio::net::TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-    let mut tls = conn.connect(ServerName::try_from("localhost").unwrap(), tcp).await.map_err(|e| e.to_string())?;
+    let tcp = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut tls = conn
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut headers = headers.to_vec();
     headers.push(("Content-Type", "text/xml; charset=utf-8"));
     headers.push(("SOAPAction", "\"\""));
     // The server may answer (413-style refusal) and close before the whole body is written.
-    let w = tls.write_all(&request_bytes("POST", mock_melderegister::soap::PATH, &headers, body)).await;
+    let w = tls
+        .write_all(&request_bytes(
+            "POST",
+            mock_melderegister::soap::PATH,
+            &headers,
+            body,
+        ))
+        .await;
     let mut raw = Vec::new();
     let r = tls.read_to_end(&mut raw).await;
     if raw.is_empty() {
@@ -121,9 +177,17 @@ pub async fn post_tls(addr: SocketAddr, client: Option<(&str, &str)>, headers: &
 }
 
 /// Plain HTTP to the portal.
-pub async fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+pub async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Resp {
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(&request_bytes(method, path, headers, body)).await.unwrap();
+    s.write_all(&request_bytes(method, path, headers, body))
+        .await
+        .unwrap();
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).await.unwrap();
     parse_response(&raw)
