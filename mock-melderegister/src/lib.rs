@@ -8,8 +8,11 @@
 //! [`service`], [`tls`], [`admin`]. See `docs/melderegister.md`.
 
 pub mod admin;
+pub mod bestellung;
+pub mod bundle;
 pub mod codes;
 pub mod config;
+pub mod portal;
 pub mod register;
 pub mod search;
 pub mod service;
@@ -52,7 +55,7 @@ pub fn service_app(st: MelderegisterState) -> axum::Router {
 
 /// The portal router: the order page `/minca/` and the admin API.
 pub fn app(st: MelderegisterState) -> axum::Router {
-    sim_kit::admin::finish(admin::routes(), st)
+    sim_kit::admin::finish(portal::routes().merge(admin::routes()), st)
 }
 
 /// TLS for the web service: the test PKI's server certificate (valid for 127.0.0.1 and localhost), client
