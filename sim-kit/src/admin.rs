@@ -3,7 +3,7 @@
 //! | route | does |
 //! |---|---|
 //! | `GET /__konform/health` | simulator name, version, configuration summary, endpoints |
-//! | `GET /__konform/journal?since=SEQ&limit=N` | journal entries after `since` (JSON array) |
+//! | `GET /__konform/journal?since=SEQ&limit=N[&wait=MS]` | journal entries after `since` (JSON array); `wait` long-polls |
 //! | `DELETE /__konform/journal` | clear the journal |
 //! | `GET /__konform/faults` | pending fault rules |
 //! | `POST /__konform/faults` | add a [`FaultRule`] (JSON), answers it with its id |
@@ -101,6 +101,9 @@ struct JournalQuery {
     since: u64,
     #[serde(default)]
     limit: Option<usize>,
+    /// Long poll: wait up to this many milliseconds (at most 30 s) for an entry after `since`.
+    #[serde(default)]
+    wait: Option<u64>,
 }
 
 async fn health<S: Simulator>(State(sim): State<S>) -> Response {
@@ -119,10 +122,16 @@ async fn journal<S: Simulator>(
     q: Result<Query<JournalQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let Ok(Query(q)) = q else {
-        return ApiError::bad_request("query parameters: since=SEQ (number), limit=N (number)")
-            .into_response();
+        return ApiError::bad_request(
+            "query parameters: since=SEQ (number), limit=N (number), wait=MS (number)",
+        )
+        .into_response();
     };
     let (since, limit) = (q.since, q.limit.unwrap_or(usize::MAX));
+    if let Some(ms) = q.wait.filter(|ms| *ms > 0) {
+        let wait = std::time::Duration::from_millis(ms.min(30_000));
+        sim.kit().journal().wait_for(since, wait, |_| true).await;
+    }
     Json(sim.kit().journal().entries(since, limit)).into_response()
 }
 

@@ -22,6 +22,7 @@ pub mod journal;
 pub mod layer;
 pub mod serve;
 pub mod store;
+pub mod style;
 pub mod tls;
 
 pub use diagnosis::Diagnosis;

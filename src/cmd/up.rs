@@ -42,9 +42,11 @@ pub struct Args {
     /// With --konnektor-tls: require a client certificate issued by `tls/ca.pem` (e.g. `tls/client.pem`)
     #[arg(long, requires = "konnektor_tls")]
     pub konnektor_client_auth: bool,
-    /// Write {"vst":URL,"konnektor":URL,"xta":null,"pki":DIR} here once listening
+    /// Write {"vst":URL,"konnektor":URL,"xta":null,"ui":URL,"pki":DIR} here once listening
     #[arg(long)]
     pub ready_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub ui: super::up_ui::UiArgs,
 }
 
 fn usage(m: impl Into<String>) -> Failure {
@@ -165,6 +167,7 @@ pub fn run(a: Args) -> CmdResult {
         };
         let vl = bind(a.vst_port).await?;
         let kl = bind(a.konnektor_port).await?;
+        let ul = super::up_ui::bind(&a.ui).await?;
         let vst_url = format!("http://{}", vl.local_addr().map_err(|e| usage(e.to_string()))?);
         let scheme = if konnektor_tls.is_some() { "https" } else { "http" };
         let kon_url = format!("{scheme}://{}", kl.local_addr().map_err(|e| usage(e.to_string()))?);
@@ -177,14 +180,21 @@ pub fn run(a: Args) -> CmdResult {
             Some(tls) => tokio::spawn(mock_konnektor::serve_tls(kl, konnektor, tls, stop(rx.clone()))),
             None => tokio::spawn(mock_konnektor::serve(kl, konnektor, stop(rx.clone()))),
         };
+        let ui = match ul {
+            Some(l) => Some(super::up_ui::spawn(l, &[("vst", &vst_url), ("konnektor", &kon_url)], &pki, &a.data_dir, &a.ui, stop(rx.clone()))?),
+            None => None,
+        };
         let pki_abs = std::fs::canonicalize(&pki_dir).unwrap_or(pki_dir.clone());
         println!("konform up: simulators listening (Ctrl-C to stop)");
         println!("  VST-IRD     {vst_url}   (.well-known, /notify/api/v1/…, admin /__konform/)");
         println!("  Konnektor   {kon_url}   (/connector.sds, /Konnektorservice, admin /__konform/)");
         println!("  XTA         not built yet (--xta-port {} accepted)", a.xta_port);
+        if let Some((url, _)) = &ui {
+            println!("  dashboard   {url}/");
+        }
         println!("  test PKI    {}", pki_abs.display());
         if let Some(rf) = &a.ready_file {
-            let ready = json!({ "vst": vst_url, "konnektor": kon_url, "xta": null, "pki": pki_abs.display().to_string() });
+            let ready = json!({ "vst": vst_url, "konnektor": kon_url, "xta": null, "ui": ui.as_ref().map(|u| &u.0), "pki": pki_abs.display().to_string() });
             let tmp = rf.with_extension("tmp");
             std::fs::write(&tmp, serde_json::to_string_pretty(&ready).expect("JSON") + "\n")
                 .and_then(|_| std::fs::rename(&tmp, rf))
@@ -195,6 +205,9 @@ pub fn run(a: Args) -> CmdResult {
         let _ = tx.send(true);
         let _ = v_task.await;
         let _ = k_task.await;
+        if let Some((_, t)) = ui {
+            let _ = t.await;
+        }
         Ok(())
     })
 }
