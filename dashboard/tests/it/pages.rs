@@ -323,20 +323,38 @@ fn the_journal_long_poll_waits_for_the_next_entry() {
     let (empty, waited, got) = env.rt.block_on(async {
         let t = Instant::now();
         let empty = c
-            .call("GET", "/__konform/journal?since=0&wait=600", None, Duration::from_secs(10))
+            .call(
+                "GET",
+                "/__konform/journal?since=0&wait=600",
+                None,
+                Duration::from_secs(10),
+            )
             .await
             .unwrap();
         let waited = t.elapsed();
         let poll = tokio::spawn({
             let c = c.clone();
-            async move { c.call("GET", "/__konform/journal?since=0&wait=20000", None, Duration::from_secs(30)).await }
+            async move {
+                c.call(
+                    "GET",
+                    "/__konform/journal?since=0&wait=20000",
+                    None,
+                    Duration::from_secs(30),
+                )
+                .await
+            }
         });
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let _ = c.call("GET", "/nothing-here", None, Duration::from_secs(10)).await;
+        let _ = c
+            .call("GET", "/nothing-here", None, Duration::from_secs(10))
+            .await;
         (empty, waited, poll.await.unwrap().unwrap())
     });
     assert_eq!(String::from_utf8_lossy(&empty.body).trim(), "[]");
-    assert!(waited >= Duration::from_millis(550), "it waited: {waited:?}");
+    assert!(
+        waited >= Duration::from_millis(550),
+        "it waited: {waited:?}"
+    );
     let page = dashboard::entry::parse_journal_page(&got.body).unwrap();
     assert_eq!(page.len(), 1);
     assert_eq!(page[0].path, "/nothing-here");
