@@ -15,6 +15,7 @@ pub mod selftest;
 pub mod up;
 pub mod up_osci;
 pub mod up_melderegister;
+pub mod up_ui;
 
 /// Exit codes every subcommand uses (documented in `--help` and the README).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
