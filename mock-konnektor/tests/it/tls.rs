@@ -2,8 +2,7 @@
 //! names https endpoints and says TLSMandatory / ClientAutMandatory; SOAP works over TLS; a client without
 //! a certificate, or with one from another CA, gets no answer.
 
-mod common;
-use common::*;
+use crate::support::*;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use std::sync::Arc;

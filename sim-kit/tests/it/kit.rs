@@ -1,98 +1,11 @@
 //! The shared kit through a toy simulator: journal, diagnosis header, path faults, panics, admin API,
 //! and a real dropped connection over TCP.
 
-use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use axum::routing::get;
-use http_body_util::BodyExt;
-use sim_kit::{Diagnosis, Kit, Outcome, Simulator, Verdict};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use crate::common::{app, call};
+use axum::http::StatusCode;
+use sim_kit::Verdict;
+use std::sync::atomic::Ordering;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tower::ServiceExt;
-
-#[derive(Clone)]
-struct Toy {
-    kit: Kit,
-    resets: Arc<AtomicU32>,
-}
-
-impl Simulator for Toy {
-    fn kit(&self) -> &Kit {
-        &self.kit
-    }
-    fn reset(&self) {
-        self.resets.fetch_add(1, Ordering::SeqCst);
-    }
-    fn describe(&self) -> serde_json::Value {
-        serde_json::json!({"toy": true})
-    }
-}
-
-fn app() -> (Router, Toy) {
-    let toy = Toy {
-        kit: Kit::new("toy"),
-        resets: Arc::new(AtomicU32::new(0)),
-    };
-    let r = Router::new()
-        .route("/ok", get(|| async { "fine" }))
-        .route(
-            "/bad",
-            get(|| async {
-                Outcome::op("bad")
-                    .diagnose(Diagnosis::new("toy.rule", "always wrong").at("/x/0"))
-                    .attach(StatusCode::BAD_REQUEST)
-            }),
-        )
-        .route(
-            "/panic",
-            get(|| async {
-                if true {
-                    panic!("boom");
-                }
-                "never"
-            }),
-        );
-    (sim_kit::admin::finish(r, toy.clone()), toy)
-}
-
-async fn call(
-    app: &Router,
-    method: &str,
-    uri: &str,
-    body: &str,
-) -> (StatusCode, Vec<String>, String) {
-    let resp = app
-        .clone()
-        .oneshot(
-            Request::builder()
-                .method(method)
-                .uri(uri)
-                .header("content-type", "application/json")
-                .body(Body::from(body.to_string()))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    let status = resp.status();
-    let diags = resp
-        .headers()
-        .get_all("x-konform-diagnosis")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .collect();
-    let body = String::from_utf8(
-        resp.into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
-    )
-    .unwrap();
-    (status, diags, body)
-}
 
 #[tokio::test]
 async fn journal_and_diagnosis_header() {

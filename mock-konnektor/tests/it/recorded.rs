@@ -1,11 +1,16 @@
-//! The real request templates in `reference/konnektor/recorded/` (PTV3, PTV4, commonPTV) are accepted, at
+//! The real request templates in `reference/konnektor/recorded/` (PTV3, PTV4, commonPTV; skipped without
+//! the shared reference material) are accepted, at
 //! `/Konnektorservice` with their SOAPAction and at the per-service endpoints; every response validates
 //! against the official XSDs (checked inside `common::soap`). `connector.sds` validates against
 //! ServiceDirectory 3.1 and lists every service at this server's address.
 
-mod common;
-use common::*;
+use crate::support::*;
 use mock_konnektor::DEFAULT_CARD_HANDLE;
+use std::path::PathBuf;
+
+fn templates() -> Option<PathBuf> {
+    test_support::shared::require("reference/konnektor/recorded")
+}
 
 fn fill<'a>(extra: &[(&'static str, &'a str)]) -> Vec<(&'static str, &'a str)> {
     let mut v: Vec<(&'static str, &'a str)> = ctx_fill();
@@ -15,9 +20,14 @@ fn fill<'a>(extra: &[(&'static str, &'a str)]) -> Vec<(&'static str, &'a str)> {
 
 #[tokio::test]
 async fn get_cards_templates() {
+    let Some(dir) = templates() else { return };
     let (app, _) = default_sim();
     for card_type in ["", "<v21:CardType>SMC-B</v21:CardType>"] {
-        let body = recorded("commonPTV/get-cards.xml", &fill(&[("CARDTYPE", card_type)]));
+        let body = recorded(
+            &dir,
+            "commonPTV/get-cards.xml",
+            &fill(&[("CARDTYPE", card_type)]),
+        );
         for (path, action) in [
             ("/Konnektorservice", Some(A_GET_CARDS)),
             ("/ws/EventService", Some(A_GET_CARDS)),
@@ -35,6 +45,7 @@ async fn get_cards_templates() {
     }
     // A filter that matches nothing gives an empty, still valid list.
     let body = recorded(
+        &dir,
         "commonPTV/get-cards.xml",
         &fill(&[("CARDTYPE", "<v21:CardType>HBA</v21:CardType>")]),
     );
@@ -46,8 +57,9 @@ async fn get_cards_templates() {
 
 #[tokio::test]
 async fn get_card_terminals_template() {
+    let Some(dir) = templates() else { return };
     let (app, _) = default_sim();
-    let body = recorded("commonPTV/get-card-terminals.xml", &ctx_fill());
+    let body = recorded(&dir, "commonPTV/get-card-terminals.xml", &ctx_fill());
     let r = soap(&app, "/Konnektorservice", Some(A_GET_TERMINALS), &body).await;
     r.assert_ok();
     assert_eq!(r.texts("CARDCMN:CtId"), vec!["CT1".to_string()]);
@@ -56,8 +68,10 @@ async fn get_card_terminals_template() {
 
 #[tokio::test]
 async fn pin_templates() {
+    let Some(dir) = templates() else { return };
     let (app, _) = default_sim();
     let pin_status = recorded(
+        &dir,
         "commonPTV/get-pin-status.xml",
         &fill(&[("CARDHANDLE", DEFAULT_CARD_HANDLE), ("PINTYPE", "PIN.SMC")]),
     );
@@ -82,6 +96,7 @@ async fn pin_templates() {
 
 #[tokio::test]
 async fn read_card_certificate_ptv3_and_ptv4() {
+    let Some(dir) = templates() else { return };
     let (app, st) = default_sim();
     let pki = st.pki().clone();
     for (cref, expected) in [
@@ -90,6 +105,7 @@ async fn read_card_certificate_ptv3_and_ptv4() {
         ("C.ENC", &pki.insurer_enc),
     ] {
         let ptv3 = recorded(
+            &dir,
             "PTV3/read-card-certificate.xml",
             &fill(&[
                 ("CARDHANDLE", DEFAULT_CARD_HANDLE),
@@ -133,6 +149,7 @@ async fn auth_sign_template() {
 
 #[tokio::test]
 async fn verify_certificate_template() {
+    let Some(dir) = templates() else { return };
     let (app, st) = default_sim();
     let cert = ti_core::b64_encode(&st.pki().insurer_aut.cert_der);
     for vt in [
@@ -143,6 +160,7 @@ async fn verify_certificate_template() {
         ),
     ] {
         let body = recorded(
+            &dir,
             "commonPTV/verify-certificate.xml",
             &fill(&[("CERTIFICATE", &cert), ("VERIFICATION_TIME", &vt)]),
         );
@@ -154,6 +172,7 @@ async fn verify_certificate_template() {
     let other = ti_core::pki::TestPki::generate(&Default::default()).unwrap();
     let other_b64 = ti_core::b64_encode(&other.insurer_aut.cert_der);
     let body = recorded(
+        &dir,
         "commonPTV/verify-certificate.xml",
         &fill(&[("CERTIFICATE", &other_b64), ("VERIFICATION_TIME", "")]),
     );
@@ -205,8 +224,7 @@ async fn connector_sds_validates_and_points_here() {
     }
     // Every endpoint it names answers SOAP.
     for s in mock_konnektor::soap::Service::ALL {
-        let body = recorded("commonPTV/get-cards.xml", &fill(&[("CARDTYPE", "")]));
-        let r = soap(&app, s.path(), Some(A_GET_CARDS), &body).await;
+        let r = soap(&app, s.path(), Some(A_GET_CARDS), &get_cards_request("")).await;
         if s == mock_konnektor::soap::Service::Event {
             r.assert_ok();
         } else {
@@ -214,4 +232,36 @@ async fn connector_sds_validates_and_points_here() {
             assert!(r.has_diag("konnektor.soap.wrong-endpoint"));
         }
     }
+}
+
+/// The same operations in the seed's style (no shared material needed).
+#[tokio::test]
+async fn seed_style_requests() {
+    let (app, _) = default_sim();
+    let r = soap(
+        &app,
+        "/Konnektorservice",
+        Some(A_GET_TERMINALS),
+        &get_terminals_request(),
+    )
+    .await;
+    r.assert_ok();
+    assert_eq!(r.texts("CARDCMN:CtId"), vec!["CT1".to_string()]);
+    let r = soap(
+        &app,
+        "/ws/CardService",
+        Some(A_PIN_STATUS),
+        &pin_status_request(DEFAULT_CARD_HANDLE),
+    )
+    .await;
+    assert_eq!(r.text("CARD:PinStatus").as_deref(), Some("VERIFIABLE"));
+    assert_eq!(r.text("CARD:LeftTries").as_deref(), Some("3"));
+    let r = soap(
+        &app,
+        "/ws/EventService",
+        None,
+        &get_cards_request("<ns5:CardType>SMC-B</ns5:CardType>"),
+    )
+    .await;
+    assert_eq!(r.texts("CONN:CardHandle"), vec![DEFAULT_CARD_HANDLE]);
 }

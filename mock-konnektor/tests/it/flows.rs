@@ -3,8 +3,7 @@
 //! ExternalAuthenticate (cross-checked with the C.AUT from ReadCardCertificate), fault injection, the admin
 //! API and YAML configuration. Every SOAP response is XSD-validated inside `common::soap`.
 
-mod common;
-use common::*;
+use crate::support::*;
 use mock_konnektor::{
     DEFAULT_CARD_HANDLE, KonnektorConfig, KonnektorState, PinStatus, PinUpdate, VerifyAnswer,
 };
@@ -452,15 +451,7 @@ cards:
 "#;
     let cfg: KonnektorConfig = sim_kit::config::from_yaml(yaml, "test.yaml").unwrap();
     let (app, st) = sim(cfg);
-    let cards = recorded(
-        "commonPTV/get-cards.xml",
-        &[
-            ("MANDANT", "Mandant1"),
-            ("CLIENT", "ClientID1"),
-            ("WORKPLACE", "Workplace1"),
-            ("CARDTYPE", ""),
-        ],
-    );
+    let cards = get_cards_request("");
     let r = soap(&app, "/Konnektorservice", Some(A_GET_CARDS), &cards).await;
     assert_eq!(
         r.texts("CONN:CardHandle"),
@@ -549,16 +540,7 @@ cards:
         &app,
         "/Konnektorservice",
         Some(A_VERIFY_CERT),
-        &recorded(
-            "commonPTV/verify-certificate.xml",
-            &[
-                ("MANDANT", "Mandant1"),
-                ("CLIENT", "ClientID1"),
-                ("WORKPLACE", "Workplace1"),
-                ("CERTIFICATE", &cert),
-                ("VERIFICATION_TIME", ""),
-            ],
-        ),
+        &verify_cert_request(&cert, ""),
     )
     .await;
     assert_eq!(
@@ -643,15 +625,7 @@ async fn injected_operation_faults() {
         &app,
         "/Konnektorservice",
         Some(A_GET_CARDS),
-        &recorded(
-            "commonPTV/get-cards.xml",
-            &[
-                ("MANDANT", "Mandant1"),
-                ("CLIENT", "ClientID1"),
-                ("WORKPLACE", "Workplace1"),
-                ("CARDTYPE", ""),
-            ],
-        ),
+        &get_cards_request(""),
     )
     .await;
     r.assert_fault(4999);

@@ -1,8 +1,7 @@
 //! The fault shape, pinned as a snapshot (random MessageID/EventID and the timestamp redacted): compare with
 //! `reference/konnektor/recorded/responses/soap-error-response.xml`.
 
-mod common;
-use common::*;
+use crate::support::*;
 use mock_konnektor::DEFAULT_CARD_HANDLE;
 
 fn redact(s: &str) -> String {
