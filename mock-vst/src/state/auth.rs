@@ -161,22 +161,22 @@ fn explain_signature(
         TokenKey::Sig => Some(("C.AUT", insurer.aut_key, "auth_token_key: aut (or either)")),
         TokenKey::Either => None,
     };
-    if let Some((name, key, switch)) = other {
-        if key.verify_prehash(digest, sig).is_ok() {
-            return (
-                format!(
-                    "the token is signed with the SMC-B's {name} key; this profile verifies it with {}",
-                    if reading == TokenKey::Aut {
-                        "C.AUT (the registration section's ExternalAuthenticate)"
-                    } else {
-                        "C.SIG (\"mithilfe des Signatur-Zertifikats der SMC-B-Karte\")"
-                    }
-                ),
-                format!(
-                    "the seed names both readings; set the profile switch `{switch}` to accept this one"
-                ),
-            );
-        }
+    if let Some((name, key, switch)) = other
+        && key.verify_prehash(digest, sig).is_ok()
+    {
+        return (
+            format!(
+                "the token is signed with the SMC-B's {name} key; this profile verifies it with {}",
+                if reading == TokenKey::Aut {
+                    "C.AUT (the registration section's ExternalAuthenticate)"
+                } else {
+                    "C.SIG (\"mithilfe des Signatur-Zertifikats der SMC-B-Karte\")"
+                }
+            ),
+            format!(
+                "the seed names both readings; set the profile switch `{switch}` to accept this one"
+            ),
+        );
     }
     let hint = if sig.len() == 64 {
         "the signature looks like raw r||s (64 bytes); send the DER encoding ExternalAuthenticate returns"

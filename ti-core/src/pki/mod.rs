@@ -352,7 +352,7 @@ impl TestPki {
         let vst_sig = load(vst_sig)?;
         let vst_aut = match (read(vst_aut_files.0), read(vst_aut_files.1)) {
             (Err(_), Err(_)) => {
-                let validity = vst_sig.cert().tbs_certificate().validity().clone();
+                let validity = *vst_sig.cert().tbs_certificate().validity();
                 let mut issuer = Issuer {
                     not_before: validity.not_before.to_system_time(),
                     not_after: validity.not_after.to_system_time(),
