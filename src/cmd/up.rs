@@ -42,6 +42,12 @@ pub struct Args {
     /// With --konnektor-tls: require a client certificate issued by `tls/ca.pem` (e.g. `tls/client.pem`)
     #[arg(long, requires = "konnektor_tls")]
     pub konnektor_client_auth: bool,
+    /// Serve the VST over TLS (certificate `tls/server.pem` of the test PKI, CA `tls/ca.pem`); the seed: "muss per TLS gesichert sein"
+    #[arg(long)]
+    pub vst_tls: bool,
+    /// With --vst-tls: require a client certificate issued by `tls/ca.pem` (e.g. `tls/client.pem`)
+    #[arg(long, requires = "vst_tls")]
+    pub vst_client_auth: bool,
     #[command(flatten)]
     pub osci: super::up_osci::OsciArgs,
     /// Write {"vst":URL,"konnektor":URL,"xta":null,"osci":URL,"melderegister":URL,"melderegister_portal":URL,"ui":URL,"pki":DIR} here once listening
@@ -149,6 +155,13 @@ pub fn run(a: Args) -> CmdResult {
         mock_vst::VstState::new(vst_cfg, pki.clone()).map_err(|e| usage(format!("vst: {e}")))?;
     let konnektor = mock_konnektor::KonnektorState::new(kon_cfg, pki.clone())
         .map_err(|e| usage(format!("konnektor: {e}")))?;
+    let vst_tls = match a.vst_tls {
+        true => Some(
+            sim_kit::tls::server_config(&mock_vst::tls_settings(&pki, a.vst_client_auth))
+                .map_err(|e| usage(e.to_string()))?,
+        ),
+        false => None,
+    };
     let osci = super::up_osci::state(&a.osci, &pki_dir, &a.data_dir, file_cfg.get("osci"))?;
     let konnektor_tls = if a.konnektor_tls {
         let settings = sim_kit::tls::TlsSettings {
@@ -176,14 +189,18 @@ pub fn run(a: Args) -> CmdResult {
         let osci_base = format!("http://{}", ol.local_addr().map_err(|e| usage(e.to_string()))?);
         let osci_url = format!("{osci_base}{}", osci.config().path);
         let ul = super::up_ui::bind(&a.ui).await?;
-        let vst_url = format!("http://{}", vl.local_addr().map_err(|e| usage(e.to_string()))?);
+        let vst_scheme = if vst_tls.is_some() { "https" } else { "http" };
+        let vst_url = format!("{vst_scheme}://{}", vl.local_addr().map_err(|e| usage(e.to_string()))?);
         let scheme = if konnektor_tls.is_some() { "https" } else { "http" };
         let kon_url = format!("{scheme}://{}", kl.local_addr().map_err(|e| usage(e.to_string()))?);
         let (tx, rx) = tokio::sync::watch::channel(false);
         let stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|v| *v).await;
         };
-        let v_task = tokio::spawn(mock_vst::serve(vl, vst, stop(rx.clone())));
+        let v_task = match vst_tls {
+            Some(tls) => tokio::spawn(mock_vst::serve_tls(vl, vst, tls, stop(rx.clone()))),
+            None => tokio::spawn(mock_vst::serve(vl, vst, stop(rx.clone()))),
+        };
         let mr = super::up_melderegister::start(&a.melderegister, &a.data_dir, &pki, file_cfg.get("melderegister"), || stop(rx.clone())).await?;
         let k_task = match konnektor_tls {
             Some(tls) => tokio::spawn(mock_konnektor::serve_tls(kl, konnektor, tls, stop(rx.clone()))),

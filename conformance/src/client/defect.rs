@@ -50,6 +50,10 @@ pub enum Defect {
     Treat204AsError,
     #[serde(rename = "ignore-4xx")]
     Ignore4xx,
+    // mock-vst fidelity (issue 15)
+    SigWithAutCertificate,
+    #[serde(rename = "response-sig-with-x5c-key")]
+    ResponseSigWithX5cKey,
 }
 
 /// A defect, the obligation it breaks and what it does.
@@ -212,6 +216,16 @@ pub const TABLE: &[DefectInfo] = &[
         defect: Defect::Ignore4xx,
         obligation: "vst.errors.sync-rejection",
         description: "4xx answers reported as success",
+    },
+    DefectInfo {
+        defect: Defect::SigWithAutCertificate,
+        obligation: "vst.sig.smcb-signature-certificate",
+        description: "delivery CMS signed locally with the SMC-B's C.AUT key and certificate instead of SignDocument's C.SIG",
+    },
+    DefectInfo {
+        defect: Defect::ResponseSigWithX5cKey,
+        obligation: "vst.response.signature-key",
+        description: "response signatures verified with the key of the .well-known token's x5c (the VST's AUT certificate) instead of the listed vst-sig key",
     },
 ];
 

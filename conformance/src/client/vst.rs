@@ -185,7 +185,11 @@ pub fn fetch_wellknown(
     })?;
     let vst_enc = find(&|l| !l.contains("regist") && l.contains("enc"))
         .ok_or_else(|| ClientError::Refused(".well-known lists no VST encryption key".into()))?;
-    let vst_sig = find(&|l| !l.contains("regist") && l.contains("sig")).unwrap_or(x5c_key);
+    let listed_sig = find(&|l| !l.contains("regist") && l.contains("sig"));
+    let vst_sig = match listed_sig {
+        Some(k) if !env.has(Defect::ResponseSigWithX5cKey) => k,
+        _ => x5c_key,
+    };
     Ok(WellKnown {
         vst_enc,
         registerstelle_enc,
@@ -390,6 +394,16 @@ fn sign(env: &ClientEnv, handle: &str, segments: &[Segment<'_>]) -> Result<Strin
         .map_err(|e| ClientError::Input(e.to_string()))?;
     let sig = if env.has(Defect::SigRawEcdsa) {
         konnektor::external_authenticate(env, handle, &ti_core::sha256(&input))?
+    } else if env.has(Defect::SigWithAutCertificate) {
+        // The AUT key file of the test PKI stands in for a card's C.AUT (which only ExternalAuthenticate
+        // can use): the CMS names the C.AUT certificate as signer.
+        let aut = pki::Identity::from_pem(
+            &read(env, "insurer/aut.pem")?,
+            &read(env, "insurer/aut.key.pem")?,
+        )
+        .map_err(|e| ClientError::Setup(format!("insurer/aut.pem: {e}")))?;
+        ti_core::cms::sign(&input, &aut.key, &aut.cert_der, false, SystemTime::now())
+            .map_err(|e| ClientError::Setup(e.to_string()))?
     } else {
         konnektor::sign_document(env, handle, &input, env.has(Defect::SigEmbeddedContent))?
     };
