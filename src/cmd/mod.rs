@@ -12,6 +12,7 @@ pub mod pki;
 pub mod run;
 pub mod selftest;
 pub mod up;
+pub mod up_osci;
 
 /// Exit codes every subcommand uses (documented in `--help` and the README).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -42,7 +42,9 @@ pub struct Args {
     /// With --konnektor-tls: require a client certificate issued by `tls/ca.pem` (e.g. `tls/client.pem`)
     #[arg(long, requires = "konnektor_tls")]
     pub konnektor_client_auth: bool,
-    /// Write {"vst":URL,"konnektor":URL,"xta":null,"pki":DIR} here once listening
+    #[command(flatten)]
+    pub osci: super::up_osci::OsciArgs,
+    /// Write {"vst":URL,"konnektor":URL,"xta":null,"osci":URL,"pki":DIR} here once listening
     #[arg(long)]
     pub ready_file: Option<PathBuf>,
 }
@@ -69,7 +71,7 @@ pub fn load_or_create_pki(dir: &Path, curve: Option<ti_core::Curve>) -> Result<T
     }
     let pki = TestPki::generate(&PkiOptions {
         curve: curve.unwrap_or_default(),
-        ..PkiOptions::default()
+        ..PkiOptions::at(std::time::SystemTime::now())
     })
     .map_err(|e| usage(e.to_string()))?;
     super::pki::write_pki(dir, &pki).map_err(usage)?;
@@ -109,10 +111,10 @@ pub fn run(a: Args) -> CmdResult {
             if let Some(obj) = v.as_object() {
                 if let Some(k) = obj
                     .keys()
-                    .find(|k| !["vst", "konnektor"].contains(&k.as_str()))
+                    .find(|k| !["vst", "konnektor", "osci"].contains(&k.as_str()))
                 {
                     return Err(usage(format!(
-                        "{}: unknown top-level key `{k}` (vst, konnektor)",
+                        "{}: unknown top-level key `{k}` (vst, konnektor, osci)",
                         p.display()
                     )));
                 }
@@ -146,6 +148,7 @@ pub fn run(a: Args) -> CmdResult {
         sim_kit::store::Store::ephemeral().map_err(|e| usage(format!("konnektor: {e}")))?;
     let konnektor = mock_konnektor::KonnektorState::new(kon_cfg, pki.clone(), kon_store)
         .map_err(|e| usage(format!("konnektor: {e}")))?;
+    let osci = super::up_osci::state(&a.osci, &pki_dir, &a.data_dir, file_cfg.get("osci"))?;
     let konnektor_tls = if a.konnektor_tls {
         let settings = sim_kit::tls::TlsSettings {
             cert_chain_pem: pki.tls_server.cert_pem() + &pki.tls_ca.cert_pem(),
@@ -168,6 +171,8 @@ pub fn run(a: Args) -> CmdResult {
         };
         let vl = bind(a.vst_port).await?;
         let kl = bind(a.konnektor_port).await?;
+        let ol = bind(a.osci.osci_port).await?;
+        let osci_url = format!("http://{}{}", ol.local_addr().map_err(|e| usage(e.to_string()))?, osci.config().path);
         let vst_url = format!("http://{}", vl.local_addr().map_err(|e| usage(e.to_string()))?);
         let scheme = if konnektor_tls.is_some() { "https" } else { "http" };
         let kon_url = format!("{scheme}://{}", kl.local_addr().map_err(|e| usage(e.to_string()))?);
@@ -180,14 +185,16 @@ pub fn run(a: Args) -> CmdResult {
             Some(tls) => tokio::spawn(mock_konnektor::serve_tls(kl, konnektor, tls, stop(rx.clone()))),
             None => tokio::spawn(mock_konnektor::serve(kl, konnektor, stop(rx.clone()))),
         };
+        let o_task = tokio::spawn(mock_osci::serve(ol, osci, stop(rx.clone())));
         let pki_abs = std::fs::canonicalize(&pki_dir).unwrap_or(pki_dir.clone());
         println!("konform up: simulators listening (Ctrl-C to stop)");
         println!("  VST-IRD     {vst_url}   (.well-known, /notify/api/v1/…, admin /__konform/)");
         println!("  Konnektor   {kon_url}   (/connector.sds, /Konnektorservice, admin /__konform/)");
         println!("  XTA         not built yet (--xta-port {} accepted)", a.xta_port);
+        println!("  OSCI        {osci_url}   (OSCI-Transport 1.2 intermediary, admin /__konform/)");
         println!("  test PKI    {}", pki_abs.display());
         if let Some(rf) = &a.ready_file {
-            let ready = json!({ "vst": vst_url, "konnektor": kon_url, "xta": null, "pki": pki_abs.display().to_string() });
+            let ready = json!({ "vst": vst_url, "konnektor": kon_url, "xta": null, "osci": osci_url, "pki": pki_abs.display().to_string() });
             let tmp = rf.with_extension("tmp");
             std::fs::write(&tmp, serde_json::to_string_pretty(&ready).expect("JSON") + "\n")
                 .and_then(|_| std::fs::rename(&tmp, rf))
@@ -198,6 +205,7 @@ pub fn run(a: Args) -> CmdResult {
         let _ = tx.send(true);
         let _ = v_task.await;
         let _ = k_task.await;
+        let _ = o_task.await;
         Ok(())
     })
 }
