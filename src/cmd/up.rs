@@ -153,7 +153,10 @@ pub fn run(a: Args) -> CmdResult {
     )?;
     let vst =
         mock_vst::VstState::new(vst_cfg, pki.clone()).map_err(|e| usage(format!("vst: {e}")))?;
-    let konnektor = mock_konnektor::KonnektorState::new(kon_cfg, pki.clone())
+    // TODO(harden): the durable store under --data-dir; until it is wired, Konnektor state is in memory.
+    let kon_store =
+        sim_kit::store::Store::ephemeral().map_err(|e| usage(format!("konnektor: {e}")))?;
+    let konnektor = mock_konnektor::KonnektorState::new(kon_cfg, pki.clone(), kon_store)
         .map_err(|e| usage(format!("konnektor: {e}")))?;
     let vst_tls = match a.vst_tls {
         true => Some(

@@ -104,7 +104,9 @@ fn state(
     g: &KonnektorGiven,
     pki: &Arc<TestPki>,
 ) -> Result<mock_konnektor::KonnektorState, SimError> {
-    let k = mock_konnektor::KonnektorState::new(config(g)?, pki.clone()).map_err(given_err)?;
+    let store = sim_kit::store::Store::ephemeral().map_err(given_err)?;
+    let k =
+        mock_konnektor::KonnektorState::new(config(g)?, pki.clone(), store).map_err(given_err)?;
     let card = mock_konnektor::DEFAULT_CARD_HANDLE;
     if let Some(s) = &g.pin_status {
         k.set_pin_status(card, pin_status(s)?)
