@@ -12,7 +12,7 @@ pub mod vst;
 
 pub use defect::{Defect, DefectInfo};
 
-use crate::http::HttpError;
+use crate::http::{Http, HttpError};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -33,6 +33,8 @@ pub struct ClientEnv {
     pub haupt_ik: Option<String>,
     pub timeout: Duration,
     pub defect: Option<Defect>,
+    /// CA certificate(s) (PEM) an `https://` service must chain to (`KONFORM_TLS_CA`).
+    pub tls_ca: Option<PathBuf>,
     /// Every `KONFORM_*` variable the client was given.
     pub vars: BTreeMap<String, String>,
 }
@@ -69,6 +71,7 @@ impl ClientEnv {
                     .unwrap_or(10_000),
             ),
             defect: var("KONFORM_DEFECT").and_then(|d| Defect::from_name(&d)),
+            tls_ca: var("KONFORM_TLS_CA").map(PathBuf::from),
             vars,
         }
     }
@@ -79,6 +82,11 @@ impl ClientEnv {
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
+    }
+
+    /// The HTTP client for this action (timeout, TLS CA).
+    pub fn http(&self) -> Result<Http, ClientError> {
+        Ok(Http::new(self.timeout, self.tls_ca.as_deref())?)
     }
 
     pub fn has(&self, d: Defect) -> bool {

@@ -101,13 +101,9 @@ pub fn fetch_wellknown(
     env: &ClientEnv,
     own_ca: &x509_cert::Certificate,
 ) -> Result<WellKnown, ClientError> {
-    let resp = http::request(
-        "GET",
-        &http::join(&env.vst_url, "/.well-known"),
-        &[],
-        b"",
-        env.timeout,
-    )?;
+    let resp = env
+        .http()?
+        .request("GET", &http::join(&env.vst_url, "/.well-known"), &[], b"")?;
     if resp.status != 200 {
         return Err(status_err(&resp));
     }
@@ -243,12 +239,13 @@ fn send(
     body: &[u8],
 ) -> Result<http::Response, ClientError> {
     let url = http::join(&env.vst_url, path);
+    let client = env.http()?;
     let mut last_err = None;
     for attempt in 0..3 {
         if attempt > 0 {
             std::thread::sleep(Duration::from_millis(200 * attempt as u64));
         }
-        match http::request(method, &url, headers, body, env.timeout) {
+        match client.request(method, &url, headers, body) {
             Ok(r) if r.status >= 500 && !env.has(Defect::NoRetryAfter500) => {
                 last_err = Some(status_err(&r));
             }

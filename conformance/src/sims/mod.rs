@@ -56,6 +56,18 @@ pub enum SimError {
     Unsupported { sim: &'static str, message: String },
 }
 
+impl SimError {
+    /// The explanation without the `given.<sim>:` prefix.
+    pub fn message(&self) -> String {
+        match self {
+            SimError::Given { message, .. } | SimError::Unsupported { message, .. } => {
+                message.clone()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
 /// What every simulator of a run shares: the test PKI, in memory and on disk.
 pub struct StartContext<'a> {
     pub pki: &'a Arc<TestPki>,
@@ -73,7 +85,7 @@ pub trait SimPlugin: Send + Sync {
     }
 
     /// Check `given.<name>` when the scenario is loaded, so a typo is a file:line error, not a failed run.
-    fn check_given(&self, given: &Value) -> Result<(), String>;
+    fn check_given(&self, given: &Value) -> Result<(), SimError>;
 
     /// Apply `given.<name>` (`Value::Null` when absent) and start the server.
     fn start<'a>(
@@ -118,12 +130,18 @@ pub trait RunningSim: Send + Sync {
     fn stop(self: Box<Self>) -> BoxFuture<'static, ()>;
 }
 
-/// Parse `given.<name>` into the plugin's typed form (JSON semantics, unknown keys are errors).
-pub fn parse_given<T: serde::de::DeserializeOwned + Default>(given: &Value) -> Result<T, String> {
+/// Parse `given.<sim>` into the plugin's typed form (JSON semantics, unknown keys are errors).
+pub fn parse_given<T: serde::de::DeserializeOwned + Default>(
+    sim: &'static str,
+    given: &Value,
+) -> Result<T, SimError> {
     if given.is_null() {
         return Ok(T::default());
     }
-    serde_json::from_value(given.clone()).map_err(|e| e.to_string())
+    serde_json::from_value(given.clone()).map_err(|e| SimError::Given {
+        sim,
+        message: e.to_string(),
+    })
 }
 
 /// The simulators started for one scenario.
