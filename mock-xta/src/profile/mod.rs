@@ -4,6 +4,8 @@
 //! spellings the profile lists as variants).
 
 pub mod check;
+#[cfg(test)]
+mod golden;
 pub mod keys;
 pub mod model;
 pub mod names;

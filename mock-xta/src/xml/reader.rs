@@ -490,7 +490,9 @@ impl<R: BufRead> Parser<R> {
             let ev = match self.reader.read_event_into(&mut buf) {
                 Ok(ev) => ev,
                 Err(quick_xml::Error::Io(e)) => {
-                    return Err(ParseError::Io(std::io::Error::new(e.kind(), e.to_string())));
+                    // Keep the transport's own error (body limit, timeout, MIME structure) recognisable.
+                    let e = std::sync::Arc::try_unwrap(e).unwrap_or_else(|a| std::io::Error::new(a.kind(), a.to_string()));
+                    return Err(ParseError::Io(e));
                 }
                 Err(e) => {
                     return Err(self
