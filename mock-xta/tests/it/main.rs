@@ -7,3 +7,4 @@ mod durability;
 mod flows;
 mod profile;
 mod tls;
+mod zeep;
