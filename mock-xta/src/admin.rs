@@ -29,7 +29,10 @@ use sim_kit::admin::{AdminJson, ApiError};
 pub fn routes() -> Router<XtaState> {
     let p = |s: &str| format!("/__konform/xta{s}");
     Router::new()
-        .route(&p("/accounts"), get(accounts).put(put_account).post(put_account))
+        .route(
+            &p("/accounts"),
+            get(accounts).put(put_account).post(put_account),
+        )
         .route(&p("/accounts/{id}/locked"), put(lock).post(lock))
         .route(&p("/mailboxes/{id}"), get(mailbox))
         .route(&p("/messages"), get(messages))
@@ -52,8 +55,12 @@ async fn accounts(State(st): State<XtaState>) -> Response {
     Json(st.accounts()).into_response()
 }
 
-async fn put_account(State(st): State<XtaState>, AdminJson(a): AdminJson<AccountConfig>) -> Result<Response, ApiError> {
-    st.put_account(a.clone()).map_err(|e| ApiError::bad_request(e.to_string()))?;
+async fn put_account(
+    State(st): State<XtaState>,
+    AdminJson(a): AdminJson<AccountConfig>,
+) -> Result<Response, ApiError> {
+    st.put_account(a.clone())
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     Ok((StatusCode::OK, Json(a)).into_response())
 }
 
@@ -63,10 +70,17 @@ struct Locked {
     locked: bool,
 }
 
-async fn lock(State(st): State<XtaState>, Path(id): Path<String>, AdminJson(l): AdminJson<Locked>) -> Result<Response, ApiError> {
-    let mut a = st.account(&id).ok_or_else(|| ApiError::not_found(format!("no account `{id}`")))?;
+async fn lock(
+    State(st): State<XtaState>,
+    Path(id): Path<String>,
+    AdminJson(l): AdminJson<Locked>,
+) -> Result<Response, ApiError> {
+    let mut a = st
+        .account(&id)
+        .ok_or_else(|| ApiError::not_found(format!("no account `{id}`")))?;
     a.locked = l.locked;
-    st.put_account(a.clone()).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    st.put_account(a.clone())
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     Ok(Json(a).into_response())
 }
 
@@ -89,8 +103,14 @@ async fn mailbox(State(st): State<XtaState>, Path(id): Path<String>) -> Result<R
     if st.account(&id).is_none() {
         return Err(ApiError::not_found(format!("no account `{id}`")));
     }
-    let rows = st.store().read(|c| db::mailbox(c, &id)).map_err(store_err)?;
-    let list = rows.iter().map(|m| message_json(&st, m)).collect::<Result<Vec<_>, _>>()?;
+    let rows = st
+        .store()
+        .read(|c| db::mailbox(c, &id))
+        .map_err(store_err)?;
+    let list = rows
+        .iter()
+        .map(|m| message_json(&st, m))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Json(list).into_response())
 }
 
@@ -100,12 +120,21 @@ struct Limit {
     limit: Option<usize>,
 }
 
-async fn messages(State(st): State<XtaState>, q: Result<Query<Limit>, axum::extract::rejection::QueryRejection>) -> Result<Response, ApiError> {
+async fn messages(
+    State(st): State<XtaState>,
+    q: Result<Query<Limit>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
     let Ok(Query(q)) = q else {
         return Err(ApiError::bad_request("query parameter: limit=N (number)"));
     };
-    let rows = st.store().read(|c| db::all_messages(c, q.limit.unwrap_or(100).min(10_000))).map_err(store_err)?;
-    let list = rows.iter().map(|m| message_json(&st, m)).collect::<Result<Vec<_>, _>>()?;
+    let rows = st
+        .store()
+        .read(|c| db::all_messages(c, q.limit.unwrap_or(100).min(10_000)))
+        .map_err(store_err)?;
+    let list = rows
+        .iter()
+        .map(|m| message_json(&st, m))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Json(list).into_response())
 }
 
@@ -121,17 +150,31 @@ async fn message(State(st): State<XtaState>, Path(id): Path<String>) -> Result<R
     Ok(Json(message_json(&st, &m)?).into_response())
 }
 
-async fn content(State(st): State<XtaState>, Path((id, n)): Path<(String, usize)>) -> Result<Response, ApiError> {
+async fn content(
+    State(st): State<XtaState>,
+    Path((id, n)): Path<(String, usize)>,
+) -> Result<Response, ApiError> {
     let m = find(&st, &id)?;
     let (blob, ct) = if n == 0 {
         match (&m.message_blob, &m.encrypted_xml) {
             (Some(b), _) => (b.clone(), m.message_attrs.content_type.clone()),
-            (None, Some(x)) => return Ok(([(header::CONTENT_TYPE, "application/xml".to_string())], x.clone()).into_response()),
+            (None, Some(x)) => {
+                return Ok((
+                    [(header::CONTENT_TYPE, "application/xml".to_string())],
+                    x.clone(),
+                )
+                    .into_response());
+            }
             (None, None) => return Err(ApiError::not_found("no content")),
         }
     } else {
-        let atts = st.store().read(|c| db::attachments(c, &id)).map_err(store_err)?;
-        let a = atts.get(n - 1).ok_or_else(|| ApiError::not_found(format!("message `{id}` has {} attachments", atts.len())))?;
+        let atts = st
+            .store()
+            .read(|c| db::attachments(c, &id))
+            .map_err(store_err)?;
+        let a = atts.get(n - 1).ok_or_else(|| {
+            ApiError::not_found(format!("message `{id}` has {} attachments", atts.len()))
+        })?;
         (a.blob.clone(), a.attrs.content_type.clone())
     };
     let data = tokio::task::spawn_blocking(move || {
@@ -143,7 +186,11 @@ async fn content(State(st): State<XtaState>, Path((id, n)): Path<(String, usize)
     .await
     .map_err(|e| ApiError::bad_request(e.to_string()))?
     .map_err(ApiError::bad_request)?;
-    let ct = if ct.is_ascii() && !ct.contains(['\r', '\n']) { ct } else { "application/octet-stream".into() };
+    let ct = if ct.is_ascii() && !ct.contains(['\r', '\n']) {
+        ct
+    } else {
+        "application/octet-stream".into()
+    };
     Ok(([(header::CONTENT_TYPE, ct)], data).into_response())
 }
 

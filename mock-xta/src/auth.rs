@@ -13,7 +13,10 @@ use sim_kit::Diagnosis;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Transport {
     /// HTTPS with a client certificate: the accounts its subject names, and the subject for messages.
-    Certificate { accounts: Vec<String>, subject: String },
+    Certificate {
+        accounts: Vec<String>,
+        subject: String,
+    },
     /// Plain HTTP, or HTTPS without a client certificate.
     Unauthenticated { tls: bool },
 }
@@ -50,7 +53,11 @@ pub fn authenticate(
     let mut notes = Vec::new();
     let id = match transport {
         Transport::Certificate { accounts, subject } => {
-            let Some(cert_id) = accounts.iter().find(|a| lookup(a).is_some()).or(accounts.first()) else {
+            let Some(cert_id) = accounts
+                .iter()
+                .find(|a| lookup(a).is_some())
+                .or(accounts.first())
+            else {
                 return Err(XtaFault::of(
                     codes::NO_ACCOUNT,
                     "xta.auth.certificate-account",
@@ -138,19 +145,43 @@ mod tests {
             accounts: vec!["ehp:010100100001".into()],
             subject: "CN=x".into(),
         };
-        assert_eq!(authenticate(&cert, None, "/", lookup).unwrap().account.id, "ehp:010100100001");
+        assert_eq!(
+            authenticate(&cert, None, "/", lookup).unwrap().account.id,
+            "ehp:010100100001"
+        );
         let e = authenticate(&cert, Some(&party("vbe:010510440199")), "/h", lookup).unwrap_err();
         assert_eq!(e.code_number(), Some(9014));
-        let none = Transport::Certificate { accounts: vec![], subject: "CN=x".into() };
-        assert_eq!(authenticate(&none, None, "/", lookup).unwrap_err().code_number(), Some(9012));
+        let none = Transport::Certificate {
+            accounts: vec![],
+            subject: "CN=x".into(),
+        };
+        assert_eq!(
+            authenticate(&none, None, "/", lookup)
+                .unwrap_err()
+                .code_number(),
+            Some(9012)
+        );
         let plain = Transport::Unauthenticated { tls: false };
         let c = authenticate(&plain, Some(&party("vbe:010510440199")), "/h", lookup).unwrap();
         assert_eq!(c.notes[0].rule, "xta.auth.unauthenticated");
-        assert_eq!(authenticate(&plain, Some(&party("vbe:1")), "/h", lookup).unwrap_err().code_number(), Some(9012));
-        assert_eq!(authenticate(&plain, None, "/h", lookup).unwrap_err().code_number(), Some(9012));
+        assert_eq!(
+            authenticate(&plain, Some(&party("vbe:1")), "/h", lookup)
+                .unwrap_err()
+                .code_number(),
+            Some(9012)
+        );
+        assert_eq!(
+            authenticate(&plain, None, "/h", lookup)
+                .unwrap_err()
+                .code_number(),
+            Some(9012)
+        );
         let mut locked = cfg.clone();
         locked.accounts[0].locked = true;
         let l = |id: &str| locked.account(id).cloned();
-        assert_eq!(authenticate(&cert, None, "/", l).unwrap_err().code_number(), Some(9011));
+        assert_eq!(
+            authenticate(&cert, None, "/", l).unwrap_err().code_number(),
+            Some(9011)
+        );
     }
 }

@@ -206,7 +206,9 @@ fn message_row(r: &Row<'_>) -> rusqlite::Result<(MessageRow, String, String)> {
     ))
 }
 
-fn finish_row((mut m, in_reply, attrs): (MessageRow, String, String)) -> Result<MessageRow, StoreError> {
+fn finish_row(
+    (mut m, in_reply, attrs): (MessageRow, String, String),
+) -> Result<MessageRow, StoreError> {
     m.in_reply_to = serde_json::from_str(&in_reply).map_err(json_err)?;
     m.message_attrs = serde_json::from_str(&attrs).map_err(json_err)?;
     Ok(m)
@@ -265,14 +267,22 @@ pub fn insert_message(tx: &Tx<'_>, m: &NewMessage<'_>) -> Result<(), StoreError>
     }
     tx.execute(
         "INSERT INTO xta_report (message, report_time, records) VALUES (?1, ?2, ?3)",
-        params![r.id, r.entered_at, serde_json::to_string(m.records).map_err(json_err)?],
+        params![
+            r.id,
+            r.entered_at,
+            serde_json::to_string(m.records).map_err(json_err)?
+        ],
     )?;
     Ok(())
 }
 
 pub fn message(conn: &rusqlite::Connection, id: &str) -> Result<Option<MessageRow>, StoreError> {
     let row = conn
-        .query_row(&format!("SELECT {MESSAGE_COLS} FROM xta_message WHERE id = ?1"), [id], message_row)
+        .query_row(
+            &format!("SELECT {MESSAGE_COLS} FROM xta_message WHERE id = ?1"),
+            [id],
+            message_row,
+        )
         .optional()?;
     row.map(finish_row).transpose()
 }
@@ -289,19 +299,34 @@ pub fn mailbox(conn: &rusqlite::Connection, reader: &str) -> Result<Vec<MessageR
 }
 
 /// Every message (admin API), newest first, at most `limit`.
-pub fn all_messages(conn: &rusqlite::Connection, limit: usize) -> Result<Vec<MessageRow>, StoreError> {
-    let mut st = conn.prepare(&format!("SELECT {MESSAGE_COLS} FROM xta_message ORDER BY seq DESC LIMIT ?1"))?;
+pub fn all_messages(
+    conn: &rusqlite::Connection,
+    limit: usize,
+) -> Result<Vec<MessageRow>, StoreError> {
+    let mut st = conn.prepare(&format!(
+        "SELECT {MESSAGE_COLS} FROM xta_message ORDER BY seq DESC LIMIT ?1"
+    ))?;
     let rows = st
         .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], message_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     rows.into_iter().map(finish_row).collect()
 }
 
-pub fn attachments(conn: &rusqlite::Connection, id: &str) -> Result<Vec<AttachmentRow>, StoreError> {
-    let mut st = conn.prepare("SELECT idx, attrs, blob, size FROM xta_attachment WHERE message = ?1 ORDER BY idx")?;
+pub fn attachments(
+    conn: &rusqlite::Connection,
+    id: &str,
+) -> Result<Vec<AttachmentRow>, StoreError> {
+    let mut st = conn.prepare(
+        "SELECT idx, attrs, blob, size FROM xta_attachment WHERE message = ?1 ORDER BY idx",
+    )?;
     let rows = st
         .query_map([id], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     rows.into_iter()
@@ -318,9 +343,11 @@ pub fn attachments(conn: &rusqlite::Connection, id: &str) -> Result<Vec<Attachme
 
 pub fn report(conn: &rusqlite::Connection, id: &str) -> Result<Option<ReportRow>, StoreError> {
     let row = conn
-        .query_row("SELECT report_time, records FROM xta_report WHERE message = ?1", [id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })
+        .query_row(
+            "SELECT report_time, records FROM xta_report WHERE message = ?1",
+            [id],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+        )
         .optional()?;
     row.map(|(t, recs)| {
         Ok(ReportRow {
@@ -333,7 +360,11 @@ pub fn report(conn: &rusqlite::Connection, id: &str) -> Result<Option<ReportRow>
 
 pub fn add_record(tx: &Tx<'_>, id: &str, rec: &Record) -> Result<(), StoreError> {
     let current: Option<String> = tx
-        .query_row("SELECT records FROM xta_report WHERE message = ?1", [id], |r| r.get(0))
+        .query_row(
+            "SELECT records FROM xta_report WHERE message = ?1",
+            [id],
+            |r| r.get(0),
+        )
         .optional()?;
     let mut records: Vec<Record> = match current {
         Some(s) => serde_json::from_str(&s).map_err(json_err)?,
@@ -342,7 +373,11 @@ pub fn add_record(tx: &Tx<'_>, id: &str, rec: &Record) -> Result<(), StoreError>
     records.push(rec.clone());
     tx.execute(
         "UPDATE xta_report SET records = ?2, report_time = ?3 WHERE message = ?1",
-        params![id, serde_json::to_string(&records).map_err(json_err)?, rec.at],
+        params![
+            id,
+            serde_json::to_string(&records).map_err(json_err)?,
+            rec.at
+        ],
     )?;
     Ok(())
 }
@@ -350,7 +385,9 @@ pub fn add_record(tx: &Tx<'_>, id: &str, rec: &Record) -> Result<(), StoreError>
 /// Set a timestamp column (`fetched_at`, `closed_at`, `cancelled_at`) if it is still empty.
 pub fn mark(tx: &Tx<'_>, id: &str, column: &str, at: &str) -> Result<bool, StoreError> {
     if !matches!(column, "fetched_at" | "closed_at" | "cancelled_at") {
-        return Err(StoreError::Rejected(format!("xta store: no timestamp column {column}")));
+        return Err(StoreError::Rejected(format!(
+            "xta store: no timestamp column {column}"
+        )));
     }
     let n = tx.execute(
         &format!("UPDATE xta_message SET {column} = ?2 WHERE id = ?1 AND {column} IS NULL"),
@@ -370,7 +407,11 @@ pub fn issue_message_id(tx: &Tx<'_>, id: &str, account: &str, at: &str) -> Resul
 /// The account a MessageID was issued to.
 pub fn issued_to(conn: &rusqlite::Connection, id: &str) -> Result<Option<String>, StoreError> {
     Ok(conn
-        .query_row("SELECT account FROM xta_message_id WHERE id = ?1", [id], |r| r.get(0))
+        .query_row(
+            "SELECT account FROM xta_message_id WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
         .optional()?)
 }
 
@@ -408,18 +449,24 @@ pub fn iterator(conn: &rusqlite::Connection, id: &str) -> Result<Option<Iterator
             },
         )
         .optional()?;
-    row.map(|((id, account, kind, list_form), items, delivered, created_at, page)| {
-        Ok(Iterator {
-            id,
-            account,
-            kind: if kind == "list" { IterKind::List } else { IterKind::Message },
-            list_form,
-            page: page.and_then(|p| u32::try_from(p).ok()),
-            items: serde_json::from_str(&items).map_err(json_err)?,
-            delivered: serde_json::from_str(&delivered).map_err(json_err)?,
-            created_at,
-        })
-    })
+    row.map(
+        |((id, account, kind, list_form), items, delivered, created_at, page)| {
+            Ok(Iterator {
+                id,
+                account,
+                kind: if kind == "list" {
+                    IterKind::List
+                } else {
+                    IterKind::Message
+                },
+                list_form,
+                page: page.and_then(|p| u32::try_from(p).ok()),
+                items: serde_json::from_str(&items).map_err(json_err)?,
+                delivered: serde_json::from_str(&delivered).map_err(json_err)?,
+                created_at,
+            })
+        },
+    )
     .transpose()
 }
 

@@ -58,8 +58,16 @@ use Exception::*;
 /// Every code of `urn:de:xta:webservice:codeliste:fehlernummer` version 1.0.
 pub mod codes {
     use super::*;
-    pub const UNSPECIFIED: Code = c(9000, "Unspezifizierter Fehler, als Freitext beschrieben", ParameterIsNotValid);
-    pub const CERT_EXPIRED: Code = c(9010, "Authentisierung/Zertifikat ist abgelaufen.", PermissionDenied);
+    pub const UNSPECIFIED: Code = c(
+        9000,
+        "Unspezifizierter Fehler, als Freitext beschrieben",
+        ParameterIsNotValid,
+    );
+    pub const CERT_EXPIRED: Code = c(
+        9010,
+        "Authentisierung/Zertifikat ist abgelaufen.",
+        PermissionDenied,
+    );
     pub const ACCOUNT_LOCKED: Code = c(9011, "Account ist gesperrt.", PermissionDenied);
     pub const NO_ACCOUNT: Code = c(9012, "Account nicht vorhanden.", PermissionDenied);
     pub const NOT_BOOKED: Code = c(9013, "Dienst ist nicht gebucht.", PermissionDenied);
@@ -70,7 +78,8 @@ pub mod codes {
     );
     pub const NO_PARAMETERS: Code = c(9020, "Keine Parameter vorhanden", ParameterIsNotValid);
     pub const INVALID_URI: Code = c(9021, "Keine gültige URI", ParameterIsNotValid);
-    pub const INVALID_COMBINATION: Code = c(9022, "Ungültige Parameterkombination", ParameterIsNotValid);
+    pub const INVALID_COMBINATION: Code =
+        c(9022, "Ungültige Parameterkombination", ParameterIsNotValid);
     pub const TOO_LARGE: Code = c(
         9023,
         "Die Nachricht überschreitet die Größenbeschränkung.",
@@ -82,17 +91,37 @@ pub mod codes {
         "Interner Fehler beim XTA-Server bzw. XTA-Dienstleister",
         XtaWsTechnicalProblem,
     );
-    pub const DIRECTORY: Code = c(9031, "Fehler beim externen Verzeichnisdienst", XtaWsTechnicalProblem);
+    pub const DIRECTORY: Code = c(
+        9031,
+        "Fehler beim externen Verzeichnisdienst",
+        XtaWsTechnicalProblem,
+    );
     pub const DELIVERY: Code = c(9032, "Fehler bei der Zustellung", XtaWsTechnicalProblem);
-    pub const NOT_SCHEMA_VALID: Code = c(9050, "Fachnachricht ist nicht schemakonform", MessageSchemaViolation);
-    pub const WRONG_ENCODING: Code = c(9051, "Fachnachricht trägt ein falsches Encoding.", MessageSchemaViolation);
+    pub const NOT_SCHEMA_VALID: Code = c(
+        9050,
+        "Fachnachricht ist nicht schemakonform",
+        MessageSchemaViolation,
+    );
+    pub const WRONG_ENCODING: Code = c(
+        9051,
+        "Fachnachricht trägt ein falsches Encoding.",
+        MessageSchemaViolation,
+    );
     pub const PROFILE_VIOLATION: Code = c(
         9052,
         "Nachricht verletzt das entsprechende Service Profil.",
         MessageSchemaViolation,
     );
-    pub const VIRUS: Code = c(9060, "Es wurde schadhafter Code ermittelt.", MessageVirusDetection);
-    pub const UNKNOWN_MESSAGE_ID: Code = c(9070, "MessageID für den Account nicht bekannt.", InvalidMessageId);
+    pub const VIRUS: Code = c(
+        9060,
+        "Es wurde schadhafter Code ermittelt.",
+        MessageVirusDetection,
+    );
+    pub const UNKNOWN_MESSAGE_ID: Code = c(
+        9070,
+        "MessageID für den Account nicht bekannt.",
+        InvalidMessageId,
+    );
     pub const ONLY_ASYNC: Code = c(9080, "Der Dienst wird nur asynchron angeboten.", SyncAsync);
     pub const ONLY_SYNC: Code = c(9081, "Der Dienst wird nur synchron angeboten.", SyncAsync);
     pub const NOT_BEFORE_PASSED: Code = c(
@@ -100,7 +129,11 @@ pub mod codes {
         "Der durch den Schalter NotBefore gesetzte Termin ist verstrichen.",
         CancelDenied,
     );
-    pub const NO_NOT_BEFORE: Code = c(9101, "Der Schalter NotBefore wurde nicht gesetzt.", CancelDenied);
+    pub const NO_NOT_BEFORE: Code = c(
+        9101,
+        "Der Schalter NotBefore wurde nicht gesetzt.",
+        CancelDenied,
+    );
 
     pub const ALL: [Code; 23] = [
         UNSPECIFIED,
@@ -153,9 +186,26 @@ impl SoapCode {
     }
 }
 
-/// A fault to answer with, and why (the diagnosis goes to the journal and `X-Konform-Diagnosis`).
+/// A fault to answer with, and why (the diagnosis goes to the journal and `X-Konform-Diagnosis`). Boxed,
+/// so that `Result<_, XtaFault>` stays small on the happy path; fields are reached through `Deref`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct XtaFault {
+pub struct XtaFault(Box<Fault>);
+
+impl std::ops::Deref for XtaFault {
+    type Target = Fault;
+    fn deref(&self) -> &Fault {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for XtaFault {
+    fn deref_mut(&mut self) -> &mut Fault {
+        &mut self.0
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fault {
     pub soap: SoapCode,
     /// The XTA error code in the detail; `None` for plain SOAP faults (version mismatch, mustUnderstand).
     pub code: Option<Code>,
@@ -174,13 +224,13 @@ impl XtaFault {
         } else {
             SoapCode::Sender
         };
-        XtaFault {
+        XtaFault(Box::new(Fault {
             soap,
             code: Some(code),
             reason: code.name.to_string(),
             diagnosis,
             more: Vec::new(),
-        }
+        }))
     }
 
     /// Shortcut: code, rule, message.
@@ -190,13 +240,13 @@ impl XtaFault {
 
     /// A SOAP fault without XTA detail.
     pub fn plain(soap: SoapCode, reason: impl Into<String>, diagnosis: Diagnosis) -> XtaFault {
-        XtaFault {
+        XtaFault(Box::new(Fault {
             soap,
             code: None,
             reason: reason.into(),
             diagnosis,
             more: Vec::new(),
-        }
+        }))
     }
 
     pub fn at(mut self, location: impl Into<String>) -> XtaFault {
@@ -266,9 +316,18 @@ mod tests {
             assert!(seen.insert(c.code), "{}", c.code);
         }
         assert_eq!(codes::ALL.len(), 23);
-        assert_eq!(codes::lookup(9052).unwrap().exception, Exception::MessageSchemaViolation);
-        assert_eq!(XtaFault::of(codes::INTERNAL, "x", "y").soap, SoapCode::Receiver);
-        assert_eq!(XtaFault::of(codes::NO_ACCOUNT, "x", "y").soap, SoapCode::Sender);
+        assert_eq!(
+            codes::lookup(9052).unwrap().exception,
+            Exception::MessageSchemaViolation
+        );
+        assert_eq!(
+            XtaFault::of(codes::INTERNAL, "x", "y").soap,
+            SoapCode::Receiver
+        );
+        assert_eq!(
+            XtaFault::of(codes::NO_ACCOUNT, "x", "y").soap,
+            SoapCode::Sender
+        );
     }
 
     #[test]

@@ -80,10 +80,9 @@ pub fn load_profiles(config: &XtaConfig) -> Result<profile::Profiles, Error> {
         list.push(p);
     }
     for (id, sw) in &config.profile_switches {
-        let p = list
-            .iter_mut()
-            .find(|p| p.id == *id)
-            .ok_or_else(|| Error::Config(format!("profile_switches: no transport profile `{id}`")))?;
+        let p = list.iter_mut().find(|p| p.id == *id).ok_or_else(|| {
+            Error::Config(format!("profile_switches: no transport profile `{id}`"))
+        })?;
         sw.apply(p);
     }
     profile::Profiles::new(list).map_err(Error::Config)
@@ -120,9 +119,16 @@ impl XtaState {
         let now = std::time::SystemTime::now();
         let mut map = HashMap::new();
         for a in self.accounts().iter().filter(|a| !a.offers.is_empty()) {
-            map.insert(a.id.clone(), pki::issue_encryption_cert(&self.inner.pki, a, now)?);
+            map.insert(
+                a.id.clone(),
+                pki::issue_encryption_cert(&self.inner.pki, a, now)?,
+            );
         }
-        *self.inner.enc_certs.write().unwrap_or_else(|p| p.into_inner()) = map;
+        *self
+            .inner
+            .enc_certs
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = map;
         Ok(())
     }
 
@@ -144,7 +150,11 @@ impl XtaState {
 
     /// The accounts as they are now.
     pub fn accounts(&self) -> Vec<AccountConfig> {
-        self.inner.accounts.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.inner
+            .accounts
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn account(&self, id: &str) -> Option<AccountConfig> {
@@ -166,14 +176,19 @@ impl XtaState {
         cfg.accounts = all.clone();
         cfg.validate().map_err(Error::Config)?;
         if !a.offers.is_empty() {
-            let cert = pki::issue_encryption_cert(&self.inner.pki, &a, std::time::SystemTime::now())?;
+            let cert =
+                pki::issue_encryption_cert(&self.inner.pki, &a, std::time::SystemTime::now())?;
             self.inner
                 .enc_certs
                 .write()
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(a.id.clone(), cert);
         }
-        *self.inner.accounts.write().unwrap_or_else(|p| p.into_inner()) = all;
+        *self
+            .inner
+            .accounts
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = all;
         Ok(())
     }
 
@@ -188,7 +203,8 @@ impl XtaState {
 
     /// The simulator's clock (wall clock plus the admin offset).
     pub fn now(&self) -> time::OffsetDateTime {
-        time::OffsetDateTime::now_utc() + time::Duration::seconds(self.inner.clock_offset.load(Ordering::Relaxed))
+        time::OffsetDateTime::now_utc()
+            + time::Duration::seconds(self.inner.clock_offset.load(Ordering::Relaxed))
     }
 
     pub fn set_clock_offset(&self, secs: i64) {
@@ -201,7 +217,11 @@ impl XtaState {
 
     /// Back to the configuration: accounts, clock, and an empty store (messages, reports, iterators).
     pub fn reset_state(&self) -> Result<(), Error> {
-        *self.inner.accounts.write().unwrap_or_else(|p| p.into_inner()) = self.inner.config.accounts.clone();
+        *self
+            .inner
+            .accounts
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = self.inner.config.accounts.clone();
         self.set_clock_offset(0);
         self.issue_enc_certs()?;
         db::clear(&self.inner.store)?;

@@ -167,7 +167,9 @@ impl Op {
     }
 
     pub fn by_name(name: &str) -> Option<Op> {
-        Op::ALL.into_iter().find(|o| o.name().eq_ignore_ascii_case(name))
+        Op::ALL
+            .into_iter()
+            .find(|o| o.name().eq_ignore_ascii_case(name))
     }
 
     /// The body element the operation takes (namespace, local name); `None` for an empty body.
@@ -197,7 +199,10 @@ mod tests {
             assert_eq!(Op::by_action(op.action()), Some(op));
             assert_eq!(Op::by_name(op.name()), Some(op));
         }
-        assert_eq!(Op::ALL.iter().filter(|o| o.port() == Port::MsgBox).count(), 5);
+        assert_eq!(
+            Op::ALL.iter().filter(|o| o.port() == Port::MsgBox).count(),
+            5
+        );
         assert_eq!(Op::ALL.iter().filter(|o| o.port() == Port::Send).count(), 2);
     }
 }

@@ -24,7 +24,9 @@ pub fn client_key_file(account_id: &str) -> String {
 fn rdn_escape(v: &str) -> String {
     let mut s = String::with_capacity(v.len());
     for (i, c) in v.chars().enumerate() {
-        if matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=') || (i == 0 && matches!(c, '#' | ' ')) {
+        if matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=')
+            || (i == 0 && matches!(c, '#' | ' '))
+        {
             s.push('\\');
         }
         s.push(c);
@@ -38,7 +40,11 @@ fn serial() -> u64 {
 }
 
 /// Issue the TLS client certificate of an account, signed by the test PKI's TLS CA.
-pub fn issue_client_cert(pki: &TestPki, account: &AccountConfig, now: SystemTime) -> Result<Identity, ti_core::Error> {
+pub fn issue_client_cert(
+    pki: &TestPki,
+    account: &AccountConfig,
+    now: SystemTime,
+) -> Result<Identity, ti_core::Error> {
     let key = EcSecretKey::generate(Curve::P256);
     let subject = format!(
         "CN={} XTA-Client TEST-ONLY,OU={},O=konform NOT-VALID,C=DE",
@@ -61,7 +67,11 @@ pub fn issue_client_cert(pki: &TestPki, account: &AccountConfig, now: SystemTime
 }
 
 /// The encryption certificate of an organisation's DVDV entry (on the TI curve of the test PKI).
-pub fn issue_encryption_cert(pki: &TestPki, account: &AccountConfig, now: SystemTime) -> Result<Vec<u8>, ti_core::Error> {
+pub fn issue_encryption_cert(
+    pki: &TestPki,
+    account: &AccountConfig,
+    now: SystemTime,
+) -> Result<Vec<u8>, ti_core::Error> {
     let key = EcSecretKey::generate(pki.curve);
     let subject = format!(
         "CN={} ENC TEST-ONLY,OU={},O=konform NOT-VALID,C=DE",
@@ -98,7 +108,11 @@ pub fn accounts_named_by(cert_der: &[u8]) -> (Vec<String>, String) {
 }
 
 /// `(relative path, PEM)` of every account's client certificate and key, for `konform pki` and `konform up`.
-pub fn client_cert_files(pki: &TestPki, accounts: &[AccountConfig], now: SystemTime) -> Result<Vec<(String, String)>, ti_core::Error> {
+pub fn client_cert_files(
+    pki: &TestPki,
+    accounts: &[AccountConfig],
+    now: SystemTime,
+) -> Result<Vec<(String, String)>, ti_core::Error> {
     let mut out = Vec::new();
     for a in accounts {
         let id = issue_client_cert(pki, a, now)?;
@@ -120,9 +134,16 @@ mod tests {
         let (accounts, subject) = accounts_named_by(&id.cert_der);
         assert_eq!(accounts, vec!["ehp:010100100001".to_string()]);
         assert!(subject.contains("TEST-ONLY"), "{subject}");
-        ti_core::pki::verify_chain(&id.cert(), &[], &[pki.tls_ca.cert()], SystemTime::now()).unwrap();
+        ti_core::pki::verify_chain(&id.cert(), &[], &[pki.tls_ca.cert()], SystemTime::now())
+            .unwrap();
         assert_eq!(id.key.curve(), Curve::P256);
-        assert_eq!(client_cert_file("ehp:010100100001"), "xta/ehp_010100100001.pem");
-        assert_eq!(client_key_file("vbe:010510440199"), "xta/vbe_010510440199.key.pem");
+        assert_eq!(
+            client_cert_file("ehp:010100100001"),
+            "xta/ehp_010100100001.pem"
+        );
+        assert_eq!(
+            client_key_file("vbe:010510440199"),
+            "xta/vbe_010510440199.key.pem"
+        );
     }
 }

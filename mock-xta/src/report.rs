@@ -39,7 +39,12 @@ pub fn status_name(s: u8) -> &'static str {
 }
 
 /// The `xta:TransportReport` element.
-pub fn transport_report(m: &MessageRow, report_time: &str, records: &[Record], server_identity: &str) -> String {
+pub fn transport_report(
+    m: &MessageRow,
+    report_time: &str,
+    records: &[Record],
+    server_identity: &str,
+) -> String {
     let mut w = W::new();
     w.open("xta:TransportReport", &[("xmlns:xta", ns::XTA)])
         .raw(&m.meta_xml)
@@ -62,7 +67,10 @@ pub fn transport_report(m: &MessageRow, report_time: &str, records: &[Record], s
                 .leaf("xta:Timestamp", &r.at)
                 .open(
                     "xta:Code",
-                    &[("listURI", RECORD_LIST), ("listVersionID", RECORD_LIST_VERSION)],
+                    &[
+                        ("listURI", RECORD_LIST),
+                        ("listVersionID", RECORD_LIST_VERSION),
+                    ],
                 )
                 .leaf("code", &r.code)
                 .close("xta:Code")

@@ -61,7 +61,11 @@ pub fn check_root(root: &Element) -> Result<(), XtaFault> {
     }
     if root.local == "Envelope" {
         let got = root.ns.as_deref().unwrap_or("");
-        let what = if got == ns::SOAP11 { "a SOAP 1.1 envelope" } else { "an envelope in another namespace" };
+        let what = if got == ns::SOAP11 {
+            "a SOAP 1.1 envelope"
+        } else {
+            "an envelope in another namespace"
+        };
         return Err(XtaFault::plain(
             SoapCode::VersionMismatch,
             "Wrong Version",
@@ -75,7 +79,10 @@ pub fn check_root(root: &Element) -> Result<(), XtaFault> {
     }
     Err(sender_fault(
         "xta.soap.envelope",
-        format!("the root element is '{}', not a SOAP 1.2 Envelope", root.expanded()),
+        format!(
+            "the root element is '{}', not a SOAP 1.2 Envelope",
+            root.expanded()
+        ),
     )
     .at(format!("/{}", root.qname)))
 }
@@ -85,7 +92,11 @@ pub fn envelope(root: Element) -> Result<Envelope, XtaFault> {
     check_root(&root)?;
     let env_path = format!("/{}", root.qname);
     if root.has_text() {
-        return Err(sender_fault("xta.soap.envelope", "character data directly in the Envelope").at(env_path));
+        return Err(sender_fault(
+            "xta.soap.envelope",
+            "character data directly in the Envelope",
+        )
+        .at(env_path));
     }
     let mut children = root.children.into_iter();
     let mut headers = Vec::new();
@@ -93,8 +104,11 @@ pub fn envelope(root: Element) -> Result<Envelope, XtaFault> {
     if let Some(h) = &next {
         if h.is(ns::SOAP12, "Header") {
             if h.has_text() {
-                return Err(sender_fault("xta.soap.header", "character data directly in the Header")
-                    .at(format!("{env_path}/{}", h.qname)));
+                return Err(sender_fault(
+                    "xta.soap.header",
+                    "character data directly in the Header",
+                )
+                .at(format!("{env_path}/{}", h.qname)));
             }
             headers = next.take().map(|h| h.children).unwrap_or_default();
             next = children.next();
@@ -113,13 +127,18 @@ pub fn envelope(root: Element) -> Result<Envelope, XtaFault> {
     if let Some(extra) = children.next() {
         return Err(sender_fault(
             "xta.soap.envelope",
-            format!("'{}' after the Body: nothing may follow it", extra.expanded()),
+            format!(
+                "'{}' after the Body: nothing may follow it",
+                extra.expanded()
+            ),
         )
         .at(format!("{env_path}/{}", extra.qname)));
     }
     let body_path = format!("{env_path}/{}", body.qname);
     if body.has_text() {
-        return Err(sender_fault("xta.soap.body", "character data directly in the Body").at(body_path));
+        return Err(
+            sender_fault("xta.soap.body", "character data directly in the Body").at(body_path),
+        );
     }
     for h in &headers {
         if is_true(h.attr_ns(ns::SOAP12, "mustUnderstand")) && !understood(h) {
@@ -178,8 +197,16 @@ pub fn uuid() -> String {
     let mut b: [u8; 16] = ti_core::keys::random_bytes();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h = |r: std::ops::Range<usize>| -> String { b[r].iter().map(|x| format!("{x:02x}")).collect() };
-    format!("{}-{}-{}-{}-{}", h(0..4), h(4..6), h(6..8), h(8..10), h(10..16))
+    let h =
+        |r: std::ops::Range<usize>| -> String { b[r].iter().map(|x| format!("{x:02x}")).collect() };
+    format!(
+        "{}-{}-{}-{}-{}",
+        h(0..4),
+        h(4..6),
+        h(6..8),
+        h(8..10),
+        h(10..16)
+    )
 }
 
 pub const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>";
@@ -218,7 +245,12 @@ pub fn response(action: &str, relates_to: Option<&str>, headers: &[String], body
 
 /// A complete fault envelope. VersionMismatch answers carry the `env:Upgrade` header SOAP 1.2 §5.4.7
 /// prescribes; MustUnderstand faults name the header in `env:NotUnderstood`.
-pub fn fault_response(action: &str, relates_to: Option<&str>, f: &XtaFault, with_detail: bool) -> String {
+pub fn fault_response(
+    action: &str,
+    relates_to: Option<&str>,
+    f: &XtaFault,
+    with_detail: bool,
+) -> String {
     let mut headers = Vec::new();
     if f.soap == SoapCode::VersionMismatch {
         headers.push(format!(
@@ -232,7 +264,10 @@ pub fn fault_response(action: &str, relates_to: Option<&str>, f: &XtaFault, with
 
 /// `<p:local xmlns:p="ns">text</p:local>`
 pub fn leaf_ns(prefix: &str, local: &str, namespace: &str, text: &str) -> String {
-    format!("<{prefix}:{local} xmlns:{prefix}=\"{namespace}\">{}</{prefix}:{local}>", escape(text))
+    format!(
+        "<{prefix}:{local} xmlns:{prefix}=\"{namespace}\">{}</{prefix}:{local}>",
+        escape(text)
+    )
 }
 
 #[cfg(test)]
@@ -249,7 +284,10 @@ mod tests {
     #[test]
     fn envelope_and_addressing() {
         let e = env(OK).unwrap();
-        assert_eq!(e.wsa.action.as_deref(), Some("http://www.xta.de/XTA/CheckAccountActive"));
+        assert_eq!(
+            e.wsa.action.as_deref(),
+            Some("http://www.xta.de/XTA/CheckAccountActive")
+        );
         assert_eq!(e.wsa.message_id.as_deref(), Some("urn:uuid:1"));
         assert_eq!(e.wsa.reply_to.as_deref(), Some(ns::WSA_ANONYMOUS));
         assert!(e.body.is_none());
@@ -272,7 +310,11 @@ mod tests {
 
     #[test]
     fn responses_are_well_formed() {
-        let f = XtaFault::plain(SoapCode::VersionMismatch, "Wrong Version", Diagnosis::new("r", "m"));
+        let f = XtaFault::plain(
+            SoapCode::VersionMismatch,
+            "Wrong Version",
+            Diagnosis::new("r", "m"),
+        );
         let s = fault_response(ns::WSA_FAULT_ACTION, Some("urn:uuid:1"), &f, true);
         let root = parse_document(s.as_bytes(), Default::default()).unwrap();
         assert!(root.is(ns::SOAP12, "Envelope"));

@@ -43,7 +43,9 @@ impl PartySpec {
         if let Some(c) = &self.category {
             attrs.push(("category", c));
         }
-        w.open(element, &[]).leaf_attrs("oscimeta:Identifier", &attrs, &self.id).close(element);
+        w.open(element, &[])
+            .leaf_attrs("oscimeta:Identifier", &attrs, &self.id)
+            .close(element);
     }
 }
 
@@ -114,16 +116,19 @@ pub fn meta_xml(m: &MetaSpec) -> String {
     if m.test_msg {
         attrs.push(("TestMsg", "true"));
     }
-    w.open("oscimeta:MessageMetaData", &attrs).open("oscimeta:DeliveryAttributes", &[]);
+    w.open("oscimeta:MessageMetaData", &attrs)
+        .open("oscimeta:DeliveryAttributes", &[]);
     if let Some(nb) = &m.not_before {
         w.leaf("oscimeta:NotBefore", nb);
     }
-    w.close("oscimeta:DeliveryAttributes").open("oscimeta:Originators", &[]);
+    w.close("oscimeta:DeliveryAttributes")
+        .open("oscimeta:Originators", &[]);
     m.author.write(&mut w, "oscimeta:Author");
     if let Some(s) = &m.sender {
         s.write(&mut w, "oscimeta:Sender");
     }
-    w.close("oscimeta:Originators").open("oscimeta:Destinations", &[]);
+    w.close("oscimeta:Originators")
+        .open("oscimeta:Destinations", &[]);
     m.reader.write(&mut w, "oscimeta:Reader");
     w.close("oscimeta:Destinations")
         .open("oscimeta:MsgIdentification", &[])
@@ -137,12 +142,21 @@ pub fn meta_xml(m: &MetaSpec) -> String {
         .open("oscimeta:BusinessScenario", &[]);
     match &m.business_scenario {
         Some(c) => {
-            w.open("oscimeta:Defined", &[("listURI", &c.list_uri), ("listVersionID", &c.list_version_id)])
-                .leaf("code", &c.code)
-                .close("oscimeta:Defined");
+            w.open(
+                "oscimeta:Defined",
+                &[
+                    ("listURI", &c.list_uri),
+                    ("listVersionID", &c.list_version_id),
+                ],
+            )
+            .leaf("code", &c.code)
+            .close("oscimeta:Defined");
         }
         None => {
-            w.leaf("oscimeta:Undefined", m.business_scenario_text.as_deref().unwrap_or("undefined"));
+            w.leaf(
+                "oscimeta:Undefined",
+                m.business_scenario_text.as_deref().unwrap_or("undefined"),
+            );
         }
     }
     w.close("oscimeta:BusinessScenario")
@@ -245,7 +259,10 @@ pub fn fim_message(h: &FimHeader, proofs: &[&str]) -> String {
         fim_header_xml(h)
     );
     for p in proofs {
-        s.push_str(&format!("<xfd:G60000145><xfd:F60000296>{}</xfd:F60000296></xfd:G60000145>", escape(p)));
+        s.push_str(&format!(
+            "<xfd:G60000145><xfd:F60000296>{}</xfd:F60000296></xfd:G60000145>",
+            escape(p)
+        ));
     }
     s.push_str("</xfd:S17000652>");
     s
@@ -288,7 +305,8 @@ pub fn author_header(p: &PartySpec) -> String {
     if let Some(n) = &p.name {
         attrs.push(("name", n));
     }
-    w.leaf_attrs("oscimeta:Identifier", &attrs, &p.id).close("oscimeta:Author");
+    w.leaf_attrs("oscimeta:Identifier", &attrs, &p.id)
+        .close("oscimeta:Author");
     w.buf
 }
 
@@ -323,7 +341,10 @@ pub struct Built {
 /// A request without content (all operations but the sends): SOAP 1.2, action in the Content-Type.
 pub fn simple(op: Op, to: &str, headers: &[String], body: &str) -> Built {
     Built {
-        content_type: format!("application/soap+xml; charset=UTF-8; action=\"{}\"", op.action()),
+        content_type: format!(
+            "application/soap+xml; charset=UTF-8; action=\"{}\"",
+            op.action()
+        ),
         body: envelope(op.action(), to, headers, body).into_bytes(),
     }
 }
@@ -337,19 +358,33 @@ fn content_open(attrs: &ContentAttrs, tag: &str) -> String {
 }
 
 /// sendMessage / sendMessageSync with content, in the chosen packaging.
-pub fn send(op: Op, to: &str, meta_xml: &str, message: &ContentSpec, attachments: &[ContentSpec], packaging: Packaging) -> Built {
+pub fn send(
+    op: Op,
+    to: &str,
+    meta_xml: &str,
+    message: &ContentSpec,
+    attachments: &[ContentSpec],
+    packaging: Packaging,
+) -> Built {
     let headers = [meta_xml.to_string()];
     let all: Vec<(&str, &ContentSpec)> = std::iter::once(("xta:Message", message))
         .chain(attachments.iter().map(|a| ("xta:Attachment", a)))
         .collect();
     let mtom = packaging != Packaging::Inline;
-    let mut body = format!("<xta:GenericContentContainer xmlns:xta=\"{}\"><xta:ContentContainer>", ns::XTA);
+    let mut body = format!(
+        "<xta:GenericContentContainer xmlns:xta=\"{}\"><xta:ContentContainer>",
+        ns::XTA
+    );
     let mut parts: Vec<(String, &[u8])> = Vec::new();
     for (i, (tag, c)) in all.iter().enumerate() {
         body.push_str(&content_open(&c.attrs, tag));
         if mtom {
             let cid = format!("{}-{i}@konform.example", uuid());
-            body.push_str(&format!("<xop:Include xmlns:xop=\"{}\" href=\"cid:{}\"/>", ns::XOP, cid.replace('@', "%40")));
+            body.push_str(&format!(
+                "<xop:Include xmlns:xop=\"{}\" href=\"cid:{}\"/>",
+                ns::XOP,
+                cid.replace('@', "%40")
+            ));
             parts.push((cid, &c.data));
         } else {
             body.push_str(&base64::engine::general_purpose::STANDARD.encode(&c.data));
@@ -360,7 +395,10 @@ pub fn send(op: Op, to: &str, meta_xml: &str, message: &ContentSpec, attachments
     let env = envelope(op.action(), to, &headers, &body);
     if !mtom {
         return Built {
-            content_type: format!("application/soap+xml; charset=UTF-8; action=\"{}\"", op.action()),
+            content_type: format!(
+                "application/soap+xml; charset=UTF-8; action=\"{}\"",
+                op.action()
+            ),
             body: env.into_bytes(),
         };
     }
@@ -383,7 +421,8 @@ pub fn send(op: Op, to: &str, meta_xml: &str, message: &ContentSpec, attachments
             op.action()
         ),
     };
-    let mut out = Vec::with_capacity(env.len() + parts.iter().map(|p| p.1.len() + 200).sum::<usize>());
+    let mut out =
+        Vec::with_capacity(env.len() + parts.iter().map(|p| p.1.len() + 200).sum::<usize>());
     out.extend_from_slice(format!(
         "--{boundary}\r\nContent-Type: application/xop+xml; charset=UTF-8; type=\"application/soap+xml\"\r\nContent-Transfer-Encoding: binary\r\nContent-ID: <{start}>\r\n\r\n"
     ).as_bytes());
@@ -395,7 +434,10 @@ pub fn send(op: Op, to: &str, meta_xml: &str, message: &ContentSpec, attachments
         out.extend_from_slice(data);
     }
     out.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    Built { content_type, body: out }
+    Built {
+        content_type,
+        body: out,
+    }
 }
 
 /// A MsgBox request body: `osci:MsgBoxStatusListRequest` etc. with an optional selector.
@@ -403,16 +445,26 @@ pub fn msgbox_selector(message_ids: &[&str], new_entry: Option<bool>) -> String 
     if message_ids.is_empty() && new_entry.is_none() {
         return String::new();
     }
-    let ne = new_entry.map(|b| format!(" newEntry=\"{b}\"")).unwrap_or_default();
+    let ne = new_entry
+        .map(|b| format!(" newEntry=\"{b}\""))
+        .unwrap_or_default();
     let mut s = format!("<osci:MsgSelector{ne}>");
     for id in message_ids {
-        s.push_str(&format!("<wsa:MessageID xmlns:wsa=\"{}\">{}</wsa:MessageID>", ns::WSA, escape(id)));
+        s.push_str(&format!(
+            "<wsa:MessageID xmlns:wsa=\"{}\">{}</wsa:MessageID>",
+            ns::WSA,
+            escape(id)
+        ));
     }
     s.push_str("</osci:MsgSelector>");
     s
 }
 
-pub fn status_list_request(max_items: Option<u32>, list_form: Option<&str>, selector: &str) -> String {
+pub fn status_list_request(
+    max_items: Option<u32>,
+    list_form: Option<&str>,
+    selector: &str,
+) -> String {
     let mut attrs = String::new();
     if let Some(m) = max_items {
         attrs.push_str(&format!(" maxListItems=\"{m}\""));
@@ -420,11 +472,17 @@ pub fn status_list_request(max_items: Option<u32>, list_form: Option<&str>, sele
     if let Some(f) = list_form {
         attrs.push_str(&format!(" ListForm=\"{}\"", escape(f)));
     }
-    format!("<osci:MsgBoxStatusListRequest xmlns:osci=\"{}\"{attrs}>{selector}</osci:MsgBoxStatusListRequest>", ns::OSCI)
+    format!(
+        "<osci:MsgBoxStatusListRequest xmlns:osci=\"{}\"{attrs}>{selector}</osci:MsgBoxStatusListRequest>",
+        ns::OSCI
+    )
 }
 
 pub fn fetch_request(selector: &str) -> String {
-    format!("<osci:MsgBoxFetchRequest xmlns:osci=\"{}\">{selector}</osci:MsgBoxFetchRequest>", ns::OSCI)
+    format!(
+        "<osci:MsgBoxFetchRequest xmlns:osci=\"{}\">{selector}</osci:MsgBoxFetchRequest>",
+        ns::OSCI
+    )
 }
 
 /// `MsgBoxGetNextRequest` or `MsgBoxCloseRequest` (`element`) with its iterator and confirmed ids.
@@ -436,21 +494,31 @@ pub fn iterator_request(element: &str, request_id: &str, last_received: &[&str])
         escape(request_id)
     );
     for id in last_received {
-        s.push_str(&format!("<osci:LastMsgReceived>{}</osci:LastMsgReceived>", escape(id)));
+        s.push_str(&format!(
+            "<osci:LastMsgReceived>{}</osci:LastMsgReceived>",
+            escape(id)
+        ));
     }
     s.push_str(&format!("</osci:{element}>"));
     s
 }
 
 pub fn message_id_body(id: &str) -> String {
-    format!("<wsa:MessageID xmlns:wsa=\"{}\">{}</wsa:MessageID>", ns::WSA, escape(id))
+    format!(
+        "<wsa:MessageID xmlns:wsa=\"{}\">{}</wsa:MessageID>",
+        ns::WSA,
+        escape(id)
+    )
 }
 
 pub fn lookup_request(reader: &PartySpec, service: &str) -> String {
     let mut w = W::new();
-    w.open("xta:LookupServiceRequest", &[("xmlns:xta", ns::XTA), ("xmlns:oscimeta", ns::OSCIMETA)])
-        .open("xta:LookupServiceRequestList", &[])
-        .open("xta:LookupService", &[]);
+    w.open(
+        "xta:LookupServiceRequest",
+        &[("xmlns:xta", ns::XTA), ("xmlns:oscimeta", ns::OSCIMETA)],
+    )
+    .open("xta:LookupServiceRequestList", &[])
+    .open("xta:LookupService", &[]);
     reader.write(&mut w, "oscimeta:Reader");
     w.leaf("xta:ServiceType", service)
         .close("xta:LookupService")

@@ -12,21 +12,60 @@ const SOAP12_BINDING: &str = "http://schemas.xmlsoap.org/wsdl/soap12/";
 const WSAM: &str = "http://www.w3.org/2007/05/addressing/metadata";
 
 /// Input, output messages, input header parts, output header parts, faults of an operation.
-fn shape(op: Op) -> (&'static str, &'static str, &'static [&'static str], &'static [&'static str], &'static [&'static str]) {
+fn shape(
+    op: Op,
+) -> (
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+    &'static [&'static str],
+) {
     use Op::*;
     const PD: &str = "PermissionDeniedException";
     const TP: &str = "XTAWSTechnicalProblemException";
     const PN: &str = "ParameterIsNotValidException";
     const IM: &str = "InvalidMessageIDException";
-    const SEND_FAULTS: &[&str] = &[PD, PN, TP, "MessageSchemaViolationException", "MessageVirusDetectionException", "SyncAsyncException"];
+    const SEND_FAULTS: &[&str] = &[
+        PD,
+        PN,
+        TP,
+        "MessageSchemaViolationException",
+        "MessageVirusDetectionException",
+        "SyncAsyncException",
+    ];
     const AUTHOR: &[&str] = &["XTAHeader:AuthorIdentifier"];
     match op {
         CheckAccountActive => ("EmptyBody", "EmptyBody", AUTHOR, &[], &[PD, TP]),
-        LookupService => ("LookupServiceRequest", "LookupServiceResponse", AUTHOR, &[], &[PD, PN, TP]),
-        GetTransportReport => ("MessageID", "GetTransportReportResponse", AUTHOR, &[], &[PD, TP, IM]),
-        CancelMessage => ("MessageID", "EmptyBody", AUTHOR, &[], &[PD, PN, TP, "CancelDeniedException"]),
+        LookupService => (
+            "LookupServiceRequest",
+            "LookupServiceResponse",
+            AUTHOR,
+            &[],
+            &[PD, PN, TP],
+        ),
+        GetTransportReport => (
+            "MessageID",
+            "GetTransportReportResponse",
+            AUTHOR,
+            &[],
+            &[PD, TP, IM],
+        ),
+        CancelMessage => (
+            "MessageID",
+            "EmptyBody",
+            AUTHOR,
+            &[],
+            &[PD, PN, TP, "CancelDeniedException"],
+        ),
         CreateMessageId => ("EmptyBody", "MessageID", AUTHOR, &[], &[PD, TP]),
-        SendMessage => ("GenericContainerBody", "EmptyBody", &["XTAHeader:MessageMetaData", "OptHeaders:X509TokenContainer"], &[], SEND_FAULTS),
+        SendMessage => (
+            "GenericContainerBody",
+            "EmptyBody",
+            &["XTAHeader:MessageMetaData", "OptHeaders:X509TokenContainer"],
+            &[],
+            SEND_FAULTS,
+        ),
         SendMessageSync => (
             "GenericContainerBody",
             "GenericContainerBody",
@@ -34,10 +73,40 @@ fn shape(op: Op) -> (&'static str, &'static str, &'static [&'static str], &'stat
             &["XTAHeader:MessageMetaData", "OptHeaders:X509TokenContainer"],
             SEND_FAULTS,
         ),
-        GetMessage => ("FetchMsgRequest", "GenericContainerBody", AUTHOR, &["XTAHeader:MessageMetaData", "OptHeaders:FetchResponseHeader"], &[PD, TP, IM]),
-        GetStatusList => ("FetchListRequest", "FetchListResponse", AUTHOR, &["OptHeaders:FetchResponseHeader"], &[PD, TP]),
-        GetNextMessage => ("GetNextRequest", "GenericContainerBody", AUTHOR, &["XTAHeader:MessageMetaData", "OptHeaders:FetchResponseHeader"], &[PD, TP, IM]),
-        GetNextStatusList => ("GetNextRequest", "FetchListResponse", AUTHOR, &["OptHeaders:FetchResponseHeader"], &[PD, TP]),
+        GetMessage => (
+            "FetchMsgRequest",
+            "GenericContainerBody",
+            AUTHOR,
+            &[
+                "XTAHeader:MessageMetaData",
+                "OptHeaders:FetchResponseHeader",
+            ],
+            &[PD, TP, IM],
+        ),
+        GetStatusList => (
+            "FetchListRequest",
+            "FetchListResponse",
+            AUTHOR,
+            &["OptHeaders:FetchResponseHeader"],
+            &[PD, TP],
+        ),
+        GetNextMessage => (
+            "GetNextRequest",
+            "GenericContainerBody",
+            AUTHOR,
+            &[
+                "XTAHeader:MessageMetaData",
+                "OptHeaders:FetchResponseHeader",
+            ],
+            &[PD, TP, IM],
+        ),
+        GetNextStatusList => (
+            "GetNextRequest",
+            "FetchListResponse",
+            AUTHOR,
+            &["OptHeaders:FetchResponseHeader"],
+            &[PD, TP],
+        ),
         Close => ("CloseRequest", "EmptyBody", AUTHOR, &[], &[PD, TP, IM]),
     }
 }
@@ -45,18 +114,57 @@ fn shape(op: Op) -> (&'static str, &'static str, &'static [&'static str], &'stat
 /// (message name, parts as (part name, element QName)).
 const MESSAGES: &[(&str, &[(&str, &str)])] = &[
     ("EmptyBody", &[]),
-    ("XTAHeader", &[("AuthorIdentifier", "oscimeta:Author"), ("MessageMetaData", "oscimeta:MessageMetaData")]),
-    ("LookupServiceRequest", &[("LookupServiceRequest", "xta:LookupServiceRequest")]),
-    ("LookupServiceResponse", &[("LookupServiceResponse", "xta:LookupServiceResponse")]),
-    ("GetTransportReportResponse", &[("GetTransportReportResponse", "xta:TransportReport")]),
-    ("GenericContainerBody", &[("GenericContainer", "xta:GenericContentContainer")]),
+    (
+        "XTAHeader",
+        &[
+            ("AuthorIdentifier", "oscimeta:Author"),
+            ("MessageMetaData", "oscimeta:MessageMetaData"),
+        ],
+    ),
+    (
+        "LookupServiceRequest",
+        &[("LookupServiceRequest", "xta:LookupServiceRequest")],
+    ),
+    (
+        "LookupServiceResponse",
+        &[("LookupServiceResponse", "xta:LookupServiceResponse")],
+    ),
+    (
+        "GetTransportReportResponse",
+        &[("GetTransportReportResponse", "xta:TransportReport")],
+    ),
+    (
+        "GenericContainerBody",
+        &[("GenericContainer", "xta:GenericContentContainer")],
+    ),
     ("MessageID", &[("MessageID", "wsa:MessageID")]),
-    ("OptHeaders", &[("FetchResponseHeader", "osci:MsgBoxResponse"), ("X509TokenContainer", "osci:X509TokenContainer")]),
-    ("FetchMsgRequest", &[("FetchRequest", "osci:MsgBoxFetchRequest")]),
-    ("GetNextRequest", &[("FetchRequest", "osci:MsgBoxGetNextRequest")]),
-    ("CloseRequest", &[("FetchRequest", "osci:MsgBoxCloseRequest")]),
-    ("FetchListRequest", &[("FetchRequest", "osci:MsgBoxStatusListRequest")]),
-    ("FetchListResponse", &[("FetchResponse", "osci:MsgStatusList")]),
+    (
+        "OptHeaders",
+        &[
+            ("FetchResponseHeader", "osci:MsgBoxResponse"),
+            ("X509TokenContainer", "osci:X509TokenContainer"),
+        ],
+    ),
+    (
+        "FetchMsgRequest",
+        &[("FetchRequest", "osci:MsgBoxFetchRequest")],
+    ),
+    (
+        "GetNextRequest",
+        &[("FetchRequest", "osci:MsgBoxGetNextRequest")],
+    ),
+    (
+        "CloseRequest",
+        &[("FetchRequest", "osci:MsgBoxCloseRequest")],
+    ),
+    (
+        "FetchListRequest",
+        &[("FetchRequest", "osci:MsgBoxStatusListRequest")],
+    ),
+    (
+        "FetchListResponse",
+        &[("FetchResponse", "osci:MsgStatusList")],
+    ),
 ];
 
 const EXCEPTIONS: &[&str] = &[
@@ -73,7 +181,9 @@ const EXCEPTIONS: &[&str] = &[
 fn headers(out: &mut String, parts: &[&str]) {
     for p in parts {
         if let Some((msg, part)) = p.split_once(':') {
-            out.push_str(&format!("<soap12:header message=\"xta:{msg}\" part=\"{part}\" use=\"literal\"/>"));
+            out.push_str(&format!(
+                "<soap12:header message=\"xta:{msg}\" part=\"{part}\" use=\"literal\"/>"
+            ));
         }
     }
 }
@@ -118,7 +228,9 @@ pub fn wsdl(base: &str) -> String {
                 op.name()
             ));
             for f in faults {
-                s.push_str(&format!("<wsdl:fault name=\"{f}\" message=\"xta:{f}\" wsam:Action=\"{a}\"/>"));
+                s.push_str(&format!(
+                    "<wsdl:fault name=\"{f}\" message=\"xta:{f}\" wsam:Action=\"{a}\"/>"
+                ));
             }
             s.push_str("</wsdl:operation>");
         }
@@ -171,7 +283,10 @@ pub fn addresses(wsdl: &str) -> Vec<(String, String)> {
     for svc in root.children.iter().filter(|c| c.local == "service") {
         for p in svc.children.iter().filter(|c| c.local == "port") {
             if let Some(a) = p.children.iter().find(|c| c.local == "address") {
-                out.push((p.attr("name").unwrap_or("").to_string(), a.attr("location").unwrap_or("").to_string()));
+                out.push((
+                    p.attr("name").unwrap_or("").to_string(),
+                    a.attr("location").unwrap_or("").to_string(),
+                ));
             }
         }
     }
@@ -186,11 +301,18 @@ mod tests {
     fn wsdl_names_every_operation_and_address() {
         let w = wsdl("https://127.0.0.1:8083");
         for op in Op::ALL {
-            assert!(w.contains(&format!("name=\"{}\"", op.name())), "{}", op.name());
+            assert!(
+                w.contains(&format!("name=\"{}\"", op.name())),
+                "{}",
+                op.name()
+            );
             assert!(w.contains(op.action()));
         }
         let a = addresses(&w);
         assert_eq!(a.len(), 3);
-        assert!(a.contains(&("MsgBoxPort".into(), "https://127.0.0.1:8083/MB_XTA-WS/XTA210msgBoxPort.svc".into())));
+        assert!(a.contains(&(
+            "MsgBoxPort".into(),
+            "https://127.0.0.1:8083/MB_XTA-WS/XTA210msgBoxPort.svc".into()
+        )));
     }
 }

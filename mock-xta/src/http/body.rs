@@ -95,7 +95,11 @@ async fn pump(mut body: Body, tx: mpsc::Sender<Chunk>, l: PumpLimits) -> u64 {
     loop {
         let frame = match tokio::time::timeout(l.idle, body.frame()).await {
             Err(_) => {
-                let _ = tx.send(Err(BodyAbort::Idle { ms: l.idle.as_millis() as u64 })).await;
+                let _ = tx
+                    .send(Err(BodyAbort::Idle {
+                        ms: l.idle.as_millis() as u64,
+                    }))
+                    .await;
                 return total;
             }
             Ok(None) => return total,
@@ -105,7 +109,9 @@ async fn pump(mut body: Body, tx: mpsc::Sender<Chunk>, l: PumpLimits) -> u64 {
             }
             Ok(Some(Ok(f))) => f,
         };
-        let Ok(data) = frame.into_data() else { continue };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
         total += data.len() as u64;
         if draining {
             drained += data.len() as u64;
@@ -115,7 +121,9 @@ async fn pump(mut body: Body, tx: mpsc::Sender<Chunk>, l: PumpLimits) -> u64 {
             continue;
         }
         if total > l.max_bytes {
-            let _ = tx.send(Err(BodyAbort::TooLarge { limit: l.max_bytes })).await;
+            let _ = tx
+                .send(Err(BodyAbort::TooLarge { limit: l.max_bytes }))
+                .await;
             draining = true;
             continue;
         }

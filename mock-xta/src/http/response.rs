@@ -22,8 +22,12 @@ impl Seg {
     fn len(&self) -> u64 {
         match self {
             Seg::Bytes(b) => b.len() as u64,
-            Seg::Blob { len, base64: false, .. } => *len,
-            Seg::Blob { len, base64: true, .. } => len.div_ceil(3) * 4,
+            Seg::Blob {
+                len, base64: false, ..
+            } => *len,
+            Seg::Blob {
+                len, base64: true, ..
+            } => len.div_ceil(3) * 4,
         }
     }
 }
@@ -68,23 +72,43 @@ pub fn render(action: &str, relates_to: Option<&str>, a: &Answer, mtom: bool) ->
         BodyOut::Empty => {}
         BodyOut::Xml(s) => xml.push_str(s),
         BodyOut::Encrypted(x) => {
-            xml.push_str(&format!("<xta:GenericContentContainer xmlns:xta=\"{}\">{x}</xta:GenericContentContainer>", ns::XTA));
+            xml.push_str(&format!(
+                "<xta:GenericContentContainer xmlns:xta=\"{}\">{x}</xta:GenericContentContainer>",
+                ns::XTA
+            ));
         }
-        BodyOut::Container { message, attachments } => {
-            xml.push_str(&format!("<xta:GenericContentContainer xmlns:xta=\"{}\"><xta:ContentContainer>", ns::XTA));
-            let all = std::iter::once(("xta:Message", message)).chain(attachments.iter().map(|c| ("xta:Attachment", c)));
+        BodyOut::Container {
+            message,
+            attachments,
+        } => {
+            xml.push_str(&format!(
+                "<xta:GenericContentContainer xmlns:xta=\"{}\"><xta:ContentContainer>",
+                ns::XTA
+            ));
+            let all = std::iter::once(("xta:Message", message))
+                .chain(attachments.iter().map(|c| ("xta:Attachment", c)));
             for (i, (tag, c)) in all.enumerate() {
                 xml.push_str(&content_element_open(tag, c));
                 if mtom {
                     let cid = format!("{i}-{}@konform.xta", uuid());
-                    xml.push_str(&format!("<xop:Include xmlns:xop=\"{}\" href=\"cid:{}\"/>", ns::XOP, cid.replace('@', "%40")));
+                    xml.push_str(&format!(
+                        "<xop:Include xmlns:xop=\"{}\" href=\"cid:{}\"/>",
+                        ns::XOP,
+                        cid.replace('@', "%40")
+                    ));
                     parts.push((cid, c.src.clone()));
                 } else {
                     match &c.src {
-                        Source::Bytes(b) => xml.push_str(&base64::engine::general_purpose::STANDARD.encode(b)),
+                        Source::Bytes(b) => {
+                            xml.push_str(&base64::engine::general_purpose::STANDARD.encode(b))
+                        }
                         Source::Blob { id, len } => {
                             segs.push(Seg::Bytes(Bytes::from(std::mem::take(&mut xml))));
-                            segs.push(Seg::Blob { id: id.clone(), len: *len, base64: true });
+                            segs.push(Seg::Blob {
+                                id: id.clone(),
+                                len: *len,
+                                base64: true,
+                            });
                         }
                     }
                 }
@@ -114,7 +138,11 @@ pub fn render(action: &str, relates_to: Option<&str>, a: &Answer, mtom: bool) ->
         ))));
         match src {
             Source::Bytes(b) => segs.push(Seg::Bytes(Bytes::from(b))),
-            Source::Blob { id, len } => segs.push(Seg::Blob { id, len, base64: false }),
+            Source::Blob { id, len } => segs.push(Seg::Blob {
+                id,
+                len,
+                base64: false,
+            }),
         }
     }
     segs.push(Seg::Bytes(Bytes::from(format!("\r\n--{boundary}--\r\n"))));
@@ -140,7 +168,11 @@ fn fill(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
-fn produce(st: &XtaState, segs: Vec<Seg>, tx: &tokio::sync::mpsc::Sender<std::io::Result<Bytes>>) -> std::io::Result<()> {
+fn produce(
+    st: &XtaState,
+    segs: Vec<Seg>,
+    tx: &tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
+) -> std::io::Result<()> {
     for s in segs {
         match s {
             Seg::Bytes(b) => {
@@ -149,7 +181,10 @@ fn produce(st: &XtaState, segs: Vec<Seg>, tx: &tokio::sync::mpsc::Sender<std::io
                 }
             }
             Seg::Blob { id, base64, .. } => {
-                let mut f = st.store().open_blob(&id).map_err(|e| std::io::Error::other(e.to_string()))?;
+                let mut f = st
+                    .store()
+                    .open_blob(&id)
+                    .map_err(|e| std::io::Error::other(e.to_string()))?;
                 let mut buf = vec![0u8; CHUNK * 4];
                 loop {
                     let n = fill(&mut f, &mut buf)?;
@@ -193,6 +228,8 @@ pub fn body(st: &XtaState, out: Out) -> Body {
             let _ = tx.blocking_send(Err(e));
         }
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
     Body::from_stream(stream)
 }

@@ -3,12 +3,12 @@
 //! Header is complete, the precheck (version, operation, caller, the profile's limit) runs before a byte of
 //! content is stored. Blobs that no message row adopts are removed when this sink is dropped.
 
+use crate::XtaState;
 use crate::auth::Transport;
 use crate::fault::{XtaFault, codes};
 use crate::ns::Port;
 use crate::ops::{Precheck, Slot, precheck};
 use crate::xml::{ContentSink, Element};
-use crate::XtaState;
 use sim_kit::store::BlobWriter;
 use std::io::Write;
 
@@ -33,7 +33,12 @@ pub struct RequestSink<'a> {
 }
 
 impl<'a> RequestSink<'a> {
-    pub fn new(st: &'a XtaState, transport: &'a Transport, port: Port, http_action: Option<String>) -> Self {
+    pub fn new(
+        st: &'a XtaState,
+        transport: &'a Transport,
+        port: Port,
+        http_action: Option<String>,
+    ) -> Self {
         RequestSink {
             st,
             transport,
@@ -62,7 +67,10 @@ impl<'a> RequestSink<'a> {
         XtaFault::of(
             codes::TOO_LARGE,
             "xta.size.limit",
-            format!("the message content exceeds {} bytes ({}); refused while it was arriving", self.limit, self.limit_rule),
+            format!(
+                "the message content exceeds {} bytes ({}); refused while it was arriving",
+                self.limit, self.limit_rule
+            ),
         )
         .at("/Envelope/Body/GenericContentContainer")
     }
@@ -77,7 +85,10 @@ impl ContentSink for RequestSink<'_> {
 
     fn create(&mut self) -> Result<usize, XtaFault> {
         let w = self.st.store().blob_writer().map_err(io_fault)?;
-        self.slots.push(State::Writing { w, head: Vec::with_capacity(HEAD) });
+        self.slots.push(State::Writing {
+            w,
+            head: Vec::with_capacity(HEAD),
+        });
         Ok(self.slots.len() - 1)
     }
 
@@ -97,7 +108,9 @@ impl ContentSink for RequestSink<'_> {
     }
 
     fn close(&mut self, slot: usize) -> Result<(), XtaFault> {
-        let Some(s) = self.slots.get_mut(slot) else { return Ok(()) };
+        let Some(s) = self.slots.get_mut(slot) else {
+            return Ok(());
+        };
         if let State::Writing { w, head } = std::mem::replace(s, State::Gone) {
             let len = w.len();
             let blob = w.finish().map_err(io_fault)?;
@@ -114,7 +127,13 @@ impl ContentSink for RequestSink<'_> {
     }
 
     fn before_body(&mut self, root: &Element) -> Result<(), XtaFault> {
-        let p = precheck(self.st, self.transport, root, self.http_action.as_deref(), self.port)?;
+        let p = precheck(
+            self.st,
+            self.transport,
+            root,
+            self.http_action.as_deref(),
+            self.port,
+        )?;
         self.limit = p.limit;
         self.limit_rule = p.limit_rule.clone();
         if self.total > self.limit {

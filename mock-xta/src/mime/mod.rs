@@ -110,7 +110,10 @@ fn err(rule: &'static str, message: impl Into<String>) -> PackagingError {
 }
 
 /// Decide the packaging from the request's Content-Type (and SOAPAction header for SOAP 1.1).
-pub fn packaging(content_type: Option<&str>, soap_action: Option<&str>) -> Result<Packaging, PackagingError> {
+pub fn packaging(
+    content_type: Option<&str>,
+    soap_action: Option<&str>,
+) -> Result<Packaging, PackagingError> {
     let Some(raw) = content_type else {
         return Err(err(
             "xta.http.content-type",
@@ -118,11 +121,17 @@ pub fn packaging(content_type: Option<&str>, soap_action: Option<&str>) -> Resul
         ));
     };
     let Some(ct) = ContentType::parse(raw) else {
-        return Err(err("xta.http.content-type", format!("unreadable Content-Type `{raw}`")));
+        return Err(err(
+            "xta.http.content-type",
+            format!("unreadable Content-Type `{raw}`"),
+        ));
     };
     match ct.mime.as_str() {
         "application/soap+xml" => Ok(Packaging::Soap12 {
-            action: ct.param("action").map(str::to_string).filter(|a| !a.is_empty()),
+            action: ct
+                .param("action")
+                .map(str::to_string)
+                .filter(|a| !a.is_empty()),
         }),
         "text/xml" => Ok(Packaging::Soap11 {
             soap_action: soap_action
@@ -139,7 +148,10 @@ pub fn packaging(content_type: Option<&str>, soap_action: Option<&str>) -> Resul
                     ),
                 ));
             }
-            let Some(boundary) = ct.param("boundary").filter(|b| !b.is_empty() && b.len() <= 200) else {
+            let Some(boundary) = ct
+                .param("boundary")
+                .filter(|b| !b.is_empty() && b.len() <= 200)
+            else {
                 return Err(err(
                     "xta.mtom.boundary",
                     "multipart/related without a usable boundary parameter (1 to 200 characters)",
@@ -165,7 +177,9 @@ pub fn packaging(content_type: Option<&str>, soap_action: Option<&str>) -> Resul
         }
         other => Err(err(
             "xta.http.content-type",
-            format!("Content-Type `{other}` is not a SOAP 1.2 message (application/soap+xml or MTOM multipart/related)"),
+            format!(
+                "Content-Type `{other}` is not a SOAP 1.2 message (application/soap+xml or MTOM multipart/related)"
+            ),
         )),
     }
 }
@@ -191,11 +205,19 @@ mod tests {
         .unwrap();
         assert_eq!(ct.mime, "multipart/related");
         assert_eq!(ct.param("boundary"), Some("uuid:1-2;x"));
-        assert_eq!(ct.param("action"), Some("http://www.xta.de/XTA/SendMessage"));
+        assert_eq!(
+            ct.param("action"),
+            Some("http://www.xta.de/XTA/SendMessage")
+        );
         assert!(ContentType::parse("nonsense").is_none());
         assert_eq!(
-            ContentType::parse("application/soap+xml;charset=UTF-8;action=\"a\\\"b\";").unwrap().params,
-            vec![("charset".into(), "UTF-8".into()), ("action".into(), "a\"b".into())]
+            ContentType::parse("application/soap+xml;charset=UTF-8;action=\"a\\\"b\";")
+                .unwrap()
+                .params,
+            vec![
+                ("charset".into(), "UTF-8".into()),
+                ("action".into(), "a\"b".into())
+            ]
         );
     }
 
@@ -208,8 +230,18 @@ mod tests {
             assert_eq!(m.action.as_deref(), Some("urn:a"));
             assert!(m.start.is_some());
         }
-        assert!(matches!(packaging(Some("text/xml"), Some("\"x\"")), Ok(Packaging::Soap11 { soap_action: Some(a) }) if a == "x"));
-        assert_eq!(packaging(Some("application/json"), None).unwrap_err().rule, "xta.http.content-type");
-        assert_eq!(packaging(Some("multipart/related; boundary=x"), None).unwrap_err().rule, "xta.mtom.type");
+        assert!(
+            matches!(packaging(Some("text/xml"), Some("\"x\"")), Ok(Packaging::Soap11 { soap_action: Some(a) }) if a == "x")
+        );
+        assert_eq!(
+            packaging(Some("application/json"), None).unwrap_err().rule,
+            "xta.http.content-type"
+        );
+        assert_eq!(
+            packaging(Some("multipart/related; boundary=x"), None)
+                .unwrap_err()
+                .rule,
+            "xta.mtom.type"
+        );
     }
 }

@@ -198,7 +198,10 @@ impl<R: Read> Multipart<R> {
                 break;
             }
             if self.eof {
-                return Err(mime_err("mime.headers", "the input ends inside a part's headers"));
+                return Err(mime_err(
+                    "mime.headers",
+                    "the input ends inside a part's headers",
+                ));
             }
             let take = avail.len().saturating_sub(3);
             raw.extend_from_slice(&avail[..take]);
@@ -211,7 +214,10 @@ impl<R: Read> Multipart<R> {
             }
         }
         if raw.len() > MAX_HEADER_BYTES {
-            return Err(mime_err("mime.headers", format!("a part's headers exceed {MAX_HEADER_BYTES} bytes")));
+            return Err(mime_err(
+                "mime.headers",
+                format!("a part's headers exceed {MAX_HEADER_BYTES} bytes"),
+            ));
         }
         let text = String::from_utf8_lossy(&raw);
         let mut h = PartHeaders::default();
@@ -228,16 +234,24 @@ impl<R: Read> Multipart<R> {
         }
         for line in lines.iter().filter(|l| !l.is_empty()) {
             let Some((name, value)) = line.split_once(':') else {
-                return Err(mime_err("mime.headers", format!("malformed part header line `{line}`")));
+                return Err(mime_err(
+                    "mime.headers",
+                    format!("malformed part header line `{line}`"),
+                ));
             };
             let value = value.trim().to_string();
             match name.trim().to_ascii_lowercase().as_str() {
                 "content-id" => h.content_id = Some(super::strip_angle(&value)),
                 "content-type" => h.content_type = Some(value),
-                "content-transfer-encoding" => h.transfer_encoding = Some(value.to_ascii_lowercase()),
+                "content-transfer-encoding" => {
+                    h.transfer_encoding = Some(value.to_ascii_lowercase())
+                }
                 "content-length" => {
                     h.content_length = Some(value.parse().map_err(|_| {
-                        mime_err("mime.length", format!("part Content-Length `{value}` is not a number"))
+                        mime_err(
+                            "mime.length",
+                            format!("part Content-Length `{value}` is not a number"),
+                        )
                     })?)
                 }
                 _ => {}
@@ -357,7 +371,11 @@ mod tests {
         }
     }
 
-    fn read_all(data: &[u8], boundary: &str, step: usize) -> io::Result<Vec<(PartHeaders, Vec<u8>)>> {
+    fn read_all(
+        data: &[u8],
+        boundary: &str,
+        step: usize,
+    ) -> io::Result<Vec<(PartHeaders, Vec<u8>)>> {
         let mut mp = Multipart::new(Trickle(data, step), boundary);
         let mut out = Vec::new();
         while let Some(h) = mp.next_part()? {
@@ -373,8 +391,14 @@ mod tests {
         let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
         let data = body(
             &[
-                ("Content-Type: application/xop+xml; type=\"application/soap+xml\"\r\nContent-ID: <root@x>", b"<Envelope/>"),
-                ("Content-ID: <a1@x>\r\nContent-Transfer-Encoding: binary", &big),
+                (
+                    "Content-Type: application/xop+xml; type=\"application/soap+xml\"\r\nContent-ID: <root@x>",
+                    b"<Envelope/>",
+                ),
+                (
+                    "Content-ID: <a1@x>\r\nContent-Transfer-Encoding: binary",
+                    &big,
+                ),
                 ("Content-ID: <a2@x>", b"--b not a boundary\r\n-b"),
             ],
             "b",
@@ -400,7 +424,12 @@ mod tests {
         assert_eq!(as_mime_error(&e).unwrap().rule, "mime.boundary");
         let e = read_all(&body(&[("Content-Length: 5", b"abc")], "b"), "b", 2).unwrap_err();
         assert_eq!(as_mime_error(&e).unwrap().rule, "mime.length");
-        assert_eq!(read_all(&body(&[("Content-Length: 3", b"abc")], "b"), "b", 2).unwrap().len(), 1);
+        assert_eq!(
+            read_all(&body(&[("Content-Length: 3", b"abc")], "b"), "b", 2)
+                .unwrap()
+                .len(),
+            1
+        );
         let e = read_all(b"--b\r\nContent-ID", "b", 4).unwrap_err();
         assert_eq!(as_mime_error(&e).unwrap().rule, "mime.headers");
         let e = read_all(b"--bX\r\n\r\nabc\r\n--b--", "b", 4).unwrap_err();

@@ -11,7 +11,12 @@ use crate::xml::Element;
 use time::{Date, OffsetDateTime};
 
 /// A child the schema requires: the first child with this name, or 9020 naming the path.
-pub fn required<'a>(el: &'a Element, ns: &str, local: &str, path: &str) -> Result<&'a Element, XtaFault> {
+pub fn required<'a>(
+    el: &'a Element,
+    ns: &str,
+    local: &str,
+    path: &str,
+) -> Result<&'a Element, XtaFault> {
     el.child(ns, local).ok_or_else(|| {
         XtaFault::of(
             codes::NO_PARAMETERS,
@@ -24,7 +29,11 @@ pub fn required<'a>(el: &'a Element, ns: &str, local: &str, path: &str) -> Resul
 
 /// Check the element children against a sequence of `(namespace or "" for unqualified, local, min, max)`,
 /// as the XSD declares it: order, cardinalities, nothing unknown. 9022 on a violation.
-pub fn sequence(el: &Element, path: &str, seq: &[(&str, &str, usize, usize)]) -> Result<(), XtaFault> {
+pub fn sequence(
+    el: &Element,
+    path: &str,
+    seq: &[(&str, &str, usize, usize)],
+) -> Result<(), XtaFault> {
     let mut i = 0;
     let kids = &el.children;
     for (nsu, local, min, max) in seq {
@@ -34,7 +43,10 @@ pub fn sequence(el: &Element, path: &str, seq: &[(&str, &str, usize, usize)]) ->
             n += 1;
         }
         if n < *min {
-            let found = kids.get(i).map(|k| k.qname.clone()).unwrap_or_else(|| "the end".into());
+            let found = kids
+                .get(i)
+                .map(|k| k.qname.clone())
+                .unwrap_or_else(|| "the end".into());
             return Err(XtaFault::of(
                 codes::NO_PARAMETERS,
                 "xta.schema.missing",
@@ -68,8 +80,13 @@ pub fn is_uri(s: &str) -> bool {
         return false;
     };
     !rest.is_empty()
-        && scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        && scheme
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
         && !s.chars().any(|c| c.is_whitespace())
 }
 
@@ -88,7 +105,12 @@ impl Party {
         let ipath = format!("{path}/Identifier");
         let value = id.trimmed();
         if value.is_empty() {
-            return Err(XtaFault::of(codes::NO_PARAMETERS, "xta.party.empty", format!("{ipath} is empty")).at(ipath));
+            return Err(XtaFault::of(
+                codes::NO_PARAMETERS,
+                "xta.party.empty",
+                format!("{ipath} is empty"),
+            )
+            .at(ipath));
         }
         let Some(ty) = id.attr("type").filter(|t| !t.trim().is_empty()) else {
             return Err(XtaFault::of(
@@ -143,7 +165,9 @@ impl KeyCode {
         };
         Ok(KeyCode {
             code: code.trimmed().to_string(),
-            name: el.child_unqualified("name").map(|n| n.trimmed().to_string()),
+            name: el
+                .child_unqualified("name")
+                .map(|n| n.trimmed().to_string()),
             list_uri: attr("listURI")?,
             list_version_id: attr("listVersionID")?,
         })
@@ -211,21 +235,41 @@ impl Meta {
         sequence(el, path, META_SEQ)?;
         let da_path = format!("{path}/DeliveryAttributes");
         let da = required(el, ns::OSCIMETA, "DeliveryAttributes", path)?;
-        let not_before = time_value(da, "NotBefore", &da_path, xsd_time::parse_datetime, "xs:dateTime")?;
-        let obsolete_after = time_value(da, "ObsoleteAfter", &da_path, xsd_time::parse_date, "xs:date")?;
+        let not_before = time_value(
+            da,
+            "NotBefore",
+            &da_path,
+            xsd_time::parse_datetime,
+            "xs:dateTime",
+        )?;
+        let obsolete_after = time_value(
+            da,
+            "ObsoleteAfter",
+            &da_path,
+            xsd_time::parse_date,
+            "xs:date",
+        )?;
         let or_path = format!("{path}/Originators");
         let originators = required(el, ns::OSCIMETA, "Originators", path)?;
-        let author = Party::parse(required(originators, ns::OSCIMETA, "Author", &or_path)?, &format!("{or_path}/Author"))?;
+        let author = Party::parse(
+            required(originators, ns::OSCIMETA, "Author", &or_path)?,
+            &format!("{or_path}/Author"),
+        )?;
         let sender = match originators.child(ns::OSCIMETA, "Sender") {
             Some(s) => Some(Party::parse(s, &format!("{or_path}/Sender"))?),
             None => None,
         };
         let de_path = format!("{path}/Destinations");
         let dest = required(el, ns::OSCIMETA, "Destinations", path)?;
-        let reader = Party::parse(required(dest, ns::OSCIMETA, "Reader", &de_path)?, &format!("{de_path}/Reader"))?;
+        let reader = Party::parse(
+            required(dest, ns::OSCIMETA, "Reader", &de_path)?,
+            &format!("{de_path}/Reader"),
+        )?;
         let mi_path = format!("{path}/MsgIdentification");
         let mi = required(el, ns::OSCIMETA, "MsgIdentification", path)?;
-        let message_id = required(mi, ns::WSA, "MessageID", &mi_path)?.trimmed().to_string();
+        let message_id = required(mi, ns::WSA, "MessageID", &mi_path)?
+            .trimmed()
+            .to_string();
         if !is_uri(&message_id) {
             return Err(XtaFault::of(
                 codes::INVALID_URI,
@@ -247,7 +291,9 @@ impl Meta {
                 (ns::OSCIMETA, "MessageType", 1, 1),
             ],
         )?;
-        let service = required(q, ns::OSCIMETA, "Service", &q_path)?.trimmed().to_string();
+        let service = required(q, ns::OSCIMETA, "Service", &q_path)?
+            .trimmed()
+            .to_string();
         if !is_uri(&service) {
             return Err(XtaFault::of(
                 codes::INVALID_URI,
@@ -339,17 +385,20 @@ impl ContentAttrs {
             )
             .at(path.to_string()));
         };
-        let size = match el.attr("size") {
-            Some(s) => Some(s.trim().parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                XtaFault::of(
-                    codes::INVALID_COMBINATION,
-                    "xta.schema.type",
-                    format!("{path}/@size '{s}' is not a positive integer"),
-                )
-                .at(path.to_string())
-            })?),
-            None => None,
-        };
+        let size =
+            match el.attr("size") {
+                Some(s) => Some(s.trim().parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(
+                    || {
+                        XtaFault::of(
+                            codes::INVALID_COMBINATION,
+                            "xta.schema.type",
+                            format!("{path}/@size '{s}' is not a positive integer"),
+                        )
+                        .at(path.to_string())
+                    },
+                )?),
+                None => None,
+            };
         let opt = |n: &str| el.attr(n).map(str::to_string);
         Ok(ContentAttrs {
             content_type: ct.trim().to_string(),

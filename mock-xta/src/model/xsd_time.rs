@@ -102,10 +102,19 @@ mod tests {
         assert_eq!(format_datetime(t), "2022-08-15T09:30:47.000Z");
         let t = parse_datetime("2022-08-15T09:30:47.5+02:00").unwrap();
         assert_eq!(format_datetime(t), "2022-08-15T07:30:47.500Z");
-        for bad in ["2022-8-15T09:30:47", "2022-08-15 09:30:47", "x", "2022-02-30T00:00:00", "2022-08-15T09:30:47."] {
+        for bad in [
+            "2022-8-15T09:30:47",
+            "2022-08-15 09:30:47",
+            "x",
+            "2022-02-30T00:00:00",
+            "2022-08-15T09:30:47.",
+        ] {
             assert!(parse_datetime(bad).is_none(), "{bad}");
         }
-        assert_eq!(format_date(parse_date("2024-02-29Z").unwrap()), "2024-02-29");
+        assert_eq!(
+            format_date(parse_date("2024-02-29Z").unwrap()),
+            "2024-02-29"
+        );
         assert!(parse_date("2023-02-29").is_none());
     }
 }

@@ -40,7 +40,11 @@ impl Request {
             return Err(XtaFault::of(
                 codes::INVALID_COMBINATION,
                 "xta.cancel.already-cancelled",
-                format!("message '{}' was cancelled at {}", m.id, m.cancelled_at.as_deref().unwrap_or("")),
+                format!(
+                    "message '{}' was cancelled at {}",
+                    m.id,
+                    m.cancelled_at.as_deref().unwrap_or("")
+                ),
             ));
         }
         let Some(nb) = m.not_before.as_deref() else {
@@ -51,12 +55,18 @@ impl Request {
             )
             .hint("only sends scheduled with NotBefore can be cancelled"));
         };
-        let due = xsd_time::parse_datetime(nb).map(|t| t <= cx.now).unwrap_or(true);
+        let due = xsd_time::parse_datetime(nb)
+            .map(|t| t <= cx.now)
+            .unwrap_or(true);
         if due || m.fetched_at.is_some() {
             return Err(XtaFault::of(
                 codes::NOT_BEFORE_PASSED,
                 "xta.cancel.not-before-passed",
-                format!("NotBefore {nb} of message '{}' has passed (now {})", m.id, cx.now_str()),
+                format!(
+                    "NotBefore {nb} of message '{}' has passed (now {})",
+                    m.id,
+                    cx.now_str()
+                ),
             ));
         }
         let now = cx.now_str();
@@ -71,7 +81,9 @@ impl Request {
                         kind: RecordKind::Error,
                         at: now.clone(),
                         code: "xta.cancelled".into(),
-                        reason: format!("Nachricht vom Absender storniert (NotBefore {nb} noch nicht erreicht)"),
+                        reason: format!(
+                            "Nachricht vom Absender storniert (NotBefore {nb} noch nicht erreicht)"
+                        ),
                     },
                 )
             })

@@ -21,9 +21,13 @@ const PATH: &str = "/Envelope/Body/MsgBoxCloseRequest";
 
 impl Request {
     pub fn parse(env: &Envelope) -> Result<Request, XtaFault> {
-        let b = body(env, Op::Close)?.ok_or_else(|| XtaFault::of(codes::NO_PARAMETERS, "xta.body.missing", "empty"))?;
+        let b = body(env, Op::Close)?
+            .ok_or_else(|| XtaFault::of(codes::NO_PARAMETERS, "xta.body.missing", "empty"))?;
         let (request_id, last_received) = iterator_args(b, PATH)?;
-        Ok(Request { request_id, last_received })
+        Ok(Request {
+            request_id,
+            last_received,
+        })
     }
 
     pub fn apply(self, cx: &Ctx<'_>, env: &Envelope) -> Result<Answer, XtaFault> {
@@ -56,18 +60,32 @@ impl Request {
             .at(format!("{PATH}/@MsgBoxRequestID"))
             .hint("send the MsgBoxRequestID from the getMessage answer"));
         }
-        let rows = cx.st.store().read(|c| db::mailbox(c, &me)).map_err(store_fault)?;
+        let rows = cx
+            .st
+            .store()
+            .read(|c| db::mailbox(c, &me))
+            .map_err(store_fault)?;
         for id in &confirm {
             let Some(m) = rows.iter().find(|m| m.id == *id) else {
-                return Err(XtaFault::of(codes::UNKNOWN_MESSAGE_ID, "xta.close.unknown-message", format!("message '{id}' is not in the mailbox of account '{me}'"))
-                    .at(format!("{PATH}/LastMsgReceived")));
+                return Err(XtaFault::of(
+                    codes::UNKNOWN_MESSAGE_ID,
+                    "xta.close.unknown-message",
+                    format!("message '{id}' is not in the mailbox of account '{me}'"),
+                )
+                .at(format!("{PATH}/LastMsgReceived")));
             };
             if m.fetched_at.is_none() {
                 notes.push(Diagnosis::new("xta.close.not-fetched", format!("message '{id}' is confirmed by close but was never fetched with getMessage")).at(format!("{PATH}/LastMsgReceived")));
             }
             if let Some(it) = &it {
                 if it.kind == IterKind::Message && !it.delivered.contains(id) {
-                    notes.push(Diagnosis::new("xta.close.other-iterator", format!("message '{id}' was not delivered through iterator '{}'", it.id)));
+                    notes.push(Diagnosis::new(
+                        "xta.close.other-iterator",
+                        format!(
+                            "message '{id}' was not delivered through iterator '{}'",
+                            it.id
+                        ),
+                    ));
                 }
             }
         }
@@ -79,12 +97,16 @@ impl Request {
                 for id in &confirm {
                     if db::mark(tx, id, "closed_at", &now)? {
                         db::mark(tx, id, "fetched_at", &now)?;
-                        db::add_record(tx, id, &Record {
-                            kind: RecordKind::Info,
-                            at: now.clone(),
-                            code: "xta.received".into(),
-                            reason: format!("Abholung durch {me} mit close bestätigt"),
-                        })?;
+                        db::add_record(
+                            tx,
+                            id,
+                            &Record {
+                                kind: RecordKind::Info,
+                                at: now.clone(),
+                                code: "xta.received".into(),
+                                reason: format!("Abholung durch {me} mit close bestätigt"),
+                            },
+                        )?;
                         closed.push(id.clone());
                     }
                 }
@@ -95,8 +117,13 @@ impl Request {
             })
             .map_err(store_fault)?;
         for id in confirm.iter().filter(|i| !closed.contains(i)) {
-            notes.push(Diagnosis::new("xta.close.already-closed", format!("message '{id}' had been confirmed before")));
+            notes.push(Diagnosis::new(
+                "xta.close.already-closed",
+                format!("message '{id}' had been confirmed before"),
+            ));
         }
-        Ok(Answer::empty().notes(notes).data(serde_json::json!({ "closed": closed, "iterator": it.map(|i| i.id) })))
+        Ok(Answer::empty()
+            .notes(notes)
+            .data(serde_json::json!({ "closed": closed, "iterator": it.map(|i| i.id) })))
     }
 }

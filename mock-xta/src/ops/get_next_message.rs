@@ -19,9 +19,13 @@ const PATH: &str = "/Envelope/Body/MsgBoxGetNextRequest";
 
 impl Request {
     pub fn parse(env: &Envelope) -> Result<Request, XtaFault> {
-        let b = body(env, Op::GetNextMessage)?.ok_or_else(|| XtaFault::of(codes::NO_PARAMETERS, "xta.body.missing", "empty"))?;
+        let b = body(env, Op::GetNextMessage)?
+            .ok_or_else(|| XtaFault::of(codes::NO_PARAMETERS, "xta.body.missing", "empty"))?;
         let (request_id, last_received) = iterator_args(b, PATH)?;
-        Ok(Request { request_id, last_received })
+        Ok(Request {
+            request_id,
+            last_received,
+        })
     }
 
     pub fn apply(self, cx: &Ctx<'_>, env: &Envelope) -> Result<Answer, XtaFault> {
@@ -30,34 +34,67 @@ impl Request {
         let mut notes = caller.notes.clone();
         let Some(mut it) = load_iterator(cx, &self.request_id, &me, IterKind::Message)? else {
             let mut a = Answer::empty().notes(notes);
-            a.headers.push(response_header(&self.request_id, Pending::None(ns::REASON_REQUEST_ID_INVALID)));
-            return Ok(a.note(Diagnosis::new(
-                "xta.msgbox.request-id-invalid",
-                format!("MsgBoxRequestID '{}' is no live getMessage iterator of account '{me}'", self.request_id),
-            )
-            .at(format!("{PATH}/@MsgBoxRequestID"))));
+            a.headers.push(response_header(
+                &self.request_id,
+                Pending::None(ns::REASON_REQUEST_ID_INVALID),
+            ));
+            return Ok(a.note(
+                Diagnosis::new(
+                    "xta.msgbox.request-id-invalid",
+                    format!(
+                        "MsgBoxRequestID '{}' is no live getMessage iterator of account '{me}'",
+                        self.request_id
+                    ),
+                )
+                .at(format!("{PATH}/@MsgBoxRequestID")),
+            ));
         };
         for id in &self.last_received {
             if !it.delivered.contains(id) {
-                notes.push(Diagnosis::new("xta.msgbox.last-received", format!("LastMsgReceived '{id}' was not delivered through this iterator")).at(format!("{PATH}/LastMsgReceived")));
+                notes.push(
+                    Diagnosis::new(
+                        "xta.msgbox.last-received",
+                        format!("LastMsgReceived '{id}' was not delivered through this iterator"),
+                    )
+                    .at(format!("{PATH}/LastMsgReceived")),
+                );
             }
         }
-        let rows = cx.st.store().read(|c| db::mailbox(c, &me)).map_err(store_fault)?;
-        let mut live: Vec<_> = select(rows, None, cx.now).into_iter().filter(|m| it.items.contains(&m.id)).collect();
+        let rows = cx
+            .st
+            .store()
+            .read(|c| db::mailbox(c, &me))
+            .map_err(store_fault)?;
+        let mut live: Vec<_> = select(rows, None, cx.now)
+            .into_iter()
+            .filter(|m| it.items.contains(&m.id))
+            .collect();
         if live.is_empty() {
             it.items.clear();
-            cx.st.store().write(|tx| db::put_iterator(tx, &it)).map_err(store_fault)?;
+            cx.st
+                .store()
+                .write(|tx| db::put_iterator(tx, &it))
+                .map_err(store_fault)?;
             let mut a = Answer::empty().notes(notes);
-            a.headers.push(response_header(&self.request_id, Pending::None(ns::REASON_NO_MATCH)));
+            a.headers.push(response_header(
+                &self.request_id,
+                Pending::None(ns::REASON_NO_MATCH),
+            ));
             return Ok(a);
         }
         let next = live.remove(0);
         it.items.retain(|i| *i != next.id);
         it.delivered.push(next.id.clone());
-        cx.st.store().write(|tx| db::put_iterator(tx, &it)).map_err(store_fault)?;
+        cx.st
+            .store()
+            .write(|tx| db::put_iterator(tx, &it))
+            .map_err(store_fault)?;
         let (meta, body) = deliver(cx, &next, &mut notes)?;
         Ok(Answer {
-            headers: vec![meta, response_header(&self.request_id, Pending::Items(it.items.len()))],
+            headers: vec![
+                meta,
+                response_header(&self.request_id, Pending::Items(it.items.len())),
+            ],
             body,
             notes,
             data: Some(serde_json::json!({ "message_id": next.id, "pending": it.items.len() })),

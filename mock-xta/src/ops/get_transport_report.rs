@@ -23,13 +23,21 @@ impl Request {
         let (m, rep) = cx
             .st
             .store()
-            .read(|c| Ok((crate::db::message(c, &self.message_id)?, crate::db::report(c, &self.message_id)?)))
+            .read(|c| {
+                Ok((
+                    crate::db::message(c, &self.message_id)?,
+                    crate::db::report(c, &self.message_id)?,
+                ))
+            })
             .map_err(store_fault)?;
         let (Some(m), Some(rep)) = (m, rep) else {
             return Err(XtaFault::of(
                 codes::UNKNOWN_MESSAGE_ID,
                 "xta.report.unknown-message",
-                format!("no message '{}' was sent through this server", self.message_id),
+                format!(
+                    "no message '{}' was sent through this server",
+                    self.message_id
+                ),
             )
             .at("/Envelope/Body/MessageID"));
         };
@@ -37,17 +45,27 @@ impl Request {
             return Err(XtaFault::of(
                 codes::UNKNOWN_MESSAGE_ID,
                 "xta.report.foreign-message",
-                format!("message '{}' is neither from nor for account '{me}'", self.message_id),
+                format!(
+                    "message '{}' is neither from nor for account '{me}'",
+                    self.message_id
+                ),
             )
             .at("/Envelope/Body/MessageID"));
         }
         let status = crate::report::status(&m, &rep.records);
-        let xml = crate::report::transport_report(&m, &rep.report_time, &rep.records, &cx.st.config().server_identity);
-        Ok(Answer::xml(xml).notes(caller.notes).data(serde_json::json!({
-            "message_id": m.id,
-            "status": status,
-            "status_name": crate::report::status_name(status),
-            "records": rep.records,
-        })))
+        let xml = crate::report::transport_report(
+            &m,
+            &rep.report_time,
+            &rep.records,
+            &cx.st.config().server_identity,
+        );
+        Ok(Answer::xml(xml)
+            .notes(caller.notes)
+            .data(serde_json::json!({
+                "message_id": m.id,
+                "status": status,
+                "status_name": crate::report::status_name(status),
+                "records": rep.records,
+            })))
     }
 }

@@ -27,19 +27,36 @@ const PATH: &str = "/Envelope/Body/LookupServiceRequest";
 
 impl Request {
     pub fn parse(env: &Envelope) -> Result<Request, XtaFault> {
-        let b = body(env, Op::LookupService)?.ok_or_else(|| XtaFault::of(codes::NO_PARAMETERS, "xta.body.missing", "empty"))?;
-        sequence(b, PATH, &[(ns::XTA, "LookupServiceRequestList", 1, usize::MAX)])?;
+        let b = body(env, Op::LookupService)?
+            .ok_or_else(|| XtaFault::of(codes::NO_PARAMETERS, "xta.body.missing", "empty"))?;
+        sequence(
+            b,
+            PATH,
+            &[(ns::XTA, "LookupServiceRequestList", 1, usize::MAX)],
+        )?;
         let mut queries = Vec::new();
         for (i, item) in b.children.iter().enumerate() {
             let p = format!("{PATH}/LookupServiceRequestList[{}]", i + 1);
             sequence(item, &p, &[(ns::XTA, "LookupService", 1, 1)])?;
             let ls = &item.children[0];
             let lp = format!("{p}/LookupService");
-            sequence(ls, &lp, &[(ns::OSCIMETA, "Reader", 1, 1), (ns::XTA, "ServiceType", 1, 1)])?;
+            sequence(
+                ls,
+                &lp,
+                &[
+                    (ns::OSCIMETA, "Reader", 1, 1),
+                    (ns::XTA, "ServiceType", 1, 1),
+                ],
+            )?;
             let reader_el = &ls.children[0];
             let service = ls.children[1].trimmed().to_string();
             if !is_uri(&service) {
-                return Err(XtaFault::of(codes::INVALID_URI, "xta.lookup.service-uri", format!("ServiceType '{service}' is not a URI")).at(format!("{lp}/ServiceType")));
+                return Err(XtaFault::of(
+                    codes::INVALID_URI,
+                    "xta.lookup.service-uri",
+                    format!("ServiceType '{service}' is not a URI"),
+                )
+                .at(format!("{lp}/ServiceType")));
             }
             queries.push(Query {
                 reader: Party::parse(reader_el, &format!("{lp}/Reader"))?,
@@ -53,21 +70,30 @@ impl Request {
     pub fn apply(self, cx: &Ctx<'_>, env: &Envelope) -> Result<Answer, XtaFault> {
         let caller = cx.caller(env)?;
         let mut w = W::new();
-        w.open("xta:LookupServiceResponse", &[("xmlns:xta", ns::XTA)]).open("xta:LookupServiceResultList", &[]);
+        w.open("xta:LookupServiceResponse", &[("xmlns:xta", ns::XTA)])
+            .open("xta:LookupServiceResultList", &[]);
         let mut results = Vec::new();
         for q in &self.queries {
             let account = cx.st.account(&q.reader.id);
-            let offered = account.as_ref().is_some_and(|a| a.offers.iter().any(|o| o.service == q.service));
+            let offered = account
+                .as_ref()
+                .is_some_and(|a| a.offers.iter().any(|o| o.service == q.service));
             w.open("xta:LookupServiceResult", &[]);
             write_element(&mut w.buf, &q.reader_element);
             w.leaf("xta:ServiceType", &q.service)
                 .open("xta:IsServiceAvailableValue", &[])
-                .leaf("xta:ServiceIsAvailable", if offered { "true" } else { "false" })
+                .leaf(
+                    "xta:ServiceIsAvailable",
+                    if offered { "true" } else { "false" },
+                )
                 .close("xta:IsServiceAvailableValue");
             if offered {
                 if let Some(cert) = cx.st.enc_cert(&q.reader.id) {
                     w.open("xta:ServiceParameter", &[])
-                        .open("xta:ParameterType", &[("listURI", PARAMETER_LIST), ("listVersionID", "1.0")])
+                        .open(
+                            "xta:ParameterType",
+                            &[("listURI", PARAMETER_LIST), ("listVersionID", "1.0")],
+                        )
                         .leaf("code", PARAMETER_CERT)
                         .close("xta:ParameterType")
                         .leaf("xta:Resource", &ti_core::b64_encode(&cert))
@@ -77,7 +103,10 @@ impl Request {
             w.close("xta:LookupServiceResult");
             results.push(serde_json::json!({ "reader": q.reader.id, "service": q.service, "available": offered }));
         }
-        w.close("xta:LookupServiceResultList").close("xta:LookupServiceResponse");
-        Ok(Answer::xml(w.buf).notes(caller.notes).data(serde_json::json!({ "results": results })))
+        w.close("xta:LookupServiceResultList")
+            .close("xta:LookupServiceResponse");
+        Ok(Answer::xml(w.buf)
+            .notes(caller.notes)
+            .data(serde_json::json!({ "results": results })))
     }
 }

@@ -16,13 +16,13 @@ pub mod msgbox;
 pub mod send_message;
 pub mod send_message_sync;
 
+use crate::XtaState;
 use crate::auth::{Caller, Transport, authenticate};
 use crate::fault::{XtaFault, codes};
 use crate::model::{ContentAttrs, Party};
 use crate::ns::{self, Op, Port};
 use crate::soap::{Envelope, sender_fault};
 use crate::xml::Element;
-use crate::XtaState;
 use sim_kit::Diagnosis;
 use sim_kit::store::NewBlob;
 use std::collections::HashMap;
@@ -86,7 +86,10 @@ pub enum BodyOut {
     Empty,
     Xml(String),
     /// `xta:GenericContentContainer` with content streamed from the store.
-    Container { message: ContentOut, attachments: Vec<ContentOut> },
+    Container {
+        message: ContentOut,
+        attachments: Vec<ContentOut>,
+    },
     /// `xta:GenericContentContainer` holding an encrypted container (stored XML).
     Encrypted(String),
 }
@@ -162,8 +165,11 @@ impl Incoming {
             .get_mut(slot)
             .and_then(Option::take)
             .ok_or_else(|| {
-                sender_fault("xop.reused-part", "one MIME part is referred to by two xop:Include elements")
-                    .at(path.to_string())
+                sender_fault(
+                    "xop.reused-part",
+                    "one MIME part is referred to by two xop:Include elements",
+                )
+                .at(path.to_string())
             })
     }
 }
@@ -178,7 +184,12 @@ pub fn author_header(env: &Envelope) -> Result<Option<Party>, XtaFault> {
 
 /// The operation a request asks for: `wsa:Action` (required, WS-Addressing policy of the WSDL), agreeing
 /// with the HTTP action parameter if any, served on this port.
-pub fn resolve_op(headers: &[Element], http_action: Option<&str>, port: Port, require_message_id: bool) -> Result<(Op, Vec<Diagnosis>), XtaFault> {
+pub fn resolve_op(
+    headers: &[Element],
+    http_action: Option<&str>,
+    port: Port,
+    require_message_id: bool,
+) -> Result<(Op, Vec<Diagnosis>), XtaFault> {
     let mut notes = Vec::new();
     let action = headers
         .iter()
@@ -187,8 +198,16 @@ pub fn resolve_op(headers: &[Element], http_action: Option<&str>, port: Port, re
     let Some(action) = action else {
         let hint = http_action
             .and_then(Op::by_action)
-            .map(|o| format!("for {} send <wsa:Action>{}</wsa:Action>", o.name(), o.action()))
-            .unwrap_or_else(|| "enable WS-Addressing in the client (e.g. CXF WSAddressingFeature)".into());
+            .map(|o| {
+                format!(
+                    "for {} send <wsa:Action>{}</wsa:Action>",
+                    o.name(),
+                    o.action()
+                )
+            })
+            .unwrap_or_else(|| {
+                "enable WS-Addressing in the client (e.g. CXF WSAddressingFeature)".into()
+            });
         return Err(sender_fault(
             "xta.wsa.action-missing",
             "no wsa:Action header: the XTA WSDL requires WS-Addressing (wsam:Addressing, not optional)",
@@ -208,9 +227,10 @@ pub fn resolve_op(headers: &[Element], http_action: Option<&str>, port: Port, re
         }
     }
     let Some(op) = Op::by_action(&action) else {
-        let near = Op::ALL
-            .iter()
-            .find(|o| o.action().eq_ignore_ascii_case(&action) || o.action().trim_end_matches('/') == action.trim_end_matches('/'));
+        let near = Op::ALL.iter().find(|o| {
+            o.action().eq_ignore_ascii_case(&action)
+                || o.action().trim_end_matches('/') == action.trim_end_matches('/')
+        });
         let mut f = sender_fault(
             "xta.wsa.action-unknown",
             format!("wsa:Action '{action}' names no XTA-WS 2.1.1 operation"),
@@ -235,13 +255,17 @@ pub fn resolve_op(headers: &[Element], http_action: Option<&str>, port: Port, re
         .at("/Envelope/Header/Action")
         .hint("take the port addresses from GET /xta.wsdl"));
     }
-    let has_id = headers.iter().any(|h| h.is(ns::WSA, "MessageID") && h.has_text());
+    let has_id = headers
+        .iter()
+        .any(|h| h.is(ns::WSA, "MessageID") && h.has_text());
     if !has_id {
         let msg = "no wsa:MessageID header: WS-Addressing 1.0 requires one when a reply is expected, and the answer's wsa:RelatesTo refers to it";
         if require_message_id {
             return Err(sender_fault("xta.wsa.message-id-missing", msg)
                 .at("/Envelope/Header")
-                .reason("A required header representing a Message Addressing Property is not present"));
+                .reason(
+                    "A required header representing a Message Addressing Property is not present",
+                ));
         }
         notes.push(Diagnosis::new("xta.wsa.message-id-missing", msg));
     }
@@ -257,7 +281,13 @@ pub struct Precheck {
     pub limit_rule: String,
 }
 
-pub fn precheck(st: &XtaState, transport: &Transport, root: &Element, http_action: Option<&str>, port: Port) -> Result<Precheck, XtaFault> {
+pub fn precheck(
+    st: &XtaState,
+    transport: &Transport,
+    root: &Element,
+    http_action: Option<&str>,
+    port: Port,
+) -> Result<Precheck, XtaFault> {
     crate::soap::check_root(root)?;
     let headers: &[Element] = root
         .children
@@ -265,23 +295,41 @@ pub fn precheck(st: &XtaState, transport: &Transport, root: &Element, http_actio
         .filter(|h| h.is(ns::SOAP12, "Header"))
         .map(|h| h.children.as_slice())
         .unwrap_or(&[]);
-    let (op, _) = resolve_op(headers, http_action, port, st.config().behaviour.require_wsa_message_id)?;
+    let (op, _) = resolve_op(
+        headers,
+        http_action,
+        port,
+        st.config().behaviour.require_wsa_message_id,
+    )?;
     let mut limit = st.config().limits.max_message_bytes;
     let mut limit_rule = "server limit (limits.max_message_bytes)".to_string();
     if matches!(op, Op::SendMessage | Op::SendMessageSync) {
-        if let Some(m) = headers.iter().find(|h| h.is(ns::OSCIMETA, "MessageMetaData")) {
+        if let Some(m) = headers
+            .iter()
+            .find(|h| h.is(ns::OSCIMETA, "MessageMetaData"))
+        {
             let meta = crate::model::Meta::parse(m, "/Envelope/Header/MessageMetaData")?;
             let claimed = meta.sender.as_ref().unwrap_or(&meta.author);
-            authenticate(transport, Some(claimed), send_message::CLAIM_PATH, |id| st.account(id))?;
+            authenticate(transport, Some(claimed), send_message::CLAIM_PATH, |id| {
+                st.account(id)
+            })?;
             if let Some(p) = st.profiles().for_service(&meta.service) {
                 if let Some(ms) = &p.max_size {
                     limit = ms.bytes();
-                    limit_rule = format!("transport profile {} ({})", p.id, ms.passage.as_deref().unwrap_or("max_size"));
+                    limit_rule = format!(
+                        "transport profile {} ({})",
+                        p.id,
+                        ms.passage.as_deref().unwrap_or("max_size")
+                    );
                 }
             }
         }
     }
-    Ok(Precheck { op, limit, limit_rule })
+    Ok(Precheck {
+        op,
+        limit,
+        limit_rule,
+    })
 }
 
 /// The body element the operation takes, or a fault naming what came instead.
@@ -290,13 +338,20 @@ pub fn body<'e>(env: &'e Envelope, op: Op) -> Result<Option<&'e Element>, XtaFau
         (None, None) => Ok(None),
         (None, Some(b)) => Err(sender_fault(
             "xta.body.unexpected",
-            format!("{} takes an empty Body, but it holds {}", op.name(), b.expanded()),
+            format!(
+                "{} takes an empty Body, but it holds {}",
+                op.name(),
+                b.expanded()
+            ),
         )
         .at(format!("/Envelope/Body/{}", b.qname))),
         (Some((ns, local)), None) => Err(XtaFault::of(
             codes::NO_PARAMETERS,
             "xta.body.missing",
-            format!("{} needs {local} ({ns}) in the Body, which is empty", op.name()),
+            format!(
+                "{} needs {local} ({ns}) in the Body, which is empty",
+                op.name()
+            ),
         )
         .at("/Envelope/Body")),
         (Some((ns, local)), Some(b)) => {
@@ -305,7 +360,11 @@ pub fn body<'e>(env: &'e Envelope, op: Op) -> Result<Option<&'e Element>, XtaFau
             } else {
                 Err(sender_fault(
                     "xta.body.element",
-                    format!("{} needs {{{ns}}}{local} in the Body, found {}", op.name(), b.expanded()),
+                    format!(
+                        "{} needs {{{ns}}}{local} in the Body, found {}",
+                        op.name(),
+                        b.expanded()
+                    ),
                 )
                 .at(format!("/Envelope/Body/{}", b.qname)))
             }
@@ -315,13 +374,24 @@ pub fn body<'e>(env: &'e Envelope, op: Op) -> Result<Option<&'e Element>, XtaFau
 
 /// A `wsa:MessageID` body (getTransportReport, cancelMessage).
 pub fn message_id_body(env: &Envelope, op: Op) -> Result<String, XtaFault> {
-    let b = body(env, op)?.ok_or_else(|| XtaFault::of(codes::NO_PARAMETERS, "xta.body.missing", "no MessageID"))?;
+    let b = body(env, op)?
+        .ok_or_else(|| XtaFault::of(codes::NO_PARAMETERS, "xta.body.missing", "no MessageID"))?;
     let id = b.trimmed();
     if id.is_empty() {
-        return Err(XtaFault::of(codes::NO_PARAMETERS, "xta.message-id.empty", "the MessageID in the Body is empty").at("/Envelope/Body/MessageID"));
+        return Err(XtaFault::of(
+            codes::NO_PARAMETERS,
+            "xta.message-id.empty",
+            "the MessageID in the Body is empty",
+        )
+        .at("/Envelope/Body/MessageID"));
     }
     if !crate::model::is_uri(id) {
-        return Err(XtaFault::of(codes::INVALID_URI, "xta.message-id.uri", format!("MessageID '{id}' is not a URI")).at("/Envelope/Body/MessageID"));
+        return Err(XtaFault::of(
+            codes::INVALID_URI,
+            "xta.message-id.uri",
+            format!("MessageID '{id}' is not a URI"),
+        )
+        .at("/Envelope/Body/MessageID"));
     }
     Ok(id.to_string())
 }

@@ -34,7 +34,10 @@ pub fn selector(req: &Element, path: &str) -> Result<Option<Selector>, XtaFault>
         if let Some(other) = req.children.first() {
             return Err(crate::soap::sender_fault(
                 "xta.msgbox.unexpected",
-                format!("{path}: element {} is not allowed here (only osci:MsgSelector)", other.qname),
+                format!(
+                    "{path}: element {} is not allowed here (only osci:MsgSelector)",
+                    other.qname
+                ),
             )
             .at(format!("{path}/{}", other.qname)));
         }
@@ -57,12 +60,23 @@ pub fn selector(req: &Element, path: &str) -> Result<Option<Selector>, XtaFault>
         match c.local.as_str() {
             "MessageID" => sel.ids.push(c.trimmed().to_string()),
             "RelatesTo" => sel.relates_to.push(c.trimmed().to_string()),
-            "MsgBoxEntryTimeFrom" | "MsgBoxEntryTimeTo" => match xsd_time::parse_datetime(c.trimmed()) {
-                Some(t) if c.local == "MsgBoxEntryTimeFrom" => sel.from = Some(t),
-                Some(t) => sel.to = Some(t),
-                None => sel.invalid = Some(format!("{} '{}' is not an xs:dateTime", c.local, c.trimmed())),
-            },
-            "Extension" => sel.invalid = Some("osci:Extension search arguments are not supported by this server".into()),
+            "MsgBoxEntryTimeFrom" | "MsgBoxEntryTimeTo" => {
+                match xsd_time::parse_datetime(c.trimmed()) {
+                    Some(t) if c.local == "MsgBoxEntryTimeFrom" => sel.from = Some(t),
+                    Some(t) => sel.to = Some(t),
+                    None => {
+                        sel.invalid = Some(format!(
+                            "{} '{}' is not an xs:dateTime",
+                            c.local,
+                            c.trimmed()
+                        ))
+                    }
+                }
+            }
+            "Extension" => {
+                sel.invalid =
+                    Some("osci:Extension search arguments are not supported by this server".into())
+            }
             _ => {}
         }
     }
@@ -76,7 +90,12 @@ pub fn selector(req: &Element, path: &str) -> Result<Option<Selector>, XtaFault>
         Some("true") | Some("1") => sel.new_entry = Some(true),
         Some("false") | Some("0") => sel.new_entry = Some(false),
         Some(other) => {
-            return Err(XtaFault::of(codes::INVALID_COMBINATION, "xta.schema.type", format!("newEntry '{other}' is not a boolean")).at(sp));
+            return Err(XtaFault::of(
+                codes::INVALID_COMBINATION,
+                "xta.schema.type",
+                format!("newEntry '{other}' is not a boolean"),
+            )
+            .at(sp));
         }
     }
     Ok(Some(sel))
@@ -92,7 +111,11 @@ pub fn delivered(m: &MessageRow, now: OffsetDateTime) -> bool {
 }
 
 /// The mailbox messages a selector picks, in order of entry.
-pub fn select(rows: Vec<MessageRow>, sel: Option<&Selector>, now: OffsetDateTime) -> Vec<MessageRow> {
+pub fn select(
+    rows: Vec<MessageRow>,
+    sel: Option<&Selector>,
+    now: OffsetDateTime,
+) -> Vec<MessageRow> {
     let show_closed = sel.and_then(|s| s.new_entry) == Some(false);
     rows.into_iter()
         .filter(|m| delivered(m, now))
@@ -102,7 +125,8 @@ pub fn select(rows: Vec<MessageRow>, sel: Option<&Selector>, now: OffsetDateTime
             Some(s) => {
                 let entered = xsd_time::parse_datetime(&m.entered_at);
                 (s.ids.is_empty() || s.ids.contains(&m.id))
-                    && (s.relates_to.is_empty() || m.in_reply_to.iter().any(|r| s.relates_to.contains(r)))
+                    && (s.relates_to.is_empty()
+                        || m.in_reply_to.iter().any(|r| s.relates_to.contains(r)))
                     && s.from.is_none_or(|f| entered.is_some_and(|e| e >= f))
                     && s.to.is_none_or(|t| entered.is_some_and(|e| e <= t))
             }
@@ -118,7 +142,10 @@ pub enum Pending {
 
 pub fn response_header(request_id: &str, p: Pending) -> String {
     let mut w = W::new();
-    w.open("osci:MsgBoxResponse", &[("xmlns:osci", ns::OSCI), ("MsgBoxRequestID", request_id)]);
+    w.open(
+        "osci:MsgBoxResponse",
+        &[("xmlns:osci", ns::OSCI), ("MsgBoxRequestID", request_id)],
+    );
     match p {
         Pending::Items(n) => {
             w.leaf("osci:ItemsPending", &n.to_string());
@@ -156,7 +183,12 @@ impl ListForm {
             )
             .at(format!("{path}/@ListForm"))
             .hint("send ListForm=\"MsgAtrributes\" or ListForm=\"MessageMetaData\"")),
-            Some(o) => Err(XtaFault::of(codes::INVALID_COMBINATION, "xta.msgbox.list-form", format!("ListForm '{o}' is neither 'MsgAtrributes' nor 'MessageMetaData'")).at(format!("{path}/@ListForm"))),
+            Some(o) => Err(XtaFault::of(
+                codes::INVALID_COMBINATION,
+                "xta.msgbox.list-form",
+                format!("ListForm '{o}' is neither 'MsgAtrributes' nor 'MessageMetaData'"),
+            )
+            .at(format!("{path}/@ListForm"))),
         }
     }
     pub fn as_str(self) -> &'static str {
@@ -170,14 +202,18 @@ impl ListForm {
 /// `osci:MsgStatusList` with the entries in the requested form.
 pub fn status_list(rows: &[MessageRow], form: ListForm) -> String {
     let mut w = W::new();
-    w.open("osci:MsgStatusList", &[("xmlns:osci", ns::OSCI), ("xmlns:wsa", ns::WSA)]);
+    w.open(
+        "osci:MsgStatusList",
+        &[("xmlns:osci", ns::OSCI), ("xmlns:wsa", ns::WSA)],
+    );
     for m in rows {
         match form {
             ListForm::MetaData => {
                 w.raw(&m.meta_xml);
             }
             ListForm::Attributes => {
-                w.open("osci:MsgAttributes", &[]).leaf("wsa:MessageID", &m.id);
+                w.open("osci:MsgAttributes", &[])
+                    .leaf("wsa:MessageID", &m.id);
                 for r in &m.in_reply_to {
                     w.leaf("wsa:RelatesTo", r);
                 }
@@ -207,23 +243,41 @@ fn delivery_time(m: &MessageRow) -> String {
 }
 
 /// Load a live iterator of this account and kind; `None` (→ RequestIdInvalid) otherwise.
-pub fn load_iterator(cx: &Ctx<'_>, id: &str, account: &str, kind: IterKind) -> Result<Option<Iterator>, XtaFault> {
-    let it = cx.st.store().read(|c| db::iterator(c, id)).map_err(store_fault)?;
+pub fn load_iterator(
+    cx: &Ctx<'_>,
+    id: &str,
+    account: &str,
+    kind: IterKind,
+) -> Result<Option<Iterator>, XtaFault> {
+    let it = cx
+        .st
+        .store()
+        .read(|c| db::iterator(c, id))
+        .map_err(store_fault)?;
     let ttl = cx.st.config().limits.iterator_ttl_secs as i64;
     Ok(it.filter(|it| {
         it.account == account
             && it.kind == kind
-            && xsd_time::parse_datetime(&it.created_at).is_some_and(|c| c + time::Duration::seconds(ttl) > cx.now)
+            && xsd_time::parse_datetime(&it.created_at)
+                .is_some_and(|c| c + time::Duration::seconds(ttl) > cx.now)
     }))
 }
 
 /// Deliver one message: mark the first fetch, note it in the report, and build the answer's header and body.
-pub fn deliver(cx: &Ctx<'_>, m: &MessageRow, notes: &mut Vec<Diagnosis>) -> Result<(String, BodyOut), XtaFault> {
+pub fn deliver(
+    cx: &Ctx<'_>,
+    m: &MessageRow,
+    notes: &mut Vec<Diagnosis>,
+) -> Result<(String, BodyOut), XtaFault> {
     let now = cx.now_str();
     if m.closed_at.is_some() {
         notes.push(Diagnosis::new(
             "xta.msgbox.refetch",
-            format!("message '{}' was already confirmed with close at {}; fetched again", m.id, m.closed_at.as_deref().unwrap_or("")),
+            format!(
+                "message '{}' was already confirmed with close at {}; fetched again",
+                m.id,
+                m.closed_at.as_deref().unwrap_or("")
+            ),
         ));
     }
     let first = m.fetched_at.is_none();
@@ -231,12 +285,19 @@ pub fn deliver(cx: &Ctx<'_>, m: &MessageRow, notes: &mut Vec<Diagnosis>) -> Resu
         .store()
         .write(|tx| {
             if db::mark(tx, &m.id, "fetched_at", &now)? {
-                db::add_record(tx, &m.id, &Record {
-                    kind: RecordKind::Info,
-                    at: now.clone(),
-                    code: "xta.fetched".into(),
-                    reason: format!("Nachricht von {} abgerufen (Abholung noch nicht mit close bestätigt)", m.reader),
-                })?;
+                db::add_record(
+                    tx,
+                    &m.id,
+                    &Record {
+                        kind: RecordKind::Info,
+                        at: now.clone(),
+                        code: "xta.fetched".into(),
+                        reason: format!(
+                            "Nachricht von {} abgerufen (Abholung noch nicht mit close bestätigt)",
+                            m.reader
+                        ),
+                    },
+                )?;
             }
             Ok(())
         })
@@ -244,24 +305,39 @@ pub fn deliver(cx: &Ctx<'_>, m: &MessageRow, notes: &mut Vec<Diagnosis>) -> Resu
     let _ = first;
     let body = match (&m.message_blob, &m.encrypted_xml) {
         (Some(blob), _) => {
-            let atts = cx.st.store().read(|c| db::attachments(c, &m.id)).map_err(store_fault)?;
+            let atts = cx
+                .st
+                .store()
+                .read(|c| db::attachments(c, &m.id))
+                .map_err(store_fault)?;
             let len = cx.st.store().blob_len(blob).map_err(store_fault)?;
             BodyOut::Container {
                 message: ContentOut {
                     attrs: m.message_attrs.clone(),
-                    src: Source::Blob { id: blob.clone(), len },
+                    src: Source::Blob {
+                        id: blob.clone(),
+                        len,
+                    },
                 },
                 attachments: atts
                     .into_iter()
                     .map(|a| ContentOut {
                         attrs: a.attrs,
-                        src: Source::Blob { id: a.blob, len: a.size },
+                        src: Source::Blob {
+                            id: a.blob,
+                            len: a.size,
+                        },
                     })
                     .collect(),
             }
         }
         (None, Some(x)) => BodyOut::Encrypted(x.clone()),
-        (None, None) => return Err(XtaFault::internal(format!("message '{}' has no stored content", m.id))),
+        (None, None) => {
+            return Err(XtaFault::internal(format!(
+                "message '{}' has no stored content",
+                m.id
+            )));
+        }
     };
     Ok((m.meta_xml.clone(), body))
 }

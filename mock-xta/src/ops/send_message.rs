@@ -30,7 +30,10 @@ pub struct Part {
 }
 
 pub enum Container {
-    Plain { message: Part, attachments: Vec<Part> },
+    Plain {
+        message: Part,
+        attachments: Vec<Part>,
+    },
     /// `xenc:EncryptedData`, serialised.
     Encrypted(String),
 }
@@ -43,7 +46,10 @@ pub struct Request {
 fn parse_content(el: &Element, path: &str, incoming: &mut Incoming) -> Result<Part, XtaFault> {
     let attrs = ContentAttrs::parse(el, path)?;
     let Some(r) = &el.content else {
-        return Err(sender_fault("xta.content.missing", format!("{path} holds no content")).at(path.to_string()));
+        return Err(
+            sender_fault("xta.content.missing", format!("{path} holds no content"))
+                .at(path.to_string()),
+        );
     };
     Ok(Part {
         attrs,
@@ -62,7 +68,8 @@ impl Request {
             .at("/Envelope/Header"));
         };
         let meta = Meta::parse(m, META_PATH)?;
-        let b = body(env, op)?.ok_or_else(|| XtaFault::of(codes::NO_PARAMETERS, "xta.body.missing", "empty body"))?;
+        let b = body(env, op)?
+            .ok_or_else(|| XtaFault::of(codes::NO_PARAMETERS, "xta.body.missing", "empty body"))?;
         let gpath = "/Envelope/Body/GenericContentContainer";
         let container = match b.children.first() {
             Some(e) if e.is(ns::XENC, "EncryptedData") => {
@@ -71,13 +78,27 @@ impl Request {
                 Container::Encrypted(s)
             }
             Some(cc) if cc.is(ns::XTA, "ContentContainer") => {
-                crate::model::sequence(cc, CC, &[(ns::XTA, "Message", 1, 1), (ns::XTA, "Attachment", 0, usize::MAX)])?;
+                crate::model::sequence(
+                    cc,
+                    CC,
+                    &[
+                        (ns::XTA, "Message", 1, 1),
+                        (ns::XTA, "Attachment", 0, usize::MAX),
+                    ],
+                )?;
                 let message = parse_content(&cc.children[0], &format!("{CC}/Message"), incoming)?;
                 let mut attachments = Vec::new();
                 for (i, a) in cc.children[1..].iter().enumerate() {
-                    attachments.push(parse_content(a, &format!("{CC}/Attachment[{}]", i + 1), incoming)?);
+                    attachments.push(parse_content(
+                        a,
+                        &format!("{CC}/Attachment[{}]", i + 1),
+                        incoming,
+                    )?);
                 }
-                Container::Plain { message, attachments }
+                Container::Plain {
+                    message,
+                    attachments,
+                }
             }
             _ => {
                 return Err(XtaFault::of(
@@ -89,7 +110,11 @@ impl Request {
             }
         };
         if b.children.len() > 1 {
-            return Err(sender_fault("xta.send.container", "GenericContentContainer holds more than one child").at(gpath));
+            return Err(sender_fault(
+                "xta.send.container",
+                "GenericContentContainer holds more than one child",
+            )
+            .at(gpath));
         }
         Ok(Request { meta, container })
     }
@@ -126,28 +151,43 @@ pub fn accept(cx: &Ctx<'_>, req: Request, expected: Mode) -> Result<Accepted, Xt
     } else {
         CLAIM_PATH
     };
-    let caller: Caller = authenticate(cx.transport, Some(claimed), claim_at, |id| cx.st.account(id))?;
+    let caller: Caller = authenticate(cx.transport, Some(claimed), claim_at, |id| {
+        cx.st.account(id)
+    })?;
     let mut notes = caller.notes.clone();
     let profile = cx.st.profiles().for_service(&meta.service);
     let booked = caller.account.books.iter().any(|b| {
-        *b == meta.service || profile.is_some_and(|p| p.service.uri == *b && p.service.variants.iter().any(|v| v.uri == meta.service))
+        *b == meta.service
+            || profile.is_some_and(|p| {
+                p.service.uri == *b && p.service.variants.iter().any(|v| v.uri == meta.service)
+            })
     });
     if !booked {
         return Err(XtaFault::of(
             codes::NOT_BOOKED,
             "xta.send.not-booked",
-            format!("account '{}' has not booked the service '{}'", caller.account.id, meta.service),
+            format!(
+                "account '{}' has not booked the service '{}'",
+                caller.account.id, meta.service
+            ),
         )
         .at(format!("{META_PATH}/Qualifier/Service"))
-        .hint(format!("booked services: {}", caller.account.books.join(", "))));
+        .hint(format!(
+            "booked services: {}",
+            caller.account.books.join(", ")
+        )));
     }
     check_message_id(cx, &caller, meta)?;
 
     let (message, attachments, encrypted) = match &req.container {
-        Container::Plain { message, attachments } => (Some(message), attachments.as_slice(), None),
+        Container::Plain {
+            message,
+            attachments,
+        } => (Some(message), attachments.as_slice(), None),
         Container::Encrypted(x) => (None, &[][..], Some(x.clone())),
     };
-    let total: u64 = message.map(|m| m.slot.len).unwrap_or(0) + attachments.iter().map(|a| a.slot.len).sum::<u64>();
+    let total: u64 = message.map(|m| m.slot.len).unwrap_or(0)
+        + attachments.iter().map(|a| a.slot.len).sum::<u64>();
     let mut verdict = Verdict::default();
     verdict.routing.author = meta.author.id.clone();
     verdict.routing.reader = meta.reader.id.clone();
@@ -155,18 +195,17 @@ pub fn accept(cx: &Ctx<'_>, req: Request, expected: Mode) -> Result<Accepted, Xt
     verdict.routing.message_type = meta.message_type.code.clone();
     if let Some(p) = profile {
         let scan = match (message, crate::profile::check::scan_spec(p)) {
-            (Some(m), Some(spec)) => Some(
-                m.slot
-                    .blob
-                    .open()
-                    .map_err(store_fault)
-                    .map(|f| crate::xml::scan::scan(std::io::BufReader::with_capacity(64 * 1024, f), &spec))?,
-            ),
+            (Some(m), Some(spec)) => Some(m.slot.blob.open().map_err(store_fault).map(|f| {
+                crate::xml::scan::scan(std::io::BufReader::with_capacity(64 * 1024, f), &spec)
+            })?),
             _ => None,
         };
         let afacts: Vec<AttachmentFacts> = attachments
             .iter()
-            .map(|a| AttachmentFacts { attrs: a.attrs.clone(), head: a.slot.head.clone() })
+            .map(|a| AttachmentFacts {
+                attrs: a.attrs.clone(),
+                head: a.slot.head.clone(),
+            })
             .collect();
         let facts = Facts {
             meta,
@@ -181,20 +220,39 @@ pub fn accept(cx: &Ctx<'_>, req: Request, expected: Mode) -> Result<Accepted, Xt
         let mut errors: Vec<_> = verdict.errors().cloned().collect();
         errors.sort_by_key(|f| rank(f.code));
         if let Some(first) = errors.first() {
-            let mut f = XtaFault::new(first.code, first.diagnosis()).reason(format!("{}: {}", first.code.name, first.message));
+            let mut f = XtaFault::new(first.code, first.diagnosis())
+                .reason(format!("{}: {}", first.code.name, first.message));
             f.diagnosis.hint = Some(format!("transport profile {} ({})", p.id, p.title));
-            f.more = errors[1..].iter().map(|e| e.diagnosis()).chain(verdict.findings.iter().filter(|x| x.level != Level::Error).map(|x| x.diagnosis())).collect();
+            f.more = errors[1..]
+                .iter()
+                .map(|e| e.diagnosis())
+                .chain(
+                    verdict
+                        .findings
+                        .iter()
+                        .filter(|x| x.level != Level::Error)
+                        .map(|x| x.diagnosis()),
+                )
+                .collect();
             return Err(f);
         }
         notes.extend(verdict.findings.iter().map(|x| x.diagnosis()));
     } else {
         let max = cx.st.config().limits.max_message_bytes;
         if total > max {
-            return Err(XtaFault::of(codes::TOO_LARGE, "xta.send.size", format!("the content has {total} bytes; this server accepts {max}")).at(CC));
+            return Err(XtaFault::of(
+                codes::TOO_LARGE,
+                "xta.send.size",
+                format!("the content has {total} bytes; this server accepts {max}"),
+            )
+            .at(CC));
         }
         notes.push(Diagnosis::new(
             "xta.send.no-profile",
-            format!("no transport profile for the service '{}': only the XTA checks applied", meta.service),
+            format!(
+                "no transport profile for the service '{}': only the XTA checks applied",
+                meta.service
+            ),
         ));
     }
     let reader = route(cx, &verdict, expected)?;
@@ -207,14 +265,28 @@ fn check_message_id(cx: &Ctx<'_>, caller: &Caller, meta: &Meta) -> Result<(), Xt
     let (issued, exists) = cx
         .st
         .store()
-        .read(|c| Ok((crate::db::issued_to(c, &meta.message_id)?, crate::db::message(c, &meta.message_id)?.is_some())))
+        .read(|c| {
+            Ok((
+                crate::db::issued_to(c, &meta.message_id)?,
+                crate::db::message(c, &meta.message_id)?.is_some(),
+            ))
+        })
         .map_err(store_fault)?;
     if exists {
-        return Err(XtaFault::of(codes::ID_TAKEN, "xta.send.message-id-taken", format!("MessageID '{}' was already used for a message", meta.message_id))
-            .at(at)
-            .hint("ask createMessageId for a new id for every message"));
+        return Err(XtaFault::of(
+            codes::ID_TAKEN,
+            "xta.send.message-id-taken",
+            format!(
+                "MessageID '{}' was already used for a message",
+                meta.message_id
+            ),
+        )
+        .at(at)
+        .hint("ask createMessageId for a new id for every message"));
     }
-    if cx.st.config().behaviour.require_issued_message_id && issued.as_deref() != Some(caller.account.id.as_str()) {
+    if cx.st.config().behaviour.require_issued_message_id
+        && issued.as_deref() != Some(caller.account.id.as_str())
+    {
         let why = match issued {
             Some(other) => format!("was issued to account '{other}'"),
             None => "was not issued by createMessageId".into(),
@@ -231,51 +303,135 @@ fn check_message_id(cx: &Ctx<'_>, caller: &Caller, meta: &Meta) -> Result<(), Xt
 }
 
 /// The reader's mailbox: known account (9012) offering the service (9022) in the expected mode (9080/9081).
-fn route(cx: &Ctx<'_>, v: &Verdict, expected: Mode) -> Result<crate::config::AccountConfig, XtaFault> {
+fn route(
+    cx: &Ctx<'_>,
+    v: &Verdict,
+    expected: Mode,
+) -> Result<crate::config::AccountConfig, XtaFault> {
     let r = &v.routing;
     let Some(reader) = cx.st.account(&r.reader) else {
-        return Err(XtaFault::of(codes::NO_ACCOUNT, "xta.send.unknown-reader", format!("there is no account (DVDV entry) for the reader '{}'", r.reader))
-            .at(format!("{META_PATH}/Destinations/Reader/Identifier"))
-            .hint("configured readers: GET /__konform/xta/accounts"));
+        return Err(XtaFault::of(
+            codes::NO_ACCOUNT,
+            "xta.send.unknown-reader",
+            format!(
+                "there is no account (DVDV entry) for the reader '{}'",
+                r.reader
+            ),
+        )
+        .at(format!("{META_PATH}/Destinations/Reader/Identifier"))
+        .hint("configured readers: GET /__konform/xta/accounts"));
     };
-    let profile_uri = cx.st.profiles().for_service(&r.service).map(|p| p.service.uri.clone());
-    let offer = reader.offers.iter().find(|o| o.service == r.service || Some(&o.service) == profile_uri.as_ref());
+    let profile_uri = cx
+        .st
+        .profiles()
+        .for_service(&r.service)
+        .map(|p| p.service.uri.clone());
+    let offer = reader
+        .offers
+        .iter()
+        .find(|o| o.service == r.service || Some(&o.service) == profile_uri.as_ref());
     let Some(offer) = offer else {
         return Err(XtaFault::of(
             codes::INVALID_COMBINATION,
             "xta.send.service-not-offered",
-            format!("reader '{}' offers no service '{}' in the DVDV directory", r.reader, r.service),
+            format!(
+                "reader '{}' offers no service '{}' in the DVDV directory",
+                r.reader, r.service
+            ),
         )
         .at(format!("{META_PATH}/Qualifier/Service"))
-        .hint(format!("'{}' offers: {}", r.reader, reader.offers.iter().map(|o| o.service.as_str()).collect::<Vec<_>>().join(", "))));
+        .hint(format!(
+            "'{}' offers: {}",
+            r.reader,
+            reader
+                .offers
+                .iter()
+                .map(|o| o.service.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
     };
     match (offer.mode, expected) {
-        (Mode::Sync, Mode::Async) => Err(XtaFault::of(codes::ONLY_SYNC, "xta.send.only-sync", format!("'{}' offers '{}' only synchronously: use sendMessageSync", r.reader, r.service))),
-        (Mode::Async, Mode::Sync) => Err(XtaFault::of(codes::ONLY_ASYNC, "xta.send.only-async", format!("'{}' offers '{}' only asynchronously: use sendMessage", r.reader, r.service))),
+        (Mode::Sync, Mode::Async) => Err(XtaFault::of(
+            codes::ONLY_SYNC,
+            "xta.send.only-sync",
+            format!(
+                "'{}' offers '{}' only synchronously: use sendMessageSync",
+                r.reader, r.service
+            ),
+        )),
+        (Mode::Async, Mode::Sync) => Err(XtaFault::of(
+            codes::ONLY_ASYNC,
+            "xta.send.only-async",
+            format!(
+                "'{}' offers '{}' only asynchronously: use sendMessage",
+                r.reader, r.service
+            ),
+        )),
         _ => Ok(reader),
     }
 }
 
-fn extra_notes(meta: &Meta, message: Option<&Part>, attachments: &[Part], total: u64, notes: &mut Vec<Diagnosis>) {
+fn extra_notes(
+    meta: &Meta,
+    message: Option<&Part>,
+    attachments: &[Part],
+    total: u64,
+    notes: &mut Vec<Diagnosis>,
+) {
     if let Some(s) = meta.msg_size {
         if s != total {
-            notes.push(Diagnosis::new("xta.send.msg-size", format!("MessageMetaData/MsgSize says {s} bytes; the content has {total}")).at(format!("{META_PATH}/MsgSize")));
+            notes.push(
+                Diagnosis::new(
+                    "xta.send.msg-size",
+                    format!("MessageMetaData/MsgSize says {s} bytes; the content has {total}"),
+                )
+                .at(format!("{META_PATH}/MsgSize")),
+            );
         }
     }
-    let parts = message.map(|m| ("Message".to_string(), m)).into_iter().chain(attachments.iter().enumerate().map(|(i, a)| (format!("Attachment[{}]", i + 1), a)));
+    let parts = message
+        .map(|m| ("Message".to_string(), m))
+        .into_iter()
+        .chain(
+            attachments
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (format!("Attachment[{}]", i + 1), a)),
+        );
     for (name, p) in parts {
         if let Some(s) = p.attrs.size {
             if s != p.slot.len {
-                notes.push(Diagnosis::new("xta.send.content-size", format!("{name}/@size says {s} bytes; the content has {}", p.slot.len)).at(format!("{CC}/{name}/@size")));
+                notes.push(
+                    Diagnosis::new(
+                        "xta.send.content-size",
+                        format!(
+                            "{name}/@size says {s} bytes; the content has {}",
+                            p.slot.len
+                        ),
+                    )
+                    .at(format!("{CC}/{name}/@size")),
+                );
             }
         }
     }
     if meta.test_msg {
-        notes.push(Diagnosis::new("xta.send.test-message", "MessageMetaData/@TestMsg=\"true\": a test message"));
+        notes.push(Diagnosis::new(
+            "xta.send.test-message",
+            "MessageMetaData/@TestMsg=\"true\": a test message",
+        ));
     }
 }
 
-fn store(cx: &Ctx<'_>, caller: &Caller, req: Request, v: &Verdict, reader: crate::config::AccountConfig, total: u64, notes: Vec<Diagnosis>) -> Result<Accepted, XtaFault> {
+fn store(
+    cx: &Ctx<'_>,
+    caller: &Caller,
+    req: Request,
+    v: &Verdict,
+    reader: crate::config::AccountConfig,
+    total: u64,
+    notes: Vec<Diagnosis>,
+) -> Result<Accepted, XtaFault> {
     let meta = req.meta;
     let now = cx.now_str();
     let mut meta_xml = String::new();
@@ -283,21 +439,40 @@ fn store(cx: &Ctx<'_>, caller: &Caller, req: Request, v: &Verdict, reader: crate
     let in_reply_to: Vec<String> = meta
         .element
         .child(ns::OSCIMETA, "MsgIdentification")
-        .map(|mi| mi.children_named(ns::OSCIMETA, "In-Reply-To").map(|e| e.trimmed().to_string()).collect())
+        .map(|mi| {
+            mi.children_named(ns::OSCIMETA, "In-Reply-To")
+                .map(|e| e.trimmed().to_string())
+                .collect()
+        })
         .unwrap_or_default();
     let mut blobs: Vec<NewBlob> = Vec::new();
     let mut atts = Vec::new();
     let (message_attrs, message_blob, encrypted_xml) = match req.container {
-        Container::Plain { message, attachments } => {
+        Container::Plain {
+            message,
+            attachments,
+        } => {
             let id = message.slot.blob.id().to_string();
             blobs.push(message.slot.blob);
             for (i, a) in attachments.into_iter().enumerate() {
-                atts.push(AttachmentRow { idx: i as i64, attrs: a.attrs, blob: a.slot.blob.id().to_string(), size: a.slot.len });
+                atts.push(AttachmentRow {
+                    idx: i as i64,
+                    attrs: a.attrs,
+                    blob: a.slot.blob.id().to_string(),
+                    size: a.slot.len,
+                });
                 blobs.push(a.slot.blob);
             }
             (message.attrs, Some(id), None)
         }
-        Container::Encrypted(x) => (ContentAttrs { content_type: "application/xenc+xml".into(), ..ContentAttrs::default() }, None, Some(x)),
+        Container::Encrypted(x) => (
+            ContentAttrs {
+                content_type: "application/xenc+xml".into(),
+                ..ContentAttrs::default()
+            },
+            None,
+            Some(x),
+        ),
     };
     let row = MessageRow {
         seq: 0,
@@ -311,7 +486,11 @@ fn store(cx: &Ctx<'_>, caller: &Caller, req: Request, v: &Verdict, reader: crate
             BusinessScenario::Defined(k) => k.code.clone(),
             BusinessScenario::Undefined(s) => s.clone(),
         },
-        profile: cx.st.profiles().for_service(&meta.service).map(|p| p.id.clone()),
+        profile: cx
+            .st
+            .profiles()
+            .for_service(&meta.service)
+            .map(|p| p.id.clone()),
         meta_xml,
         in_reply_to,
         message_attrs,
@@ -331,17 +510,34 @@ fn store(cx: &Ctx<'_>, caller: &Caller, req: Request, v: &Verdict, reader: crate
         .findings
         .iter()
         .filter(|f| f.level == Level::Warning)
-        .map(|f| Record { kind: RecordKind::Warning, at: now.clone(), code: f.rule.clone(), reason: f.message.clone() })
+        .map(|f| Record {
+            kind: RecordKind::Warning,
+            at: now.clone(),
+            code: f.rule.clone(),
+            reason: f.message.clone(),
+        })
         .collect();
     records.push(Record {
         kind: RecordKind::Info,
         at: now.clone(),
         code: "xta.accepted".into(),
-        reason: format!("Nachricht angenommen und in das Postfach von {} eingestellt", reader.id),
+        reason: format!(
+            "Nachricht angenommen und in das Postfach von {} eingestellt",
+            reader.id
+        ),
     });
     cx.st
         .store()
-        .write_with_blobs(blobs, |tx| crate::db::insert_message(tx, &NewMessage { row: &row, attachments: &atts, records: &records }))
+        .write_with_blobs(blobs, |tx| {
+            crate::db::insert_message(
+                tx,
+                &NewMessage {
+                    row: &row,
+                    attachments: &atts,
+                    records: &records,
+                },
+            )
+        })
         .map_err(store_fault)?;
     let data = serde_json::json!({
         "message_id": row.id,

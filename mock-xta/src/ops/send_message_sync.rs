@@ -37,7 +37,9 @@ impl Request {
             .as_ref()
             .and_then(|a| a.offers.iter().find(|o| o.service == row.service))
             .and_then(|o| o.reply.clone())
-            .ok_or_else(|| XtaFault::internal(format!("no responder configured for {}", row.service)))?;
+            .ok_or_else(|| {
+                XtaFault::internal(format!("no responder configured for {}", row.service))
+            })?;
         let answer_id = format!("{}{}", super::create_message_id::ID_PREFIX, uuid());
         let me = reader.as_ref();
         let meta = MetaSpec {

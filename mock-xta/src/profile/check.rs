@@ -100,7 +100,8 @@ pub fn scan_spec(p: &Profile) -> Option<ScanSpec> {
         spec.capture.push(h.element.0.clone());
     }
     if let Some(a) = &p.attachments {
-        spec.collect.extend(a.proof_elements.iter().map(|l| l.0.clone()));
+        spec.collect
+            .extend(a.proof_elements.iter().map(|l| l.0.clone()));
     }
     (p.message.xml || !spec.capture.is_empty() || !spec.collect.is_empty()).then_some(spec)
 }
@@ -111,7 +112,15 @@ struct Ctx<'p> {
 }
 
 impl Ctx<'_> {
-    fn add(&mut self, level: Level, code: Code, rule: &str, location: Option<String>, message: String, passage: Option<&String>) {
+    fn add(
+        &mut self,
+        level: Level,
+        code: Code,
+        rule: &str,
+        location: Option<String>,
+        message: String,
+        passage: Option<&String>,
+    ) {
         self.out.findings.push(Finding {
             level,
             code,
@@ -122,14 +131,35 @@ impl Ctx<'_> {
         });
     }
     fn error(&mut self, rule: &str, loc: &str, message: String, passage: Option<&String>) {
-        self.add(Level::Error, codes::PROFILE_VIOLATION, rule, Some(loc.to_string()), message, passage);
+        self.add(
+            Level::Error,
+            codes::PROFILE_VIOLATION,
+            rule,
+            Some(loc.to_string()),
+            message,
+            passage,
+        );
     }
-    fn severity(&mut self, sev: Severity, rule: &str, loc: &str, message: String, passage: Option<&String>) {
+    fn severity(
+        &mut self,
+        sev: Severity,
+        rule: &str,
+        loc: &str,
+        message: String,
+        passage: Option<&String>,
+    ) {
         let level = match sev {
             Severity::Error => Level::Error,
             Severity::Warning => Level::Warning,
         };
-        self.add(level, codes::PROFILE_VIOLATION, rule, Some(loc.to_string()), message, passage);
+        self.add(
+            level,
+            codes::PROFILE_VIOLATION,
+            rule,
+            Some(loc.to_string()),
+            message,
+            passage,
+        );
     }
 }
 
@@ -147,11 +177,26 @@ pub fn check(p: &Profile, f: &Facts<'_>) -> Verdict {
             ..Verdict::default()
         },
     };
-    service(&mut cx, &f.meta.service, &format!("{QUAL}/Service"), "MessageMetaData");
+    service(
+        &mut cx,
+        &f.meta.service,
+        &format!("{QUAL}/Service"),
+        "MessageMetaData",
+    );
     message_type(&mut cx, f.meta);
     business_scenario(&mut cx, f.meta);
-    cx.out.author_environment = party(&mut cx, &f.meta.author, p.author.as_ref(), &format!("{META}/Originators/Author/Identifier"));
-    cx.out.reader_environment = party(&mut cx, &f.meta.reader, p.reader.as_ref(), &format!("{META}/Destinations/Reader/Identifier"));
+    cx.out.author_environment = party(
+        &mut cx,
+        &f.meta.author,
+        p.author.as_ref(),
+        &format!("{META}/Originators/Author/Identifier"),
+    );
+    cx.out.reader_environment = party(
+        &mut cx,
+        &f.meta.reader,
+        p.reader.as_ref(),
+        &format!("{META}/Destinations/Reader/Identifier"),
+    );
     if f.encrypted {
         cx.severity(
             p.encrypted_container,
@@ -203,7 +248,10 @@ fn service(cx: &mut Ctx<'_>, value: &str, loc: &str, where_: &str) {
             v.severity,
             "profile.service.variant",
             loc,
-            format!("{where_} names the service '{value}'; the correct spelling is '{}'", s.uri),
+            format!(
+                "{where_} names the service '{value}'; the correct spelling is '{}'",
+                s.uri
+            ),
             v.passage.as_ref().or(s.passage.as_ref()),
         );
         return;
@@ -212,35 +260,74 @@ fn service(cx: &mut Ctx<'_>, value: &str, loc: &str, where_: &str) {
     cx.error(
         "profile.service",
         loc,
-        format!("{where_} names the service '{value}'; profile {} requires '{}'", cx.p.id, s.uri),
+        format!(
+            "{where_} names the service '{value}'; profile {} requires '{}'",
+            cx.p.id, s.uri
+        ),
         passage.as_ref(),
     );
 }
 
 fn message_type(cx: &mut Ctx<'_>, m: &Meta) {
-    let Some(r) = cx.p.message_type.clone() else { return };
+    let Some(r) = cx.p.message_type.clone() else {
+        return;
+    };
     let loc = format!("{QUAL}/MessageType");
     let pass = r.passage.as_ref();
     if let Some(code) = &r.code {
         if m.message_type.code != *code {
-            cx.error("profile.message-type.code", &format!("{loc}/code"), format!("MessageType code '{}' where the profile requires '{code}'", m.message_type.code), pass);
+            cx.error(
+                "profile.message-type.code",
+                &format!("{loc}/code"),
+                format!(
+                    "MessageType code '{}' where the profile requires '{code}'",
+                    m.message_type.code
+                ),
+                pass,
+            );
         }
     }
     if m.message_type.list_uri != r.list_uri {
-        cx.error("profile.message-type.list", &format!("{loc}/@listURI"), format!("MessageType listURI '{}' where the profile requires '{}'", m.message_type.list_uri, r.list_uri), pass);
+        cx.error(
+            "profile.message-type.list",
+            &format!("{loc}/@listURI"),
+            format!(
+                "MessageType listURI '{}' where the profile requires '{}'",
+                m.message_type.list_uri, r.list_uri
+            ),
+            pass,
+        );
     }
     if m.message_type.list_version_id != r.list_version_id {
-        cx.error("profile.message-type.list", &format!("{loc}/@listVersionID"), format!("MessageType listVersionID '{}' where the profile requires '{}'", m.message_type.list_version_id, r.list_version_id), pass);
+        cx.error(
+            "profile.message-type.list",
+            &format!("{loc}/@listVersionID"),
+            format!(
+                "MessageType listVersionID '{}' where the profile requires '{}'",
+                m.message_type.list_version_id, r.list_version_id
+            ),
+            pass,
+        );
     }
     if let Some(ps) = &r.payload_schema {
         if m.payload_schema != *ps {
-            cx.error("profile.message-type.payload-schema", &format!("{loc}/@payloadSchema"), format!("payloadSchema '{}' where the profile requires '{ps}'", m.payload_schema), pass);
+            cx.error(
+                "profile.message-type.payload-schema",
+                &format!("{loc}/@payloadSchema"),
+                format!(
+                    "payloadSchema '{}' where the profile requires '{ps}'",
+                    m.payload_schema
+                ),
+                pass,
+            );
         }
     }
 }
 
 fn business_scenario(cx: &mut Ctx<'_>, m: &Meta) {
-    let Some(r) = cx.p.business_scenario.clone() else { return };
+    let Some(r) = cx.p.business_scenario.clone() else {
+        return;
+    };
     let loc = format!("{QUAL}/BusinessScenario");
     let pass = r.passage.as_ref();
     match &m.business_scenario {
@@ -269,10 +356,24 @@ fn business_scenario(cx: &mut Ctx<'_>, m: &Meta) {
 }
 
 /// Key rules and identifier attributes of one party; returns the key's environment.
-fn party(cx: &mut Ctx<'_>, who: &Party, rule: Option<&PartyRule>, loc: &str) -> Option<KeyEnvironment> {
+fn party(
+    cx: &mut Ctx<'_>,
+    who: &Party,
+    rule: Option<&PartyRule>,
+    loc: &str,
+) -> Option<KeyEnvironment> {
     if let Some(t) = cx.p.identifier_type.clone() {
         if who.id_type != t.value {
-            cx.severity(t.severity, "profile.identifier-type", &format!("{loc}/@type"), format!("Identifier type '{}' where '{}' is expected", who.id_type, t.value), t.passage.as_ref());
+            cx.severity(
+                t.severity,
+                "profile.identifier-type",
+                &format!("{loc}/@type"),
+                format!(
+                    "Identifier type '{}' where '{}' is expected",
+                    who.id_type, t.value
+                ),
+                t.passage.as_ref(),
+            );
         }
     }
     let rule = rule?.clone();
@@ -280,17 +381,42 @@ fn party(cx: &mut Ctx<'_>, who: &Party, rule: Option<&PartyRule>, loc: &str) -> 
     if let (Some(cat), Some(sent)) = (&rule.category, &who.category) {
         if sent != cat {
             let (level, msg) = if rule.category_variants.contains(sent) {
-                (Level::Note, format!("{} category '{sent}' is a variant spelling of '{cat}'", rule.role))
+                (
+                    Level::Note,
+                    format!(
+                        "{} category '{sent}' is a variant spelling of '{cat}'",
+                        rule.role
+                    ),
+                )
             } else {
-                (Level::Warning, format!("{} category '{sent}' where the profile's organisation category is '{cat}'", rule.role))
+                (
+                    Level::Warning,
+                    format!(
+                        "{} category '{sent}' where the profile's organisation category is '{cat}'",
+                        rule.role
+                    ),
+                )
             };
-            cx.add(level, codes::PROFILE_VIOLATION, "profile.party.category-name", Some(format!("{loc}/@category")), msg, rule.passage.as_ref());
+            cx.add(
+                level,
+                codes::PROFILE_VIOLATION,
+                "profile.party.category-name",
+                Some(format!("{loc}/@category")),
+                msg,
+                rule.passage.as_ref(),
+            );
         }
     }
     env
 }
 
-fn key_rules(cx: &mut Ctx<'_>, id: &str, rule: &PartyRule, loc: &str, where_: &str) -> Option<KeyEnvironment> {
+fn key_rules(
+    cx: &mut Ctx<'_>,
+    id: &str,
+    rule: &PartyRule,
+    loc: &str,
+    where_: &str,
+) -> Option<KeyEnvironment> {
     match keys::check(id, rule) {
         Ok(env) => {
             if env == Some(KeyEnvironment::Production) {
@@ -306,7 +432,12 @@ fn key_rules(cx: &mut Ctx<'_>, id: &str, rule: &PartyRule, loc: &str, where_: &s
             env
         }
         Err(e) => {
-            cx.error(e.rule, loc, format!("{where_}: {}", e.message), rule.passage.as_ref());
+            cx.error(
+                e.rule,
+                loc,
+                format!("{where_}: {}", e.message),
+                rule.passage.as_ref(),
+            );
             None
         }
     }
@@ -323,7 +454,14 @@ fn message(cx: &mut Ctx<'_>, f: &Facts<'_>) {
     if let (Some(want), Some(attrs)) = (&r.encoding, f.message) {
         if let Some(enc) = &attrs.encoding {
             if !same_encoding(enc, want) {
-                cx.add(Level::Error, codes::WRONG_ENCODING, "profile.message.encoding", Some(format!("{loc}/@encoding")), format!("Message encoding '{enc}'; the profile requires {want}"), r.passage.as_ref());
+                cx.add(
+                    Level::Error,
+                    codes::WRONG_ENCODING,
+                    "profile.message.encoding",
+                    Some(format!("{loc}/@encoding")),
+                    format!("Message encoding '{enc}'; the profile requires {want}"),
+                    r.passage.as_ref(),
+                );
             }
         }
     }
@@ -342,7 +480,14 @@ fn message(cx: &mut Ctx<'_>, f: &Facts<'_>) {
                 l.push_str(" → ");
                 l.push_str(inner);
             }
-            cx.add(Level::Error, code, rule, Some(l), format!("the Message is not usable XML: {}", e.reason), r.passage.as_ref());
+            cx.add(
+                Level::Error,
+                code,
+                rule,
+                Some(l),
+                format!("the Message is not usable XML: {}", e.reason),
+                r.passage.as_ref(),
+            );
         }
         Some(Ok(s)) => {
             if let (Some(want), Some(decl)) = (&r.encoding, &s.declared_encoding) {
@@ -356,7 +501,17 @@ fn message(cx: &mut Ctx<'_>, f: &Facts<'_>) {
     if let Some(a) = f.message {
         let ct = a.content_type.to_ascii_lowercase();
         if !(ct.contains("xml")) {
-            cx.add(Level::Note, codes::PROFILE_VIOLATION, "profile.message.content-type", Some(format!("{loc}/@contentType")), format!("the Message is XML but declared contentType '{}'", a.content_type), r.passage.as_ref());
+            cx.add(
+                Level::Note,
+                codes::PROFILE_VIOLATION,
+                "profile.message.content-type",
+                Some(format!("{loc}/@contentType")),
+                format!(
+                    "the Message is XML but declared contentType '{}'",
+                    a.content_type
+                ),
+                r.passage.as_ref(),
+            );
         }
     }
 }
@@ -366,7 +521,9 @@ fn field<'e>(el: &'e Element, path: &[String]) -> Result<Option<&'e Element>, us
     let mut cur = el;
     for step in path {
         let mut matches = cur.children.iter().filter(|c| c.local == *step);
-        let Some(first) = matches.next() else { return Ok(None) };
+        let Some(first) = matches.next() else {
+            return Ok(None);
+        };
         let more = matches.count();
         if more > 0 {
             return Err(more + 1);
@@ -394,53 +551,139 @@ fn header(cx: &mut Ctx<'_>, m: &Meta, scan: &ScanResult) {
         return;
     };
     if cap.occurrences > 1 {
-        cx.error("profile.header.repeated", &format!("{msg_loc} → {}", cap.path), format!("the Message holds {} headers {}; exactly one is expected", cap.occurrences, h.element.0), pass);
+        cx.error(
+            "profile.header.repeated",
+            &format!("{msg_loc} → {}", cap.path),
+            format!(
+                "the Message holds {} headers {}; exactly one is expected",
+                cap.occurrences, h.element.0
+            ),
+            pass,
+        );
     }
     for fr in &h.fields {
         let loc = format!("{msg_loc} → {}/{}", cap.path, fr.path.0.join("/"));
         let value = match field(&cap.element, &fr.path.0) {
             Ok(Some(e)) => e.trimmed().to_string(),
             Ok(None) => {
-                cx.error("profile.header.field-missing", &loc, format!("header field {} ({}) is missing", fr.name, fr.path.0.join("/")), pass);
+                cx.error(
+                    "profile.header.field-missing",
+                    &loc,
+                    format!(
+                        "header field {} ({}) is missing",
+                        fr.name,
+                        fr.path.0.join("/")
+                    ),
+                    pass,
+                );
                 continue;
             }
             Err(n) => {
-                cx.error("profile.header.field-repeated", &loc, format!("header field {} ({}) occurs {n} times; the structure allows one", fr.name, fr.path.0.join("/")), pass);
+                cx.error(
+                    "profile.header.field-repeated",
+                    &loc,
+                    format!(
+                        "header field {} ({}) occurs {n} times; the structure allows one",
+                        fr.name,
+                        fr.path.0.join("/")
+                    ),
+                    pass,
+                );
                 continue;
             }
         };
-        header_field(cx, m, fr.maps_to, &fr.name, &value, &loc, h.on_routing_difference);
+        header_field(
+            cx,
+            m,
+            fr.maps_to,
+            &fr.name,
+            &value,
+            &loc,
+            h.on_routing_difference,
+        );
     }
 }
 
 #[allow(clippy::too_many_arguments)]
-fn header_field(cx: &mut Ctx<'_>, m: &Meta, to: HeaderField, name: &str, value: &str, loc: &str, on_diff: Difference) {
+fn header_field(
+    cx: &mut Ctx<'_>,
+    m: &Meta,
+    to: HeaderField,
+    name: &str,
+    value: &str,
+    loc: &str,
+    on_diff: Difference,
+) {
     let pass = cx.p.header.as_ref().and_then(|h| h.passage.clone());
-    let note = |cx: &mut Ctx<'_>, msg: String| cx.add(Level::Note, codes::PROFILE_VIOLATION, "profile.header.name-differs", Some(loc.to_string()), msg, pass.as_ref());
+    let note = |cx: &mut Ctx<'_>, msg: String| {
+        cx.add(
+            Level::Note,
+            codes::PROFILE_VIOLATION,
+            "profile.header.name-differs",
+            Some(loc.to_string()),
+            msg,
+            pass.as_ref(),
+        )
+    };
     let (meta_value, meta_loc): (Option<String>, String) = match to {
         HeaderField::MessageUuid => {
             if !is_uuid(value) {
-                cx.add(Level::Warning, codes::PROFILE_VIOLATION, "profile.header.uuid", Some(loc.into()), format!("header field {name} '{value}' is not a UUID"), pass.as_ref());
+                cx.add(
+                    Level::Warning,
+                    codes::PROFILE_VIOLATION,
+                    "profile.header.uuid",
+                    Some(loc.into()),
+                    format!("header field {name} '{value}' is not a UUID"),
+                    pass.as_ref(),
+                );
             }
             return;
         }
         HeaderField::CreatedAt => {
             if crate::model::xsd_time::parse_datetime(value).is_none() {
-                cx.add(Level::Warning, codes::PROFILE_VIOLATION, "profile.header.datetime", Some(loc.into()), format!("header field {name} '{value}' is not an xs:dateTime"), pass.as_ref());
+                cx.add(
+                    Level::Warning,
+                    codes::PROFILE_VIOLATION,
+                    "profile.header.datetime",
+                    Some(loc.into()),
+                    format!("header field {name} '{value}' is not an xs:dateTime"),
+                    pass.as_ref(),
+                );
             }
             return;
         }
-        HeaderField::AuthorName | HeaderField::ReaderName | HeaderField::AuthorCategory | HeaderField::ReaderCategory => {
-            let p = if matches!(to, HeaderField::AuthorName | HeaderField::AuthorCategory) { &m.author } else { &m.reader };
-            let sent = if matches!(to, HeaderField::AuthorName | HeaderField::ReaderName) { &p.name } else { &p.category };
+        HeaderField::AuthorName
+        | HeaderField::ReaderName
+        | HeaderField::AuthorCategory
+        | HeaderField::ReaderCategory => {
+            let p = if matches!(to, HeaderField::AuthorName | HeaderField::AuthorCategory) {
+                &m.author
+            } else {
+                &m.reader
+            };
+            let sent = if matches!(to, HeaderField::AuthorName | HeaderField::ReaderName) {
+                &p.name
+            } else {
+                &p.category
+            };
             if let Some(s) = sent {
                 if normalise_space(s) != normalise_space(value) {
-                    note(cx, format!("header field {name} '{}' differs from the MessageMetaData Identifier's '{}' (names are compared for a diagnosis only)", normalise_space(value), s));
+                    note(
+                        cx,
+                        format!(
+                            "header field {name} '{}' differs from the MessageMetaData Identifier's '{}' (names are compared for a diagnosis only)",
+                            normalise_space(value),
+                            s
+                        ),
+                    );
                 }
             }
             return;
         }
-        HeaderField::MessageType => (Some(m.message_type.code.clone()), format!("{QUAL}/MessageType/code")),
+        HeaderField::MessageType => (
+            Some(m.message_type.code.clone()),
+            format!("{QUAL}/MessageType/code"),
+        ),
         HeaderField::Service => {
             service(cx, value, loc, "the business message header");
             (Some(m.service.clone()), format!("{QUAL}/Service"))
@@ -449,24 +692,45 @@ fn header_field(cx: &mut Ctx<'_>, m: &Meta, to: HeaderField, name: &str, value: 
             if let Some(r) = cx.p.author.clone() {
                 key_rules(cx, value, &r, loc, "business message header");
             }
-            (Some(m.author.id.clone()), format!("{META}/Originators/Author/Identifier"))
+            (
+                Some(m.author.id.clone()),
+                format!("{META}/Originators/Author/Identifier"),
+            )
         }
         HeaderField::Reader => {
             if let Some(r) = cx.p.reader.clone() {
                 key_rules(cx, value, &r, loc, "business message header");
             }
-            (Some(m.reader.id.clone()), format!("{META}/Destinations/Reader/Identifier"))
+            (
+                Some(m.reader.id.clone()),
+                format!("{META}/Destinations/Reader/Identifier"),
+            )
         }
     };
     let Some(mv) = meta_value else { return };
     if mv == value {
         return;
     }
-    let what = format!("header field {name} '{value}' differs from MessageMetaData '{mv}' ({meta_loc})");
+    let what =
+        format!("header field {name} '{value}' differs from MessageMetaData '{mv}' ({meta_loc})");
     match on_diff {
-        Difference::Reject => cx.error("profile.header.routing-differs", loc, format!("{what}; the profile requires them to be congruent"), pass.as_ref()),
+        Difference::Reject => cx.error(
+            "profile.header.routing-differs",
+            loc,
+            format!("{what}; the profile requires them to be congruent"),
+            pass.as_ref(),
+        ),
         Difference::HeaderWins => {
-            cx.add(Level::Warning, codes::PROFILE_VIOLATION, "profile.header.routing-differs", Some(loc.to_string()), format!("{what}; the header is authoritative, so the message is routed by '{value}'"), pass.as_ref());
+            cx.add(
+                Level::Warning,
+                codes::PROFILE_VIOLATION,
+                "profile.header.routing-differs",
+                Some(loc.to_string()),
+                format!(
+                    "{what}; the header is authoritative, so the message is routed by '{value}'"
+                ),
+                pass.as_ref(),
+            );
             let r = &mut cx.out.routing;
             match to {
                 HeaderField::MessageType => r.message_type = value.to_string(),
@@ -484,14 +748,21 @@ fn normalise_space(s: &str) -> String {
 }
 
 fn attachments(cx: &mut Ctx<'_>, f: &Facts<'_>) {
-    let Some(r) = cx.p.attachments.clone() else { return };
+    let Some(r) = cx.p.attachments.clone() else {
+        return;
+    };
     let pass = r.passage.as_ref();
     let mut seen: Vec<(String, usize)> = Vec::new();
     for (i, a) in f.attachments.iter().enumerate() {
         let loc = format!("{CONTAINER}/Attachment[{}]", i + 1);
         let Some(name) = a.attrs.filename.as_deref() else {
             if r.filename_required {
-                cx.error("profile.attachment.filename-missing", &format!("{loc}/@filename"), format!("attachment {} has no filename", i + 1), pass);
+                cx.error(
+                    "profile.attachment.filename-missing",
+                    &format!("{loc}/@filename"),
+                    format!("attachment {} has no filename", i + 1),
+                    pass,
+                );
             }
             continue;
         };
@@ -505,12 +776,29 @@ fn attachments(cx: &mut Ctx<'_>, f: &Facts<'_>) {
             let bad = names::disallowed_chars(name, set);
             if !bad.is_empty() {
                 let shown: Vec<String> = bad.iter().map(|c| names::show_char(*c)).collect();
-                cx.error("profile.attachment.filename-chars", &format!("{loc}/@filename"), format!("file name '{name}' contains {}; allowed are {}", shown.join(", "), set.spec), pass);
+                cx.error(
+                    "profile.attachment.filename-chars",
+                    &format!("{loc}/@filename"),
+                    format!(
+                        "file name '{name}' contains {}; allowed are {}",
+                        shown.join(", "),
+                        set.spec
+                    ),
+                    pass,
+                );
             }
         }
         if let Some((_, first)) = seen.iter().find(|(n, _)| n == name) {
             if r.unique {
-                cx.error("profile.attachment.filename-unique", &format!("{loc}/@filename"), format!("file name '{name}' is used by attachments {first} and {}", i + 1), pass);
+                cx.error(
+                    "profile.attachment.filename-unique",
+                    &format!("{loc}/@filename"),
+                    format!(
+                        "file name '{name}' is used by attachments {first} and {}",
+                        i + 1
+                    ),
+                    pass,
+                );
             }
         } else {
             seen.push((name.to_string(), i + 1));
@@ -524,7 +812,12 @@ fn attachments(cx: &mut Ctx<'_>, f: &Facts<'_>) {
     for el in &r.proof_elements {
         proofs.extend(scan.texts.get(&el.0).cloned().unwrap_or_default());
     }
-    let elements = r.proof_elements.iter().map(|l| l.0.as_str()).collect::<Vec<_>>().join("/");
+    let elements = r
+        .proof_elements
+        .iter()
+        .map(|l| l.0.as_str())
+        .collect::<Vec<_>>()
+        .join("/");
     if r.proof_names_unique {
         let mut dup: Vec<&str> = Vec::new();
         for (i, (v, _)) in proofs.iter().enumerate() {
@@ -533,8 +826,17 @@ fn attachments(cx: &mut Ctx<'_>, f: &Facts<'_>) {
             }
         }
         for d in dup {
-            let loc = proofs.iter().rfind(|(v, _)| v == d).map(|(_, p)| p.clone()).unwrap_or_default();
-            cx.error("profile.attachment.proof-unique", &format!("{CONTAINER}/Message → {loc}"), format!("proof name '{d}' ({elements}) occurs more than once in the Message"), pass);
+            let loc = proofs
+                .iter()
+                .rfind(|(v, _)| v == d)
+                .map(|(_, p)| p.clone())
+                .unwrap_or_default();
+            cx.error(
+                "profile.attachment.proof-unique",
+                &format!("{CONTAINER}/Message → {loc}"),
+                format!("proof name '{d}' ({elements}) occurs more than once in the Message"),
+                pass,
+            );
         }
     }
     for (v, p) in &proofs {
@@ -544,24 +846,44 @@ fn attachments(cx: &mut Ctx<'_>, f: &Facts<'_>) {
     }
     for (n, i) in &seen {
         if !proofs.iter().any(|(v, _)| v == n) {
-            cx.error("profile.attachment.file-without-proof", &format!("{CONTAINER}/Attachment[{i}]/@filename"), format!("attachment '{n}' is not named by any {elements} element of the Message"), pass);
+            cx.error(
+                "profile.attachment.file-without-proof",
+                &format!("{CONTAINER}/Attachment[{i}]/@filename"),
+                format!("attachment '{n}' is not named by any {elements} element of the Message"),
+                pass,
+            );
         }
     }
 }
 
 fn compression(cx: &mut Ctx<'_>, f: &Facts<'_>) {
-    let Some(r) = cx.p.compression.clone() else { return };
+    let Some(r) = cx.p.compression.clone() else {
+        return;
+    };
     if !r.forbidden {
         return;
     }
     if let Some(m) = f.message {
         if let Some(kind) = names::compression_of(f.message_head, m.filename.as_deref()) {
-            cx.error("profile.compression", &format!("{CONTAINER}/Message"), format!("the Message is a compressed {kind} container"), r.passage.as_ref());
+            cx.error(
+                "profile.compression",
+                &format!("{CONTAINER}/Message"),
+                format!("the Message is a compressed {kind} container"),
+                r.passage.as_ref(),
+            );
         }
     }
     for (i, a) in f.attachments.iter().enumerate() {
         if let Some(kind) = names::compression_of(&a.head, a.attrs.filename.as_deref()) {
-            cx.error("profile.compression", &format!("{CONTAINER}/Attachment[{}]", i + 1), format!("attachment '{}' is a compressed {kind} container", a.attrs.filename.as_deref().unwrap_or("")), r.passage.as_ref());
+            cx.error(
+                "profile.compression",
+                &format!("{CONTAINER}/Attachment[{}]", i + 1),
+                format!(
+                    "attachment '{}' is a compressed {kind} container",
+                    a.attrs.filename.as_deref().unwrap_or("")
+                ),
+                r.passage.as_ref(),
+            );
         }
     }
 }

@@ -41,7 +41,10 @@ pub fn check(id: &str, rule: &PartyRule) -> Result<Option<KeyEnvironment>, KeyPr
                 "{} '{id}' belongs to the organisation category '{prefix}', but the profile admits only '{}'{}",
                 rule.role,
                 rule.prefix,
-                rule.category.as_deref().map(|c| format!(" ({c})")).unwrap_or_default()
+                rule.category
+                    .as_deref()
+                    .map(|c| format!(" ({c})"))
+                    .unwrap_or_default()
             ),
         ));
     }
@@ -51,7 +54,11 @@ pub fn check(id: &str, rule: &PartyRule) -> Result<Option<KeyEnvironment>, KeyPr
     }
 }
 
-fn check_key(key: &str, k: &KeyRule, rule: &PartyRule) -> Result<Option<KeyEnvironment>, KeyProblem> {
+fn check_key(
+    key: &str,
+    k: &KeyRule,
+    rule: &PartyRule,
+) -> Result<Option<KeyEnvironment>, KeyProblem> {
     if key.chars().count() != k.digits || !key.bytes().all(|b| b.is_ascii_digit()) {
         return Err(problem(
             "profile.key.format",
@@ -94,7 +101,13 @@ fn check_key(key: &str, k: &KeyRule, rule: &PartyRule) -> Result<Option<KeyEnvir
     if e.test.iter().any(|r| r.contains(part)) {
         return Ok(Some(KeyEnvironment::Test));
     }
-    let list = |v: &Vec<super::model::DigitRange>| v.iter().cloned().map(String::from).collect::<Vec<_>>().join(", ");
+    let list = |v: &Vec<super::model::DigitRange>| {
+        v.iter()
+            .cloned()
+            .map(String::from)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     Err(problem(
         "profile.key.environment",
         format!(

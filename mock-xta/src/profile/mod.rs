@@ -87,12 +87,17 @@ impl Profiles {
         let mut seen = std::collections::HashMap::new();
         for p in &list {
             if let Some(other) = seen.insert(p.id.clone(), p.title.clone()) {
-                return Err(format!("two transport profiles with id `{}` ({other})", p.id));
+                return Err(format!(
+                    "two transport profiles with id `{}` ({other})",
+                    p.id
+                ));
             }
         }
         for (i, a) in list.iter().enumerate() {
             for b in &list[i + 1..] {
-                for u in std::iter::once(&a.service.uri).chain(a.service.variants.iter().map(|v| &v.uri)) {
+                for u in
+                    std::iter::once(&a.service.uri).chain(a.service.variants.iter().map(|v| &v.uri))
+                {
                     if b.service.uri == *u || b.service.variants.iter().any(|v| v.uri == *u) {
                         return Err(format!(
                             "transport profiles `{}` and `{}` both claim the service `{u}`",
@@ -152,7 +157,10 @@ mod tests {
         let fim = p.for_service("urn:fim:Versamlungsanzeige:1.4").unwrap();
         assert_eq!(fim.id, "fim-versammlungsanzeige-1.4");
         assert_eq!(fim.max_size.as_ref().unwrap().bytes(), 40 * 1024 * 1024);
-        assert!(p.for_service("urn:xoev-de:xdomea:schema:2.4.0/xdomea240Antrag.wsdl").is_some());
+        assert!(
+            p.for_service("urn:xoev-de:xdomea:schema:2.4.0/xdomea240Antrag.wsdl")
+                .is_some()
+        );
         assert!(p.for_service("urn:other").is_none());
     }
 
@@ -163,14 +171,25 @@ mod tests {
         assert!(e.starts_with("my.yaml: "), "{e}");
         assert!(e.contains("9x") && e.contains("digit range"), "{e}");
         let line = text.lines().position(|l| l.contains("9x")).unwrap() + 1;
-        assert!(e.contains(&line.to_string()), "line {line} expected in: {e}");
-        let e = parse(&BUILTIN[0].1.replace("from: 9, to: 10", "from: 9, to: 14"), "x.yaml")
-            .unwrap_err()
-            .to_string();
+        assert!(
+            e.contains(&line.to_string()),
+            "line {line} expected in: {e}"
+        );
+        let e = parse(
+            &BUILTIN[0].1.replace("from: 9, to: 10", "from: 9, to: 14"),
+            "x.yaml",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("do not lie within the 12 digits"), "{e}");
-        let e = parse(&BUILTIN[0].1.replace("unique: true", "unique: true\n  colour: red"), "x.yaml")
-            .unwrap_err()
-            .to_string();
+        let e = parse(
+            &BUILTIN[0]
+                .1
+                .replace("unique: true", "unique: true\n  colour: red"),
+            "x.yaml",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("colour"), "{e}");
     }
 
@@ -185,6 +204,9 @@ mod tests {
         .apply(&mut p);
         assert_eq!(p.service.variants[0].severity, Severity::Error);
         assert_eq!(p.max_size.unwrap().bytes(), 40_000_000);
-        assert_eq!(p.header.unwrap().on_routing_difference, model::Difference::Reject);
+        assert_eq!(
+            p.header.unwrap().on_routing_difference,
+            model::Difference::Reject
+        );
     }
 }

@@ -232,7 +232,10 @@ impl HeaderField {
     pub fn is_routing(self) -> bool {
         matches!(
             self,
-            HeaderField::MessageType | HeaderField::Service | HeaderField::Author | HeaderField::Reader
+            HeaderField::MessageType
+                | HeaderField::Service
+                | HeaderField::Author
+                | HeaderField::Reader
         )
     }
 }
@@ -285,7 +288,9 @@ impl TryFrom<String> for LocalName {
         if is_ncname(&s) {
             Ok(LocalName(s))
         } else {
-            Err(format!("`{s}` is not an XML local name (no prefix, no spaces)"))
+            Err(format!(
+                "`{s}` is not an XML local name (no prefix, no spaces)"
+            ))
         }
     }
 }
@@ -308,7 +313,9 @@ impl TryFrom<String> for ElementPath {
         if parts.iter().all(|p| is_ncname(p)) {
             Ok(ElementPath(parts))
         } else {
-            Err(format!("`{s}` is not a path of local names like `G05001480/F05002752`"))
+            Err(format!(
+                "`{s}` is not a path of local names like `G05001480/F05002752`"
+            ))
         }
     }
 }
@@ -376,7 +383,11 @@ impl TryFrom<String> for CharSet {
         while i < chars.len() {
             if i + 2 < chars.len() && chars[i + 1] == '-' {
                 if chars[i] > chars[i + 2] {
-                    return Err(format!("`{}-{}` in `{spec}` is an empty range", chars[i], chars[i + 2]));
+                    return Err(format!(
+                        "`{}-{}` in `{spec}` is an empty range",
+                        chars[i],
+                        chars[i + 2]
+                    ));
                 }
                 ranges.push((chars[i], chars[i + 2]));
                 i += 3;
@@ -447,7 +458,10 @@ impl Profile {
         }
         for party in [&self.author, &self.reader].into_iter().flatten() {
             if party.prefix.is_empty() || !party.prefix.chars().all(|c| c.is_ascii_alphanumeric()) {
-                return Err(format!("{}: prefix `{}` must be letters or digits", party.role, party.prefix));
+                return Err(format!(
+                    "{}: prefix `{}` must be letters or digits",
+                    party.role, party.prefix
+                ));
             }
             if let Some(k) = &party.key {
                 let check = |from: usize, to: usize, what: &str| -> Result<(), String> {

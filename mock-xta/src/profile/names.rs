@@ -58,8 +58,14 @@ mod tests {
     fn fim_charset() {
         let set = CharSet::try_from("A-Za-zÄäÖöÜüß0-9_.-".to_string()).unwrap();
         assert!(disallowed_chars("Lageplan_Größe-2.pdf", &set).is_empty());
-        assert_eq!(disallowed_chars("Plan (1) é.pdf", &set), vec![' ', '(', ')', 'é']);
-        assert_eq!(compression_of(b"PK\x03\x04rest", Some("a.pdf")), Some("ZIP"));
+        assert_eq!(
+            disallowed_chars("Plan (1) é.pdf", &set),
+            vec![' ', '(', ')', 'é']
+        );
+        assert_eq!(
+            compression_of(b"PK\x03\x04rest", Some("a.pdf")),
+            Some("ZIP")
+        );
         assert_eq!(compression_of(b"%PDF", Some("a.TAR.GZ")), Some("gzip"));
         assert_eq!(compression_of(b"%PDF", Some("a.pdf")), None);
     }

@@ -182,8 +182,15 @@ pub fn write_element(out: &mut String, el: &Element) {
     write_rec(out, el, &mut scope);
 }
 
-fn lookup<'a>(scope: &'a [(Option<String>, Option<String>)], prefix: &Option<String>) -> Option<&'a Option<String>> {
-    scope.iter().rev().find(|(p, _)| p == prefix).map(|(_, n)| n)
+fn lookup<'a>(
+    scope: &'a [(Option<String>, Option<String>)],
+    prefix: &Option<String>,
+) -> Option<&'a Option<String>> {
+    scope
+        .iter()
+        .rev()
+        .find(|(p, _)| p == prefix)
+        .map(|(_, n)| n)
 }
 
 fn prefix_of(qname: &str) -> Option<String> {
@@ -193,9 +200,14 @@ fn prefix_of(qname: &str) -> Option<String> {
 fn write_rec(out: &mut String, el: &Element, scope: &mut Vec<(Option<String>, Option<String>)>) {
     let mark = scope.len();
     let mut decls: Vec<(Option<String>, Option<String>)> = Vec::new();
-    let mut need = |prefix: Option<String>, ns: Option<String>, scope: &Vec<(Option<String>, Option<String>)>| {
+    let mut need = |prefix: Option<String>,
+                    ns: Option<String>,
+                    scope: &Vec<(Option<String>, Option<String>)>| {
         let bound = lookup(scope, &prefix).cloned().unwrap_or(None);
-        let in_decls = decls.iter().find(|(p, _)| *p == prefix).map(|(_, n)| n.clone());
+        let in_decls = decls
+            .iter()
+            .find(|(p, _)| *p == prefix)
+            .map(|(_, n)| n.clone());
         let current = in_decls.unwrap_or(bound);
         if current != ns && !(prefix.is_some() && ns.is_none()) {
             decls.retain(|(p, _)| *p != prefix);

@@ -391,7 +391,16 @@ fn skip_whitespace_ref<R: BufRead, E>(input: &mut R, path: &str) -> Result<(), P
     let s = String::from_utf8_lossy(&r);
     if matches!(
         s.as_ref(),
-        "&#13;" | "&#xD;" | "&#xd;" | "&#10;" | "&#xA;" | "&#xa;" | "&#9;" | "&#x9;" | "&#32;" | "&#x20;"
+        "&#13;"
+            | "&#xD;"
+            | "&#xd;"
+            | "&#10;"
+            | "&#xA;"
+            | "&#xa;"
+            | "&#9;"
+            | "&#x9;"
+            | "&#32;"
+            | "&#x20;"
     ) {
         return Ok(());
     }
@@ -403,11 +412,7 @@ fn skip_whitespace_ref<R: BufRead, E>(input: &mut R, path: &str) -> Result<(), P
     .into())
 }
 
-fn check_limits(
-    stack: &[Element],
-    count: &mut usize,
-    limits: &Limits,
-) -> Result<(), XmlError> {
+fn check_limits(stack: &[Element], count: &mut usize, limits: &Limits) -> Result<(), XmlError> {
     *count += 1;
     if stack.len() >= limits.max_depth {
         return Err(XmlError::new(
@@ -491,7 +496,8 @@ impl<R: BufRead> Parser<R> {
                 Ok(ev) => ev,
                 Err(quick_xml::Error::Io(e)) => {
                     // Keep the transport's own error (body limit, timeout, MIME structure) recognisable.
-                    let e = std::sync::Arc::try_unwrap(e).unwrap_or_else(|a| std::io::Error::new(a.kind(), a.to_string()));
+                    let e = std::sync::Arc::try_unwrap(e)
+                        .unwrap_or_else(|a| std::io::Error::new(a.kind(), a.to_string()));
                     return Err(ParseError::Io(e));
                 }
                 Err(e) => {
@@ -577,8 +583,9 @@ impl<R: BufRead> Parser<R> {
                 ))
                 .into());
         }
-        self.root
-            .ok_or_else(|| XmlError::new("xml.well-formed", "Premature end of file: no root element.").into())
+        self.root.ok_or_else(|| {
+            XmlError::new("xml.well-formed", "Premature end of file: no root element.").into()
+        })
     }
 
     fn open(&mut self, e: &BytesStart<'_>) -> Result<Element, XmlError> {
@@ -728,7 +735,10 @@ impl<R: BufRead> Parser<R> {
                 if el.text.len() + s.len() > limits.max_text_bytes {
                     return Err(XmlError::new(
                         "xml.text-size",
-                        format!("Character data of one element exceeds {} bytes", limits.max_text_bytes),
+                        format!(
+                            "Character data of one element exceeds {} bytes",
+                            limits.max_text_bytes
+                        ),
                     )
                     .at(path_of(&self.stack, None))
                     .into());
@@ -737,7 +747,10 @@ impl<R: BufRead> Parser<R> {
                 if self.tree_bytes > limits.max_tree_bytes {
                     return Err(XmlError::new(
                         "xml.size",
-                        format!("The envelope's markup exceeds {} bytes", limits.max_tree_bytes),
+                        format!(
+                            "The envelope's markup exceeds {} bytes",
+                            limits.max_tree_bytes
+                        ),
                     )
                     .into());
                 }

@@ -81,9 +81,15 @@ pub fn scan<R: BufRead>(input: R, spec: &ScanSpec) -> Result<ScanResult, XmlErro
         let ev = reader.read_event_into(&mut buf).map_err(|e| {
             let msg = e.to_string();
             if msg.contains("utf-8") || msg.contains("UTF-8") || msg.contains("Utf8") {
-                XmlError::new("xml.encoding", format!("The message is not valid UTF-8: {msg}"))
+                XmlError::new(
+                    "xml.encoding",
+                    format!("The message is not valid UTF-8: {msg}"),
+                )
             } else {
-                XmlError::new("xml.well-formed", format!("The message is not well-formed XML: {msg}"))
+                XmlError::new(
+                    "xml.well-formed",
+                    format!("The message is not well-formed XML: {msg}"),
+                )
             }
             .at(path(&stack))
         })?;
@@ -92,11 +98,15 @@ pub fn scan<R: BufRead>(input: R, spec: &ScanSpec) -> Result<ScanResult, XmlErro
         match ev {
             Event::Decl(d) => {
                 if !was_first {
-                    return Err(XmlError::new("xml.well-formed", "XML declaration not at the start"));
+                    return Err(XmlError::new(
+                        "xml.well-formed",
+                        "XML declaration not at the start",
+                    ));
                 }
                 if let Some(Ok(enc)) = d.encoding() {
                     let enc = enc.to_string();
-                    let utf8 = enc.eq_ignore_ascii_case("utf-8") || enc.eq_ignore_ascii_case("utf8");
+                    let utf8 =
+                        enc.eq_ignore_ascii_case("utf-8") || enc.eq_ignore_ascii_case("utf8");
                     out.declared_encoding = Some(enc.clone());
                     if !utf8 {
                         return Err(XmlError::new(
@@ -114,10 +124,17 @@ pub fn scan<R: BufRead>(input: R, spec: &ScanSpec) -> Result<ScanResult, XmlErro
             }
             Event::Start(e) => {
                 if stack.len() >= MAX_DEPTH {
-                    return Err(XmlError::new("xml.depth", format!("Nesting deeper than {MAX_DEPTH}")).at(path(&stack)));
+                    return Err(XmlError::new(
+                        "xml.depth",
+                        format!("Nesting deeper than {MAX_DEPTH}"),
+                    )
+                    .at(path(&stack)));
                 }
                 if stack.is_empty() && out.root.is_some() {
-                    return Err(XmlError::new("xml.well-formed", "More than one root element"));
+                    return Err(XmlError::new(
+                        "xml.well-formed",
+                        "More than one root element",
+                    ));
                 }
                 let qname = e.name().as_ref().to_string();
                 let (res, local) = reader.resolver().resolve_element(e.name());
@@ -151,12 +168,26 @@ pub fn scan<R: BufRead>(input: R, spec: &ScanSpec) -> Result<ScanResult, XmlErro
                     let mut attrs = Vec::new();
                     for a in e.attributes().flatten() {
                         let key = a.key.as_ref().to_string();
-                        let value = a.normalized_value(quick_xml::XmlVersion::Implicit1_0).map(|v| v.into_owned()).unwrap_or_default();
+                        let value = a
+                            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                            .map(|v| v.into_owned())
+                            .unwrap_or_default();
                         *bytes += key.len() + value.len();
-                        attrs.push(Attr { ns: None, local: key.clone(), qname: key, value });
+                        attrs.push(Attr {
+                            ns: None,
+                            local: key.clone(),
+                            qname: key,
+                            value,
+                        });
                     }
                     *bytes += qname.len();
-                    els.push(Element { ns, local, qname, attrs, ..Element::default() });
+                    els.push(Element {
+                        ns,
+                        local,
+                        qname,
+                        attrs,
+                        ..Element::default()
+                    });
                 }
             }
             Event::End(_) => {
@@ -170,7 +201,10 @@ pub fn scan<R: BufRead>(input: R, spec: &ScanSpec) -> Result<ScanResult, XmlErro
                         p.push('/');
                         p.push_str(&frame.qname);
                         let v: String = t.trim().chars().take(MAX_VALUE_CHARS).collect();
-                        out.texts.entry(frame.local.clone()).or_default().push((v, p));
+                        out.texts
+                            .entry(frame.local.clone())
+                            .or_default()
+                            .push((v, p));
                     }
                 }
                 let done = if let Some((name, depth, els, _)) = cap.as_mut() {
@@ -193,7 +227,14 @@ pub fn scan<R: BufRead>(input: R, spec: &ScanSpec) -> Result<ScanResult, XmlErro
                     let mut p = path(&stack);
                     p.push('/');
                     p.push_str(&el.qname);
-                    out.captured.insert(name, Captured { element: el, path: p, occurrences: 1 });
+                    out.captured.insert(
+                        name,
+                        Captured {
+                            element: el,
+                            path: p,
+                            occurrences: 1,
+                        },
+                    );
                     cap = None;
                 }
             }
@@ -221,7 +262,10 @@ pub fn scan<R: BufRead>(input: R, spec: &ScanSpec) -> Result<ScanResult, XmlErro
                 let Some(ch) = ch else {
                     return Err(XmlError::new(
                         "xml.entity",
-                        format!("Undeclared entity \"&{};\" in the message", r.xml10_content()),
+                        format!(
+                            "Undeclared entity \"&{};\" in the message",
+                            r.xml10_content()
+                        ),
                     )
                     .at(path(&stack)));
                 };
@@ -234,10 +278,15 @@ pub fn scan<R: BufRead>(input: R, spec: &ScanSpec) -> Result<ScanResult, XmlErro
         }
     }
     if !stack.is_empty() {
-        return Err(XmlError::new("xml.well-formed", "The message ends inside an element").at(path(&stack)));
+        return Err(
+            XmlError::new("xml.well-formed", "The message ends inside an element").at(path(&stack)),
+        );
     }
     if out.root.is_none() {
-        return Err(XmlError::new("xml.well-formed", "The message has no root element"));
+        return Err(XmlError::new(
+            "xml.well-formed",
+            "The message has no root element",
+        ));
     }
     Ok(out)
 }
@@ -251,7 +300,10 @@ fn append_text(
         if s.trim().is_empty() {
             return Ok(());
         }
-        return Err(XmlError::new("xml.well-formed", "Text outside the root element"));
+        return Err(XmlError::new(
+            "xml.well-formed",
+            "Text outside the root element",
+        ));
     }
     for f in stack.iter_mut() {
         if let Some(t) = f.text.as_mut() {
@@ -264,7 +316,10 @@ fn append_text(
         if let Some(el) = els.last_mut() {
             *bytes += s.len();
             if *bytes > MAX_CAPTURE_BYTES {
-                return Err(XmlError::new("xml.size", format!("The header element exceeds {MAX_CAPTURE_BYTES} bytes")));
+                return Err(XmlError::new(
+                    "xml.size",
+                    format!("The header element exceeds {MAX_CAPTURE_BYTES} bytes"),
+                ));
             }
             el.text.push_str(s);
         }
@@ -288,7 +343,10 @@ mod tests {
         let h = &r.captured["G05001479"];
         assert_eq!(h.path, "/x:Antrag/x:a/x:G05001479");
         assert_eq!(h.element.children[0].children[0].text, "t");
-        let names: Vec<&str> = r.texts["F60000296"].iter().map(|(v, _)| v.as_str()).collect();
+        let names: Vec<&str> = r.texts["F60000296"]
+            .iter()
+            .map(|(v, _)| v.as_str())
+            .collect();
         assert_eq!(names, ["plan.pdf", "foto.jpg"]);
         assert_eq!(r.texts["F60000296"][1].1, "/x:Antrag/x:F60000296");
     }
@@ -296,13 +354,32 @@ mod tests {
     #[test]
     fn rejects_doctype_and_bad_encoding() {
         let spec = ScanSpec::default();
-        assert_eq!(scan(&b"<!DOCTYPE a [<!ENTITY x 'y'>]><a>&x;</a>"[..], &spec).unwrap_err().rule, "xml.doctype");
         assert_eq!(
-            scan(&b"<?xml version='1.0' encoding='ISO-8859-1'?><a/>"[..], &spec).unwrap_err().rule,
+            scan(&b"<!DOCTYPE a [<!ENTITY x 'y'>]><a>&x;</a>"[..], &spec)
+                .unwrap_err()
+                .rule,
+            "xml.doctype"
+        );
+        assert_eq!(
+            scan(
+                &b"<?xml version='1.0' encoding='ISO-8859-1'?><a/>"[..],
+                &spec
+            )
+            .unwrap_err()
+            .rule,
             "xml.encoding"
         );
-        assert_eq!(scan(&b"<a>\xff</a>"[..], &spec).unwrap_err().rule, "xml.encoding");
-        assert_eq!(scan(&b"<a><b></a>"[..], &spec).unwrap_err().rule, "xml.well-formed");
-        assert_eq!(scan(&b"plain text"[..], &spec).unwrap_err().rule, "xml.well-formed");
+        assert_eq!(
+            scan(&b"<a>\xff</a>"[..], &spec).unwrap_err().rule,
+            "xml.encoding"
+        );
+        assert_eq!(
+            scan(&b"<a><b></a>"[..], &spec).unwrap_err().rule,
+            "xml.well-formed"
+        );
+        assert_eq!(
+            scan(&b"plain text"[..], &spec).unwrap_err().rule,
+            "xml.well-formed"
+        );
     }
 }

@@ -22,7 +22,8 @@ use tower::ServiceExt;
 
 pub fn pki() -> Arc<TestPki> {
     static PKI: OnceLock<Arc<TestPki>> = OnceLock::new();
-    PKI.get_or_init(|| Arc::new(TestPki::generate(&PkiOptions::default()).expect("test PKI"))).clone()
+    PKI.get_or_init(|| Arc::new(TestPki::generate(&PkiOptions::default()).expect("test PKI")))
+        .clone()
 }
 
 pub fn sim_with(config: XtaConfig) -> (Router, XtaState) {
@@ -70,10 +71,23 @@ pub struct Resp {
 
 impl Resp {
     pub fn header(&self, ns: &str, local: &str) -> Option<&Element> {
-        self.env.as_ref()?.children.iter().find(|c| c.local == "Header")?.children.iter().find(|h| h.is(ns, local))
+        self.env
+            .as_ref()?
+            .children
+            .iter()
+            .find(|c| c.local == "Header")?
+            .children
+            .iter()
+            .find(|h| h.is(ns, local))
     }
     pub fn body(&self) -> Option<&Element> {
-        self.env.as_ref()?.children.iter().find(|c| c.local == "Body")?.children.first()
+        self.env
+            .as_ref()?
+            .children
+            .iter()
+            .find(|c| c.local == "Body")?
+            .children
+            .first()
     }
     /// The XTA error code of a fault.
     pub fn code(&self) -> Option<u16> {
@@ -94,11 +108,17 @@ impl Resp {
     }
     /// Everything but the response's own WS-Addressing headers.
     fn roots(&self) -> Vec<&Element> {
-        let Some(env) = &self.env else { return Vec::new() };
+        let Some(env) = &self.env else {
+            return Vec::new();
+        };
         let mut v = Vec::new();
         for part in &env.children {
             if part.local == "Header" {
-                v.extend(part.children.iter().filter(|h| h.ns.as_deref() != Some(ns::WSA)));
+                v.extend(
+                    part.children
+                        .iter()
+                        .filter(|h| h.ns.as_deref() != Some(ns::WSA)),
+                );
             } else {
                 v.push(part);
             }
@@ -125,20 +145,46 @@ impl Resp {
         self.all(local).first().map(|e| e.trimmed().to_string())
     }
     pub fn find_all(&self, local: &str) -> Vec<String> {
-        self.all(local).iter().map(|e| e.trimmed().to_string()).collect()
+        self.all(local)
+            .iter()
+            .map(|e| e.trimmed().to_string())
+            .collect()
     }
     pub fn attr_of(&self, local: &str, attr: &str) -> Option<String> {
         self.all(local).first()?.attr(attr).map(str::to_string)
     }
     #[track_caller]
     pub fn assert_fault(&self, code: u16) {
-        assert!(self.is_fault(), "fault {code} expected, got {} {}\n{:?}", self.status, self.xml, self.diagnoses);
-        assert_eq!(self.code(), Some(code), "{}\n{:?}", self.xml, self.diagnoses);
-        assert_eq!(self.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", self.xml);
+        assert!(
+            self.is_fault(),
+            "fault {code} expected, got {} {}\n{:?}",
+            self.status,
+            self.xml,
+            self.diagnoses
+        );
+        assert_eq!(
+            self.code(),
+            Some(code),
+            "{}\n{:?}",
+            self.xml,
+            self.diagnoses
+        );
+        assert_eq!(
+            self.status,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{}",
+            self.xml
+        );
     }
     #[track_caller]
     pub fn assert_ok(&self) {
-        assert_eq!(self.status, StatusCode::OK, "{}\n{:?}", self.xml, self.diagnoses);
+        assert_eq!(
+            self.status,
+            StatusCode::OK,
+            "{}\n{:?}",
+            self.xml,
+            self.diagnoses
+        );
         assert!(!self.is_fault(), "{}", self.xml);
     }
 }
@@ -156,12 +202,28 @@ pub async fn post_raw(app: &Router, path: &str, content_type: &str, body: Vec<u8
         .body(Body::from(body))
         .unwrap();
     let resp = app.clone().oneshot(req).await.unwrap();
-    decode(resp.status(), resp.headers().clone(), resp.into_body().collect().await.unwrap().to_bytes().to_vec())
+    decode(
+        resp.status(),
+        resp.headers().clone(),
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
 }
 
 pub fn decode(status: StatusCode, headers: axum::http::HeaderMap, raw: Vec<u8>) -> Resp {
-    let content_type = headers.get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
-    let diagnoses = headers.get_all("x-konform-diagnosis").iter().map(|v| v.to_str().unwrap().to_string()).collect();
+    let content_type = headers
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let diagnoses = headers
+        .get_all("x-konform-diagnosis")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
     let (xml, contents, env) = if content_type.starts_with("multipart/related") {
         let (x, c) = xop_decode(&content_type, &raw);
         let env = mock_xta::xml::reader::parse_document(x.as_bytes(), Default::default()).ok();
@@ -174,7 +236,15 @@ pub fn decode(status: StatusCode, headers: axum::http::HeaderMap, raw: Vec<u8>) 
         let env = mock_xta::xml::reader::parse(x.as_bytes(), Default::default(), &mut sink).ok();
         (x, sink.slots, env)
     };
-    let r = Resp { status, content_type, raw, diagnoses, env, contents, xml };
+    let r = Resp {
+        status,
+        content_type,
+        raw,
+        diagnoses,
+        env,
+        contents,
+        xml,
+    };
     if !r.xml.is_empty() {
         validate(&r);
     }
@@ -184,8 +254,16 @@ pub fn decode(status: StatusCode, headers: axum::http::HeaderMap, raw: Vec<u8>) 
 /// Split an MTOM answer, replace each xop:Include by the base64 of its part.
 pub fn xop_decode(content_type: &str, raw: &[u8]) -> (String, Vec<Vec<u8>>) {
     let ct = mock_xta::mime::ContentType::parse(content_type).unwrap();
-    assert_eq!(ct.param("type"), Some("application/xop+xml"), "{content_type}");
-    assert_eq!(ct.param("start-info"), Some("application/soap+xml"), "{content_type}");
+    assert_eq!(
+        ct.param("type"),
+        Some("application/xop+xml"),
+        "{content_type}"
+    );
+    assert_eq!(
+        ct.param("start-info"),
+        Some("application/soap+xml"),
+        "{content_type}"
+    );
     let start = mock_xta::mime::strip_angle(ct.param("start").expect("start"));
     let mut mp = Multipart::new(raw, ct.param("boundary").unwrap());
     let mut root = None;
@@ -202,12 +280,16 @@ pub fn xop_decode(content_type: &str, raw: &[u8]) -> (String, Vec<Vec<u8>>) {
     }
     let root = root.expect("root part");
     let mut sink = mock_xta::xml::reader::MemorySink::default();
-    let env = mock_xta::xml::reader::parse(root.as_bytes(), Default::default(), &mut sink).expect("root part is XML");
+    let env = mock_xta::xml::reader::parse(root.as_bytes(), Default::default(), &mut sink)
+        .expect("root part is XML");
     let mut contents = Vec::new();
     let mut xml = root.clone();
     collect_content(&env, &mut |c| match c {
         ContentRef::Xop { cid } => {
-            let data = parts.get(cid).unwrap_or_else(|| panic!("dangling xop:Include {cid}")).clone();
+            let data = parts
+                .get(cid)
+                .unwrap_or_else(|| panic!("dangling xop:Include {cid}"))
+                .clone();
             contents.push(data);
         }
         ContentRef::Inline { slot } => contents.push(sink.slots[*slot].clone()),
@@ -279,7 +361,9 @@ fn all_schema() -> Option<PathBuf> {
 /// `xmllint --schema` on a whole envelope; panics with xmllint's output when it does not validate.
 #[track_caller]
 pub fn xmllint(xml: &str) -> Result<(), String> {
-    let Some(xsd) = all_schema() else { return Ok(()) };
+    let Some(xsd) = all_schema() else {
+        return Ok(());
+    };
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("doc.xml");
     std::fs::write(&f, xml).unwrap();
@@ -302,7 +386,10 @@ pub fn xmllint(xml: &str) -> Result<(), String> {
 #[track_caller]
 pub fn validate(r: &Resp) {
     if let Err(e) = xmllint(&r.xml) {
-        panic!("answer does not validate against the XTA schemas:\n{e}\n--- answer:\n{}", r.xml);
+        panic!(
+            "answer does not validate against the XTA schemas:\n{e}\n--- answer:\n{}",
+            r.xml
+        );
     }
     let env = r.env.as_ref().expect("answer parses");
     assert!(env.is(ns::SOAP12, "Envelope"));
@@ -311,26 +398,52 @@ pub fn validate(r: &Resp) {
 // ---- request shortcuts ----
 
 pub async fn call(app: &Router, op: Op, who: &PartySpec, body: &str) -> Resp {
-    post(app, op.port(), wire::simple(op, TO, &[wire::author_header(who)], body)).await
+    post(
+        app,
+        op.port(),
+        wire::simple(op, TO, &[wire::author_header(who)], body),
+    )
+    .await
 }
 
 pub async fn create_id(app: &Router, who: &PartySpec) -> String {
     let r = call(app, Op::CreateMessageId, who, "").await;
     r.assert_ok();
-    r.body().expect("wsa:MessageID in the Body").trimmed().to_string()
+    r.body()
+        .expect("wsa:MessageID in the Body")
+        .trimmed()
+        .to_string()
 }
 
 /// A FIM message for the default accounts with the given proofs/attachments.
 pub fn fim(id: &str, attachments: &[(&str, &[u8])]) -> (MetaSpec, ContentSpec, Vec<ContentSpec>) {
     let names: Vec<&str> = attachments.iter().map(|(n, _)| *n).collect();
     let meta = wire::fim_meta(id, portal(), authority());
-    let msg = ContentSpec::new("application/xml", Some("Versammlungsanzeige.xml"), wire::fim_message(&wire::default_header(), &names).into_bytes());
-    let atts = attachments.iter().map(|(n, d)| ContentSpec::new("application/pdf", Some(n), d.to_vec())).collect();
+    let msg = ContentSpec::new(
+        "application/xml",
+        Some("Versammlungsanzeige.xml"),
+        wire::fim_message(&wire::default_header(), &names).into_bytes(),
+    );
+    let atts = attachments
+        .iter()
+        .map(|(n, d)| ContentSpec::new("application/pdf", Some(n), d.to_vec()))
+        .collect();
     (meta, msg, atts)
 }
 
-pub async fn send(app: &Router, meta: &MetaSpec, msg: &ContentSpec, atts: &[ContentSpec], p: Packaging) -> Resp {
-    post(app, Port::Send, wire::send(Op::SendMessage, TO, &wire::meta_xml(meta), msg, atts, p)).await
+pub async fn send(
+    app: &Router,
+    meta: &MetaSpec,
+    msg: &ContentSpec,
+    atts: &[ContentSpec],
+    p: Packaging,
+) -> Resp {
+    post(
+        app,
+        Port::Send,
+        wire::send(Op::SendMessage, TO, &wire::meta_xml(meta), msg, atts, p),
+    )
+    .await
 }
 
 /// createMessageId + sendMessage of a valid FIM message; returns the MessageID.

@@ -14,16 +14,32 @@ async fn zeep_client_from_the_official_wsdl_sends_and_fetches_over_mtls() {
     let (_, st) = sim_with(cfg);
     let dir = tempfile::tempdir().unwrap();
     let pki = pki();
-    let files = mock_xta::pki::client_cert_files(&pki, &st.accounts(), std::time::SystemTime::now()).unwrap();
-    for (rel, text) in files.into_iter().chain([("tls/ca.pem".to_string(), pki.tls_ca.cert_pem())]) {
+    let files =
+        mock_xta::pki::client_cert_files(&pki, &st.accounts(), std::time::SystemTime::now())
+            .unwrap();
+    for (rel, text) in files
+        .into_iter()
+        .chain([("tls/ca.pem".to_string(), pki.tls_ca.cert_pem())])
+    {
         let p = dir.path().join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, text).unwrap();
     }
     let a1 = pdf(120_000);
-    let a2: Vec<u8> = b"\x89PNG\r\n\x1a\n".iter().copied().chain((0..50_000u32).map(|i| (i * 7 % 256) as u8)).collect();
-    let msg = mock_xta::wire::fim_message(&mock_xta::wire::default_header(), &["Lageplan.pdf", "Foto_Bühne.png"]);
-    let (mp, p1, p2) = (dir.path().join("Versammlungsanzeige.xml"), dir.path().join("Lageplan.pdf"), dir.path().join("Foto_Bühne.png"));
+    let a2: Vec<u8> = b"\x89PNG\r\n\x1a\n"
+        .iter()
+        .copied()
+        .chain((0..50_000u32).map(|i| (i * 7 % 256) as u8))
+        .collect();
+    let msg = mock_xta::wire::fim_message(
+        &mock_xta::wire::default_header(),
+        &["Lageplan.pdf", "Foto_Bühne.png"],
+    );
+    let (mp, p1, p2) = (
+        dir.path().join("Versammlungsanzeige.xml"),
+        dir.path().join("Lageplan.pdf"),
+        dir.path().join("Foto_Bühne.png"),
+    );
     std::fs::write(&mp, &msg).unwrap();
     std::fs::write(&p1, &a1).unwrap();
     std::fs::write(&p2, &a2).unwrap();
@@ -46,13 +62,27 @@ async fn zeep_client_from_the_official_wsdl_sends_and_fetches_over_mtls() {
     .unwrap_or_else(|e| panic!("python3 could not be run ({e}): the zeep test needs python3 with zeep and lxml (.ci/deps)"));
     let stderr = String::from_utf8_lossy(&out.stderr);
     if stderr.contains("No module named") {
-        panic!("the zeep test needs `pip install zeep lxml` (.ci/deps installs them into .venv): {stderr}");
+        panic!(
+            "the zeep test needs `pip install zeep lxml` (.ci/deps installs them into .venv): {stderr}"
+        );
     }
-    assert!(out.status.success(), "zeep client failed:\n{stderr}\njournal: {:#?}", st.kit().journal().all());
+    assert!(
+        out.status.success(),
+        "zeep client failed:\n{stderr}\njournal: {:#?}",
+        st.kit().journal().all()
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let sha = |d: &[u8]| ti_core::sha256(d).iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let sha = |d: &[u8]| {
+        ti_core::sha256(d)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
     assert_eq!(v["service_available"], true);
-    assert_eq!(ti_core::b64_decode(v["encryption_cert"].as_str().unwrap()).unwrap(), st.enc_cert(mock_xta::config::AUTHORITY_ID).unwrap());
+    assert_eq!(
+        ti_core::b64_decode(v["encryption_cert"].as_str().unwrap()).unwrap(),
+        st.enc_cert(mock_xta::config::AUTHORITY_ID).unwrap()
+    );
     assert_eq!(v["send_status"], 200);
     assert_eq!(v["listed"][0], v["message_id"]);
     assert_eq!(v["fetched"]["message_sha256"], sha(msg.as_bytes()));
@@ -65,9 +95,25 @@ async fn zeep_client_from_the_official_wsdl_sends_and_fetches_over_mtls() {
     assert_eq!(v["fault"]["code"], "9070");
     // The send arrived as MTOM and every call was authenticated by certificate.
     let journal = st.kit().journal().all();
-    assert!(journal.iter().all(|e| e.diagnoses.iter().all(|d| d.rule != "xta.auth.unauthenticated")));
-    let ops: Vec<&str> = journal.iter().filter_map(|e| e.operation.as_deref()).collect();
-    for op in ["checkAccountActive", "lookupService", "createMessageId", "sendMessage", "getStatusList", "getMessage", "close", "getTransportReport"] {
+    assert!(journal.iter().all(|e| {
+        e.diagnoses
+            .iter()
+            .all(|d| d.rule != "xta.auth.unauthenticated")
+    }));
+    let ops: Vec<&str> = journal
+        .iter()
+        .filter_map(|e| e.operation.as_deref())
+        .collect();
+    for op in [
+        "checkAccountActive",
+        "lookupService",
+        "createMessageId",
+        "sendMessage",
+        "getStatusList",
+        "getMessage",
+        "close",
+        "getTransportReport",
+    ] {
         assert!(ops.contains(&op), "{op} missing from {ops:?}");
     }
     let _ = tx.send(());
