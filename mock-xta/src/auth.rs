@@ -65,9 +65,10 @@ pub fn authenticate(
                 )
                 .hint("use the account's certificate from the test PKI: xta/<prefix>_<key>.pem"));
             };
-            if let Some(c) = claimed {
-                if c.id != *cert_id {
-                    return Err(XtaFault::of(
+            if let Some(c) = claimed
+                && c.id != *cert_id
+            {
+                return Err(XtaFault::of(
                         codes::CERT_MISMATCH,
                         "xta.auth.certificate-mismatch",
                         format!(
@@ -77,7 +78,6 @@ pub fn authenticate(
                     )
                     .at(claimed_at.to_string())
                     .hint("send with the certificate of the account the request names (PKI xta/<prefix>_<key>.pem)"));
-                }
             }
             cert_id.clone()
         }

@@ -239,7 +239,7 @@ impl Simulator for XtaState {
         }
     }
     fn describe(&self) -> serde_json::Value {
-        let counts = self.inner.store.read(|c| db::counts(c)).unwrap_or((0, 0));
+        let counts = self.inner.store.read(db::counts).unwrap_or((0, 0));
         serde_json::json!({
             "accounts": self.accounts().iter().map(|a| serde_json::json!({
                 "id": a.id, "name": a.name, "locked": a.locked,

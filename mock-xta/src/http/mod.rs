@@ -260,16 +260,15 @@ async fn respond(st: XtaState, p: Processed, _path_injected: Option<InjectedFaul
     if let Some(f) = injected
         .as_ref()
         .filter(|f| !matches!(f.action, Some(FaultAction::Fault { .. })))
+        && let Some(mut r) = sim_kit::layer::apply_injected(f).await
     {
-        if let Some(mut r) = sim_kit::layer::apply_injected(f).await {
-            r.extensions_mut().insert(Outcome {
-                operation: p.op.map(|o| o.name().to_string()),
-                verdict: Some(Verdict::Injected),
-                fault: Some(f.describe()),
-                ..Outcome::default()
-            });
-            return r;
-        }
+        r.extensions_mut().insert(Outcome {
+            operation: p.op.map(|o| o.name().to_string()),
+            verdict: Some(Verdict::Injected),
+            fault: Some(f.describe()),
+            ..Outcome::default()
+        });
+        return r;
     }
     match p.result {
         Err(f) => fault_response(

@@ -223,12 +223,12 @@ impl<R: Read> Multipart<R> {
         let mut h = PartHeaders::default();
         let mut lines: Vec<String> = Vec::new();
         for line in text.split("\r\n") {
-            if line.starts_with([' ', '\t']) {
-                if let Some(last) = lines.last_mut() {
-                    last.push(' ');
-                    last.push_str(line.trim());
-                    continue;
-                }
+            if line.starts_with([' ', '\t'])
+                && let Some(last) = lines.last_mut()
+            {
+                last.push(' ');
+                last.push_str(line.trim());
+                continue;
             }
             lines.push(line.to_string());
         }
@@ -284,16 +284,16 @@ impl<R: Read> PartReader<'_, R> {
                 if i == 0 {
                     mp.pos += dl;
                     mp.state = State::AtDelimiter;
-                    if let Some(d) = mp.part_declared {
-                        if d != mp.part_len {
-                            return Err(mime_err(
-                                "mime.length",
-                                format!(
-                                    "a part announced Content-Length {d} but holds {} bytes",
-                                    mp.part_len
-                                ),
-                            ));
-                        }
+                    if let Some(d) = mp.part_declared
+                        && d != mp.part_len
+                    {
+                        return Err(mime_err(
+                            "mime.length",
+                            format!(
+                                "a part announced Content-Length {d} but holds {} bytes",
+                                mp.part_len
+                            ),
+                        ));
                     }
                 }
                 return Ok(i);

@@ -77,16 +77,17 @@ impl Request {
             if m.fetched_at.is_none() {
                 notes.push(Diagnosis::new("xta.close.not-fetched", format!("message '{id}' is confirmed by close but was never fetched with getMessage")).at(format!("{PATH}/LastMsgReceived")));
             }
-            if let Some(it) = &it {
-                if it.kind == IterKind::Message && !it.delivered.contains(id) {
-                    notes.push(Diagnosis::new(
-                        "xta.close.other-iterator",
-                        format!(
-                            "message '{id}' was not delivered through iterator '{}'",
-                            it.id
-                        ),
-                    ));
-                }
+            if let Some(it) = &it
+                && it.kind == IterKind::Message
+                && !it.delivered.contains(id)
+            {
+                notes.push(Diagnosis::new(
+                    "xta.close.other-iterator",
+                    format!(
+                        "message '{id}' was not delivered through iterator '{}'",
+                        it.id
+                    ),
+                ));
             }
         }
         let now = cx.now_str();

@@ -87,18 +87,16 @@ impl Request {
                     if offered { "true" } else { "false" },
                 )
                 .close("xta:IsServiceAvailableValue");
-            if offered {
-                if let Some(cert) = cx.st.enc_cert(&q.reader.id) {
-                    w.open("xta:ServiceParameter", &[])
-                        .open(
-                            "xta:ParameterType",
-                            &[("listURI", PARAMETER_LIST), ("listVersionID", "1.0")],
-                        )
-                        .leaf("code", PARAMETER_CERT)
-                        .close("xta:ParameterType")
-                        .leaf("xta:Resource", &ti_core::b64_encode(&cert))
-                        .close("xta:ServiceParameter");
-                }
+            if offered && let Some(cert) = cx.st.enc_cert(&q.reader.id) {
+                w.open("xta:ServiceParameter", &[])
+                    .open(
+                        "xta:ParameterType",
+                        &[("listURI", PARAMETER_LIST), ("listVersionID", "1.0")],
+                    )
+                    .leaf("code", PARAMETER_CERT)
+                    .close("xta:ParameterType")
+                    .leaf("xta:Resource", &ti_core::b64_encode(&cert))
+                    .close("xta:ServiceParameter");
             }
             w.close("xta:LookupServiceResult");
             results.push(serde_json::json!({ "reader": q.reader.id, "service": q.service, "available": offered }));

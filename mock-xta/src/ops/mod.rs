@@ -216,15 +216,15 @@ pub fn resolve_op(
         .hint(hint)
         .reason("A required header representing a Message Addressing Property is not present"));
     };
-    if let Some(h) = http_action {
-        if h != action {
-            return Err(sender_fault(
-                "xta.wsa.action-mismatch",
-                format!("the HTTP action parameter '{h}' differs from wsa:Action '{action}'"),
-            )
-            .at("/Envelope/Header/Action")
-            .reason("Action mismatch between SOAP and HTTP"));
-        }
+    if let Some(h) = http_action
+        && h != action
+    {
+        return Err(sender_fault(
+            "xta.wsa.action-mismatch",
+            format!("the HTTP action parameter '{h}' differs from wsa:Action '{action}'"),
+        )
+        .at("/Envelope/Header/Action")
+        .reason("Action mismatch between SOAP and HTTP"));
     }
     let Some(op) = Op::by_action(&action) else {
         let near = Op::ALL.iter().find(|o| {
@@ -303,26 +303,25 @@ pub fn precheck(
     )?;
     let mut limit = st.config().limits.max_message_bytes;
     let mut limit_rule = "server limit (limits.max_message_bytes)".to_string();
-    if matches!(op, Op::SendMessage | Op::SendMessageSync) {
-        if let Some(m) = headers
+    if matches!(op, Op::SendMessage | Op::SendMessageSync)
+        && let Some(m) = headers
             .iter()
             .find(|h| h.is(ns::OSCIMETA, "MessageMetaData"))
+    {
+        let meta = crate::model::Meta::parse(m, "/Envelope/Header/MessageMetaData")?;
+        let claimed = meta.sender.as_ref().unwrap_or(&meta.author);
+        authenticate(transport, Some(claimed), send_message::CLAIM_PATH, |id| {
+            st.account(id)
+        })?;
+        if let Some(p) = st.profiles().for_service(&meta.service)
+            && let Some(ms) = &p.max_size
         {
-            let meta = crate::model::Meta::parse(m, "/Envelope/Header/MessageMetaData")?;
-            let claimed = meta.sender.as_ref().unwrap_or(&meta.author);
-            authenticate(transport, Some(claimed), send_message::CLAIM_PATH, |id| {
-                st.account(id)
-            })?;
-            if let Some(p) = st.profiles().for_service(&meta.service) {
-                if let Some(ms) = &p.max_size {
-                    limit = ms.bytes();
-                    limit_rule = format!(
-                        "transport profile {} ({})",
-                        p.id,
-                        ms.passage.as_deref().unwrap_or("max_size")
-                    );
-                }
-            }
+            limit = ms.bytes();
+            limit_rule = format!(
+                "transport profile {} ({})",
+                p.id,
+                ms.passage.as_deref().unwrap_or("max_size")
+            );
         }
     }
     Ok(Precheck {
@@ -333,7 +332,7 @@ pub fn precheck(
 }
 
 /// The body element the operation takes, or a fault naming what came instead.
-pub fn body<'e>(env: &'e Envelope, op: Op) -> Result<Option<&'e Element>, XtaFault> {
+pub fn body(env: &Envelope, op: Op) -> Result<Option<&Element>, XtaFault> {
     match (op.body_element(), &env.body) {
         (None, None) => Ok(None),
         (None, Some(b)) => Err(sender_fault(

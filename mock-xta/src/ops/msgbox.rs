@@ -80,10 +80,10 @@ pub fn selector(req: &Element, path: &str) -> Result<Option<Selector>, XtaFault>
             _ => {}
         }
     }
-    if let (Some(f), Some(t)) = (sel.from, sel.to) {
-        if f > t {
-            sel.invalid = Some("MsgBoxEntryTimeFrom is later than MsgBoxEntryTimeTo".into());
-        }
+    if let (Some(f), Some(t)) = (sel.from, sel.to)
+        && f > t
+    {
+        sel.invalid = Some("MsgBoxEntryTimeFrom is later than MsgBoxEntryTimeTo".into());
     }
     match s.attr("newEntry").map(str::trim) {
         None => {}

@@ -31,7 +31,7 @@ pub struct Part {
 
 pub enum Container {
     Plain {
-        message: Part,
+        message: Box<Part>,
         attachments: Vec<Part>,
     },
     /// `xenc:EncryptedData`, serialised.
@@ -96,7 +96,7 @@ impl Request {
                     )?);
                 }
                 Container::Plain {
-                    message,
+                    message: Box::new(message),
                     attachments,
                 }
             }
@@ -183,7 +183,7 @@ pub fn accept(cx: &Ctx<'_>, req: Request, expected: Mode) -> Result<Accepted, Xt
         Container::Plain {
             message,
             attachments,
-        } => (Some(message), attachments.as_slice(), None),
+        } => (Some(&**message), attachments.as_slice(), None),
         Container::Encrypted(x) => (None, &[][..], Some(x.clone())),
     };
     let total: u64 = message.map(|m| m.slot.len).unwrap_or(0)
@@ -379,16 +379,16 @@ fn extra_notes(
     total: u64,
     notes: &mut Vec<Diagnosis>,
 ) {
-    if let Some(s) = meta.msg_size {
-        if s != total {
-            notes.push(
-                Diagnosis::new(
-                    "xta.send.msg-size",
-                    format!("MessageMetaData/MsgSize says {s} bytes; the content has {total}"),
-                )
-                .at(format!("{META_PATH}/MsgSize")),
-            );
-        }
+    if let Some(s) = meta.msg_size
+        && s != total
+    {
+        notes.push(
+            Diagnosis::new(
+                "xta.send.msg-size",
+                format!("MessageMetaData/MsgSize says {s} bytes; the content has {total}"),
+            )
+            .at(format!("{META_PATH}/MsgSize")),
+        );
     }
     let parts = message
         .map(|m| ("Message".to_string(), m))
@@ -400,19 +400,19 @@ fn extra_notes(
                 .map(|(i, a)| (format!("Attachment[{}]", i + 1), a)),
         );
     for (name, p) in parts {
-        if let Some(s) = p.attrs.size {
-            if s != p.slot.len {
-                notes.push(
-                    Diagnosis::new(
-                        "xta.send.content-size",
-                        format!(
-                            "{name}/@size says {s} bytes; the content has {}",
-                            p.slot.len
-                        ),
-                    )
-                    .at(format!("{CC}/{name}/@size")),
-                );
-            }
+        if let Some(s) = p.attrs.size
+            && s != p.slot.len
+        {
+            notes.push(
+                Diagnosis::new(
+                    "xta.send.content-size",
+                    format!(
+                        "{name}/@size says {s} bytes; the content has {}",
+                        p.slot.len
+                    ),
+                )
+                .at(format!("{CC}/{name}/@size")),
+            );
         }
     }
     if meta.test_msg {
@@ -452,6 +452,7 @@ fn store(
             message,
             attachments,
         } => {
+            let message = *message;
             let id = message.slot.blob.id().to_string();
             blobs.push(message.slot.blob);
             for (i, a) in attachments.into_iter().enumerate() {

@@ -216,9 +216,10 @@ pub fn check(p: &Profile, f: &Facts<'_>) -> Verdict {
         attachments(&mut cx, f);
     }
     compression(&mut cx, f);
-    if let Some(m) = &p.max_size {
-        if f.total_bytes > m.bytes() {
-            cx.add(
+    if let Some(m) = &p.max_size
+        && f.total_bytes > m.bytes()
+    {
+        cx.add(
                 Level::Error,
                 codes::TOO_LARGE,
                 "profile.max-size",
@@ -226,7 +227,6 @@ pub fn check(p: &Profile, f: &Facts<'_>) -> Verdict {
                 format!("the message (Message and attachments, decoded) has {} bytes; the profile allows {} ({} × {})", f.total_bytes, m.bytes(), m.megabytes, unit_text(m.unit)),
                 m.passage.as_ref(),
             );
-        }
     }
     cx.out
 }
@@ -274,18 +274,18 @@ fn message_type(cx: &mut Ctx<'_>, m: &Meta) {
     };
     let loc = format!("{QUAL}/MessageType");
     let pass = r.passage.as_ref();
-    if let Some(code) = &r.code {
-        if m.message_type.code != *code {
-            cx.error(
-                "profile.message-type.code",
-                &format!("{loc}/code"),
-                format!(
-                    "MessageType code '{}' where the profile requires '{code}'",
-                    m.message_type.code
-                ),
-                pass,
-            );
-        }
+    if let Some(code) = &r.code
+        && m.message_type.code != *code
+    {
+        cx.error(
+            "profile.message-type.code",
+            &format!("{loc}/code"),
+            format!(
+                "MessageType code '{}' where the profile requires '{code}'",
+                m.message_type.code
+            ),
+            pass,
+        );
     }
     if m.message_type.list_uri != r.list_uri {
         cx.error(
@@ -309,18 +309,18 @@ fn message_type(cx: &mut Ctx<'_>, m: &Meta) {
             pass,
         );
     }
-    if let Some(ps) = &r.payload_schema {
-        if m.payload_schema != *ps {
-            cx.error(
-                "profile.message-type.payload-schema",
-                &format!("{loc}/@payloadSchema"),
-                format!(
-                    "payloadSchema '{}' where the profile requires '{ps}'",
-                    m.payload_schema
-                ),
-                pass,
-            );
-        }
+    if let Some(ps) = &r.payload_schema
+        && m.payload_schema != *ps
+    {
+        cx.error(
+            "profile.message-type.payload-schema",
+            &format!("{loc}/@payloadSchema"),
+            format!(
+                "payloadSchema '{}' where the profile requires '{ps}'",
+                m.payload_schema
+            ),
+            pass,
+        );
     }
 }
 
@@ -338,11 +338,10 @@ fn business_scenario(cx: &mut Ctx<'_>, m: &Meta) {
             pass,
         ),
         BusinessScenario::Defined(k) => {
-            if let Some(code) = &r.code {
-                if k.code != *code {
+            if let Some(code) = &r.code
+                && k.code != *code {
                     cx.error("profile.business-scenario", &format!("{loc}/Defined/code"), format!("BusinessScenario code '{}' where the profile requires '{code}'", k.code), pass);
                 }
-            }
             if k.list_uri != r.list_uri || k.list_version_id != r.list_version_id {
                 cx.error(
                     "profile.business-scenario",
@@ -362,50 +361,50 @@ fn party(
     rule: Option<&PartyRule>,
     loc: &str,
 ) -> Option<KeyEnvironment> {
-    if let Some(t) = cx.p.identifier_type.clone() {
-        if who.id_type != t.value {
-            cx.severity(
-                t.severity,
-                "profile.identifier-type",
-                &format!("{loc}/@type"),
-                format!(
-                    "Identifier type '{}' where '{}' is expected",
-                    who.id_type, t.value
-                ),
-                t.passage.as_ref(),
-            );
-        }
+    if let Some(t) = cx.p.identifier_type.clone()
+        && who.id_type != t.value
+    {
+        cx.severity(
+            t.severity,
+            "profile.identifier-type",
+            &format!("{loc}/@type"),
+            format!(
+                "Identifier type '{}' where '{}' is expected",
+                who.id_type, t.value
+            ),
+            t.passage.as_ref(),
+        );
     }
     let rule = rule?.clone();
     let env = key_rules(cx, &who.id, &rule, loc, "MessageMetaData");
-    if let (Some(cat), Some(sent)) = (&rule.category, &who.category) {
-        if sent != cat {
-            let (level, msg) = if rule.category_variants.contains(sent) {
-                (
-                    Level::Note,
-                    format!(
-                        "{} category '{sent}' is a variant spelling of '{cat}'",
-                        rule.role
-                    ),
-                )
-            } else {
-                (
-                    Level::Warning,
-                    format!(
-                        "{} category '{sent}' where the profile's organisation category is '{cat}'",
-                        rule.role
-                    ),
-                )
-            };
-            cx.add(
-                level,
-                codes::PROFILE_VIOLATION,
-                "profile.party.category-name",
-                Some(format!("{loc}/@category")),
-                msg,
-                rule.passage.as_ref(),
-            );
-        }
+    if let (Some(cat), Some(sent)) = (&rule.category, &who.category)
+        && sent != cat
+    {
+        let (level, msg) = if rule.category_variants.contains(sent) {
+            (
+                Level::Note,
+                format!(
+                    "{} category '{sent}' is a variant spelling of '{cat}'",
+                    rule.role
+                ),
+            )
+        } else {
+            (
+                Level::Warning,
+                format!(
+                    "{} category '{sent}' where the profile's organisation category is '{cat}'",
+                    rule.role
+                ),
+            )
+        };
+        cx.add(
+            level,
+            codes::PROFILE_VIOLATION,
+            "profile.party.category-name",
+            Some(format!("{loc}/@category")),
+            msg,
+            rule.passage.as_ref(),
+        );
     }
     env
 }
@@ -451,19 +450,18 @@ fn same_encoding(a: &str, b: &str) -> bool {
 fn message(cx: &mut Ctx<'_>, f: &Facts<'_>) {
     let r = cx.p.message.clone();
     let loc = format!("{CONTAINER}/Message");
-    if let (Some(want), Some(attrs)) = (&r.encoding, f.message) {
-        if let Some(enc) = &attrs.encoding {
-            if !same_encoding(enc, want) {
-                cx.add(
-                    Level::Error,
-                    codes::WRONG_ENCODING,
-                    "profile.message.encoding",
-                    Some(format!("{loc}/@encoding")),
-                    format!("Message encoding '{enc}'; the profile requires {want}"),
-                    r.passage.as_ref(),
-                );
-            }
-        }
+    if let (Some(want), Some(attrs)) = (&r.encoding, f.message)
+        && let Some(enc) = &attrs.encoding
+        && !same_encoding(enc, want)
+    {
+        cx.add(
+            Level::Error,
+            codes::WRONG_ENCODING,
+            "profile.message.encoding",
+            Some(format!("{loc}/@encoding")),
+            format!("Message encoding '{enc}'; the profile requires {want}"),
+            r.passage.as_ref(),
+        );
     }
     if !r.xml {
         return;
@@ -490,10 +488,10 @@ fn message(cx: &mut Ctx<'_>, f: &Facts<'_>) {
             );
         }
         Some(Ok(s)) => {
-            if let (Some(want), Some(decl)) = (&r.encoding, &s.declared_encoding) {
-                if !same_encoding(decl, want) {
-                    cx.add(Level::Error, codes::WRONG_ENCODING, "profile.message.encoding", Some(loc.clone()), format!("the Message's XML declaration says encoding '{decl}'; the profile requires {want}"), r.passage.as_ref());
-                }
+            if let (Some(want), Some(decl)) = (&r.encoding, &s.declared_encoding)
+                && !same_encoding(decl, want)
+            {
+                cx.add(Level::Error, codes::WRONG_ENCODING, "profile.message.encoding", Some(loc.clone()), format!("the Message's XML declaration says encoding '{decl}'; the profile requires {want}"), r.passage.as_ref());
             }
         }
         None => {}
@@ -666,17 +664,17 @@ fn header_field(
             } else {
                 &p.category
             };
-            if let Some(s) = sent {
-                if normalise_space(s) != normalise_space(value) {
-                    note(
-                        cx,
-                        format!(
-                            "header field {name} '{}' differs from the MessageMetaData Identifier's '{}' (names are compared for a diagnosis only)",
-                            normalise_space(value),
-                            s
-                        ),
-                    );
-                }
+            if let Some(s) = sent
+                && normalise_space(s) != normalise_space(value)
+            {
+                note(
+                    cx,
+                    format!(
+                        "header field {name} '{}' differs from the MessageMetaData Identifier's '{}' (names are compared for a diagnosis only)",
+                        normalise_space(value),
+                        s
+                    ),
+                );
             }
             return;
         }
@@ -863,15 +861,15 @@ fn compression(cx: &mut Ctx<'_>, f: &Facts<'_>) {
     if !r.forbidden {
         return;
     }
-    if let Some(m) = f.message {
-        if let Some(kind) = names::compression_of(f.message_head, m.filename.as_deref()) {
-            cx.error(
-                "profile.compression",
-                &format!("{CONTAINER}/Message"),
-                format!("the Message is a compressed {kind} container"),
-                r.passage.as_ref(),
-            );
-        }
+    if let Some(m) = f.message
+        && let Some(kind) = names::compression_of(f.message_head, m.filename.as_deref())
+    {
+        cx.error(
+            "profile.compression",
+            &format!("{CONTAINER}/Message"),
+            format!("the Message is a compressed {kind} container"),
+            r.passage.as_ref(),
+        );
     }
     for (i, a) in f.attachments.iter().enumerate() {
         if let Some(kind) = names::compression_of(&a.head, a.attrs.filename.as_deref()) {

@@ -490,10 +490,10 @@ impl Profile {
                 }
             }
         }
-        if let Some(s) = &self.max_size {
-            if s.megabytes == 0 {
-                return Err("max_size.megabytes must be at least 1".into());
-            }
+        if let Some(s) = &self.max_size
+            && s.megabytes == 0
+        {
+            return Err("max_size.megabytes must be at least 1".into());
         }
         Ok(())
     }

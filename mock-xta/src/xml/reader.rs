@@ -273,10 +273,10 @@ impl B64 {
                 return Err(Err("base64 data continues after its padding".into()));
             }
             self.batch.push(b);
-            if b == b'=' && self.batch.len() % 4 == 0 {
+            if b == b'=' && self.batch.len().is_multiple_of(4) {
                 self.ended = true;
             }
-            if self.batch.len() >= BATCH && self.batch.len() % 4 == 0 {
+            if self.batch.len() >= BATCH && self.batch.len().is_multiple_of(4) {
                 self.flush_batch(&mut emit)?;
             }
         }
@@ -304,7 +304,7 @@ impl B64 {
         &mut self,
         mut emit: impl FnMut(&[u8]) -> Result<(), E>,
     ) -> Result<(), Result<E, String>> {
-        if self.batch.len() % 4 != 0 {
+        if !self.batch.len().is_multiple_of(4) {
             return Err(Err(format!(
                 "invalid base64: {} characters are not a multiple of 4 (missing padding?)",
                 self.batch.len() % 4
@@ -682,23 +682,23 @@ impl<R: BufRead> Parser<R> {
             .stack
             .pop()
             .ok_or_else(|| self.not_well_formed("Unexpected end tag"))?;
-        if el.content.is_some() {
-            if let Some(mut st) = self.streaming.take() {
-                let path = path_of(&self.stack, Some(&el.qname));
-                if matches!(el.content, Some(ContentRef::Inline { .. })) {
-                    let slot = st.slot;
-                    st.b64
-                        .finish(|d| sink.write(slot, d))
-                        .map_err(|e| b64_error(e, &path))?;
-                    sink.close(slot).map_err(ParseError::Sink)?;
-                } else if st.saw_data {
-                    return Err(XmlError::new(
-                        "xop.include",
-                        "Text next to an xop:Include in a content element",
-                    )
-                    .at(path)
-                    .into());
-                }
+        if el.content.is_some()
+            && let Some(mut st) = self.streaming.take()
+        {
+            let path = path_of(&self.stack, Some(&el.qname));
+            if matches!(el.content, Some(ContentRef::Inline { .. })) {
+                let slot = st.slot;
+                st.b64
+                    .finish(|d| sink.write(slot, d))
+                    .map_err(|e| b64_error(e, &path))?;
+                sink.close(slot).map_err(ParseError::Sink)?;
+            } else if st.saw_data {
+                return Err(XmlError::new(
+                    "xop.include",
+                    "Text next to an xop:Include in a content element",
+                )
+                .at(path)
+                .into());
             }
         }
         match self.stack.last_mut() {
@@ -813,12 +813,13 @@ pub fn percent_decode(s: &str) -> String {
     let mut i = 0;
     let hex = |c: u8| (c as char).to_digit(16);
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
         }
         out.push(b[i]);
         i += 1;

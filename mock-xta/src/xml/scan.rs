@@ -153,7 +153,7 @@ pub fn scan<R: BufRead>(input: R, spec: &ScanSpec) -> Result<ScanResult, XmlErro
                 if stack.is_empty() {
                     out.root = Some((ns.clone(), local.clone()));
                 }
-                let collect = spec.collect.iter().any(|c| *c == local);
+                let collect = spec.collect.contains(&local);
                 stack.push(Frame {
                     qname: qname.clone(),
                     local: local.clone(),
@@ -161,7 +161,7 @@ pub fn scan<R: BufRead>(input: R, spec: &ScanSpec) -> Result<ScanResult, XmlErro
                 });
                 if let Some(c) = out.captured.get_mut(&local) {
                     c.occurrences += 1;
-                } else if cap.is_none() && spec.capture.iter().any(|c| *c == local) {
+                } else if cap.is_none() && spec.capture.contains(&local) {
                     cap = Some((local.clone(), stack.len(), Vec::new(), 0));
                 }
                 if let Some((_, _, els, bytes)) = cap.as_mut() {
@@ -194,18 +194,18 @@ pub fn scan<R: BufRead>(input: R, spec: &ScanSpec) -> Result<ScanResult, XmlErro
                 let Some(frame) = stack.pop() else {
                     return Err(XmlError::new("xml.well-formed", "Unexpected end tag"));
                 };
-                if let Some(t) = frame.text {
-                    if values < MAX_VALUES {
-                        values += 1;
-                        let mut p = path(&stack);
-                        p.push('/');
-                        p.push_str(&frame.qname);
-                        let v: String = t.trim().chars().take(MAX_VALUE_CHARS).collect();
-                        out.texts
-                            .entry(frame.local.clone())
-                            .or_default()
-                            .push((v, p));
-                    }
+                if let Some(t) = frame.text
+                    && values < MAX_VALUES
+                {
+                    values += 1;
+                    let mut p = path(&stack);
+                    p.push('/');
+                    p.push_str(&frame.qname);
+                    let v: String = t.trim().chars().take(MAX_VALUE_CHARS).collect();
+                    out.texts
+                        .entry(frame.local.clone())
+                        .or_default()
+                        .push((v, p));
                 }
                 let done = if let Some((name, depth, els, _)) = cap.as_mut() {
                     if els.len() > 1 {
@@ -306,23 +306,23 @@ fn append_text(
         ));
     }
     for f in stack.iter_mut() {
-        if let Some(t) = f.text.as_mut() {
-            if t.len() < MAX_VALUE_CHARS * 4 {
-                t.push_str(s);
-            }
+        if let Some(t) = f.text.as_mut()
+            && t.len() < MAX_VALUE_CHARS * 4
+        {
+            t.push_str(s);
         }
     }
-    if let Some((_, _, els, bytes)) = cap.as_mut() {
-        if let Some(el) = els.last_mut() {
-            *bytes += s.len();
-            if *bytes > MAX_CAPTURE_BYTES {
-                return Err(XmlError::new(
-                    "xml.size",
-                    format!("The header element exceeds {MAX_CAPTURE_BYTES} bytes"),
-                ));
-            }
-            el.text.push_str(s);
+    if let Some((_, _, els, bytes)) = cap.as_mut()
+        && let Some(el) = els.last_mut()
+    {
+        *bytes += s.len();
+        if *bytes > MAX_CAPTURE_BYTES {
+            return Err(XmlError::new(
+                "xml.size",
+                format!("The header element exceeds {MAX_CAPTURE_BYTES} bytes"),
+            ));
         }
+        el.text.push_str(s);
     }
     Ok(())
 }

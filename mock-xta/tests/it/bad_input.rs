@@ -5,7 +5,7 @@ use mock_xta::ns::{Op, Port};
 use mock_xta::wire::{self, Packaging};
 
 fn stored(st: &mock_xta::XtaState) -> (i64, usize) {
-    let n = st.store().read(|c| mock_xta::db::counts(c)).unwrap().0;
+    let n = st.store().read(mock_xta::db::counts).unwrap().0;
     let blobs = st
         .store()
         .read(|c| {
@@ -463,7 +463,7 @@ async fn inline_base64_errors() {
     )
     .await;
     let mut unpadded = body.clone();
-    unpadded.insert_str(gt, "Q");
+    unpadded.insert(gt, 'Q');
     expect(
         &app,
         &st,

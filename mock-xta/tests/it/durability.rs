@@ -102,9 +102,15 @@ async fn refused_and_half_received_messages_leave_nothing() {
     let id = create_id(&app, &portal()).await;
     let (meta, msg, _) = fim(&id, &[("Plan.pdf", b"")]);
     let att = wire::ContentSpec::new("application/pdf", Some("Anderes.pdf"), pdf(100_000));
-    send(&app, &meta, &msg, &[att.clone()], Packaging::MtomCxf)
-        .await
-        .assert_fault(9052);
+    send(
+        &app,
+        &meta,
+        &msg,
+        std::slice::from_ref(&att),
+        Packaging::MtomCxf,
+    )
+    .await
+    .assert_fault(9052);
     assert_eq!(blob_files(dir.path()), 0);
     // Cut off in the middle of an attachment.
     let (meta, msg, _) = fim(&id, &[("Anderes.pdf", b"")]);
@@ -122,5 +128,5 @@ async fn refused_and_half_received_messages_leave_nothing() {
         .await
         .assert_fault(9000);
     assert_eq!(blob_files(dir.path()), 0);
-    assert_eq!(st.store().read(|c| mock_xta::db::counts(c)).unwrap().0, 0);
+    assert_eq!(st.store().read(mock_xta::db::counts).unwrap().0, 0);
 }

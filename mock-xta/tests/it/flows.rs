@@ -277,9 +277,7 @@ async fn iterators_pages_and_misuse() {
     .await;
     assert!(l.find_all("MessageID").is_empty());
     // Search arguments that cannot match anything.
-    let sel = format!(
-        "<osci:MsgSelector><osci:MsgBoxEntryTimeFrom>2030-01-01T00:00:00Z</osci:MsgBoxEntryTimeFrom><osci:MsgBoxEntryTimeTo>2020-01-01T00:00:00Z</osci:MsgBoxEntryTimeTo></osci:MsgSelector>"
-    );
+    let sel = "<osci:MsgSelector><osci:MsgBoxEntryTimeFrom>2030-01-01T00:00:00Z</osci:MsgBoxEntryTimeFrom><osci:MsgBoxEntryTimeTo>2020-01-01T00:00:00Z</osci:MsgBoxEntryTimeTo></osci:MsgSelector>".to_string();
     let s = call(
         &app,
         Op::GetStatusList,

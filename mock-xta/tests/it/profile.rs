@@ -47,7 +47,7 @@ fn config() -> XtaConfig {
 }
 
 fn count(st: &mock_xta::XtaState) -> i64 {
-    st.store().read(|c| mock_xta::db::counts(c)).unwrap().0
+    st.store().read(mock_xta::db::counts).unwrap().0
 }
 
 /// Send, expect a fault with `code` and a diagnosis `rule`, and nothing stored.
