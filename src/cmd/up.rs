@@ -9,11 +9,11 @@ use ti_core::pki::{PkiOptions, TestPki};
 
 #[derive(clap::Args, Debug)]
 #[command(
-    about = "Start every simulator on loopback with the test PKI (VST 8081, Konnektor 8082; XTA not built yet)",
+    about = "Start every simulator on loopback with the test PKI (VST 8081, Konnektor 8082, XTA 8083)",
     long_about = "Starts the simulators on 127.0.0.1 with an embedded default configuration. The test PKI is \
                   read from DATA_DIR/pki, or generated there on first start. Ctrl-C shuts down cleanly. \
-                  The XTA simulator is not built yet: --xta-port is accepted and the ready file reports \
-                  \"xta\": null.",
+                  XTA is served over HTTPS with client certificates (DATA_DIR/pki/xta/<prefix>_<key>.pem \
+                  per account); its mailboxes live in DATA_DIR/store.",
     after_help = "Exit codes:\n  0  shut down cleanly after Ctrl-C\n  2  usage or configuration error (bad config file, port in use, unreadable PKI)"
 )]
 pub struct Args {
@@ -24,9 +24,11 @@ pub struct Args {
     pub vst_port: u16,
     #[arg(long, default_value_t = 8082)]
     pub konnektor_port: u16,
-    /// Accepted for scripts written against the contract; the XTA simulator is not built yet
+    /// XTA server port (HTTPS with client certificates unless --xta-plain)
     #[arg(long, default_value_t = 8083)]
     pub xta_port: u16,
+    #[command(flatten)]
+    pub xta: super::up_xta::XtaArgs,
     /// YAML overriding defaults: `vst:` (VstConfig keys, see docs/vst.md), `konnektor:` (docs/konnektor.md)
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -42,7 +44,7 @@ pub struct Args {
     /// With --konnektor-tls: require a client certificate issued by `tls/ca.pem` (e.g. `tls/client.pem`)
     #[arg(long, requires = "konnektor_tls")]
     pub konnektor_client_auth: bool,
-    /// Write {"vst":URL,"konnektor":URL,"xta":null,"pki":DIR} here once listening
+    /// Write {"vst":URL,"konnektor":URL,"xta":URL,"pki":DIR} here once listening
     #[arg(long)]
     pub ready_file: Option<PathBuf>,
 }
@@ -109,10 +111,10 @@ pub fn run(a: Args) -> CmdResult {
             if let Some(obj) = v.as_object() {
                 if let Some(k) = obj
                     .keys()
-                    .find(|k| !["vst", "konnektor"].contains(&k.as_str()))
+                    .find(|k| !["vst", "konnektor", "xta"].contains(&k.as_str()))
                 {
                     return Err(usage(format!(
-                        "{}: unknown top-level key `{k}` (vst, konnektor)",
+                        "{}: unknown top-level key `{k}` (vst, konnektor, xta)",
                         p.display()
                     )));
                 }
@@ -143,6 +145,7 @@ pub fn run(a: Args) -> CmdResult {
         mock_vst::VstState::new(vst_cfg, pki.clone()).map_err(|e| usage(format!("vst: {e}")))?;
     let konnektor = mock_konnektor::KonnektorState::new(kon_cfg, pki.clone())
         .map_err(|e| usage(format!("konnektor: {e}")))?;
+    let xta = super::up_xta::prepare(&a.xta, &a.data_dir, &pki_dir, &pki, file_cfg.get("xta"))?;
     let konnektor_tls = if a.konnektor_tls {
         let settings = sim_kit::tls::TlsSettings {
             cert_chain_pem: pki.tls_server.cert_pem() + &pki.tls_ca.cert_pem(),
@@ -165,6 +168,8 @@ pub fn run(a: Args) -> CmdResult {
         };
         let vl = bind(a.vst_port).await?;
         let kl = bind(a.konnektor_port).await?;
+        let xl = bind(a.xta_port).await?;
+        let xta_url = format!("{}://{}", xta.scheme(), xl.local_addr().map_err(|e| usage(e.to_string()))?);
         let vst_url = format!("http://{}", vl.local_addr().map_err(|e| usage(e.to_string()))?);
         let scheme = if konnektor_tls.is_some() { "https" } else { "http" };
         let kon_url = format!("{scheme}://{}", kl.local_addr().map_err(|e| usage(e.to_string()))?);
@@ -177,14 +182,15 @@ pub fn run(a: Args) -> CmdResult {
             Some(tls) => tokio::spawn(mock_konnektor::serve_tls(kl, konnektor, tls, stop(rx.clone()))),
             None => tokio::spawn(mock_konnektor::serve(kl, konnektor, stop(rx.clone()))),
         };
+        let x_task = super::up_xta::spawn(xta, xl, stop(rx.clone()));
         let pki_abs = std::fs::canonicalize(&pki_dir).unwrap_or(pki_dir.clone());
         println!("konform up: simulators listening (Ctrl-C to stop)");
         println!("  VST-IRD     {vst_url}   (.well-known, /notify/api/v1/…, admin /__konform/)");
         println!("  Konnektor   {kon_url}   (/connector.sds, /Konnektorservice, admin /__konform/)");
-        println!("  XTA         not built yet (--xta-port {} accepted)", a.xta_port);
+        println!("  XTA         {xta_url}   (/xta.wsdl, /MB_XTA-WS/XTA210…Port.svc, admin /__konform/)");
         println!("  test PKI    {}", pki_abs.display());
         if let Some(rf) = &a.ready_file {
-            let ready = json!({ "vst": vst_url, "konnektor": kon_url, "xta": null, "pki": pki_abs.display().to_string() });
+            let ready = json!({ "vst": vst_url, "konnektor": kon_url, "xta": xta_url, "pki": pki_abs.display().to_string() });
             let tmp = rf.with_extension("tmp");
             std::fs::write(&tmp, serde_json::to_string_pretty(&ready).expect("JSON") + "\n")
                 .and_then(|_| std::fs::rename(&tmp, rf))
@@ -195,6 +201,7 @@ pub fn run(a: Args) -> CmdResult {
         let _ = tx.send(true);
         let _ = v_task.await;
         let _ = k_task.await;
+        let _ = x_task.await;
         Ok(())
     })
 }
