@@ -44,9 +44,13 @@ pub struct Args {
     /// With --konnektor-tls: require a client certificate issued by `tls/ca.pem` (e.g. `tls/client.pem`)
     #[arg(long, requires = "konnektor_tls")]
     pub konnektor_client_auth: bool,
-    /// Write {"vst":URL,"konnektor":URL,"xta":URL,"pki":DIR} here once listening
+    #[command(flatten)]
+    pub osci: super::up_osci::OsciArgs,
+    /// Write {"vst":URL,"konnektor":URL,"xta":URL,"osci":URL,"melderegister":URL,"melderegister_portal":URL,"pki":DIR} here once listening
     #[arg(long)]
     pub ready_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub melderegister: super::up_melderegister::MelderegisterArgs,
 }
 
 fn usage(m: impl Into<String>) -> Failure {
@@ -71,7 +75,7 @@ pub fn load_or_create_pki(dir: &Path, curve: Option<ti_core::Curve>) -> Result<T
     }
     let pki = TestPki::generate(&PkiOptions {
         curve: curve.unwrap_or_default(),
-        ..PkiOptions::default()
+        ..PkiOptions::at(std::time::SystemTime::now())
     })
     .map_err(|e| usage(e.to_string()))?;
     super::pki::write_pki(dir, &pki).map_err(usage)?;
@@ -109,12 +113,11 @@ pub fn run(a: Args) -> CmdResult {
             let v: Value = serde_saphyr::from_str(&text)
                 .map_err(|e| usage(format!("{}: {e}", p.display())))?;
             if let Some(obj) = v.as_object() {
-                if let Some(k) = obj
-                    .keys()
-                    .find(|k| !["vst", "konnektor", "xta"].contains(&k.as_str()))
-                {
+                if let Some(k) = obj.keys().find(|k| {
+                    !["vst", "konnektor", "xta", "osci", "melderegister"].contains(&k.as_str())
+                }) {
                     return Err(usage(format!(
-                        "{}: unknown top-level key `{k}` (vst, konnektor, xta)",
+                        "{}: unknown top-level key `{k}` (vst, konnektor, xta, osci, melderegister)",
                         p.display()
                     )));
                 }
@@ -146,6 +149,7 @@ pub fn run(a: Args) -> CmdResult {
     let konnektor = mock_konnektor::KonnektorState::new(kon_cfg, pki.clone())
         .map_err(|e| usage(format!("konnektor: {e}")))?;
     let xta = super::up_xta::prepare(&a.xta, &a.data_dir, &pki_dir, &pki, file_cfg.get("xta"))?;
+    let osci = super::up_osci::state(&a.osci, &pki_dir, &a.data_dir, file_cfg.get("osci"))?;
     let konnektor_tls = if a.konnektor_tls {
         let settings = sim_kit::tls::TlsSettings {
             cert_chain_pem: pki.tls_server.cert_pem() + &pki.tls_ca.cert_pem(),
@@ -170,6 +174,8 @@ pub fn run(a: Args) -> CmdResult {
         let kl = bind(a.konnektor_port).await?;
         let xl = bind(a.xta_port).await?;
         let xta_url = format!("{}://{}", xta.scheme(), xl.local_addr().map_err(|e| usage(e.to_string()))?);
+        let ol = bind(a.osci.osci_port).await?;
+        let osci_url = format!("http://{}{}", ol.local_addr().map_err(|e| usage(e.to_string()))?, osci.config().path);
         let vst_url = format!("http://{}", vl.local_addr().map_err(|e| usage(e.to_string()))?);
         let scheme = if konnektor_tls.is_some() { "https" } else { "http" };
         let kon_url = format!("{scheme}://{}", kl.local_addr().map_err(|e| usage(e.to_string()))?);
@@ -178,19 +184,24 @@ pub fn run(a: Args) -> CmdResult {
             let _ = rx.wait_for(|v| *v).await;
         };
         let v_task = tokio::spawn(mock_vst::serve(vl, vst, stop(rx.clone())));
+        let mr = super::up_melderegister::start(&a.melderegister, &a.data_dir, &pki, file_cfg.get("melderegister"), || stop(rx.clone())).await?;
         let k_task = match konnektor_tls {
             Some(tls) => tokio::spawn(mock_konnektor::serve_tls(kl, konnektor, tls, stop(rx.clone()))),
             None => tokio::spawn(mock_konnektor::serve(kl, konnektor, stop(rx.clone()))),
         };
         let x_task = super::up_xta::spawn(xta, xl, stop(rx.clone()));
+        let o_task = tokio::spawn(mock_osci::serve(ol, osci, stop(rx.clone())));
         let pki_abs = std::fs::canonicalize(&pki_dir).unwrap_or(pki_dir.clone());
         println!("konform up: simulators listening (Ctrl-C to stop)");
         println!("  VST-IRD     {vst_url}   (.well-known, /notify/api/v1/…, admin /__konform/)");
         println!("  Konnektor   {kon_url}   (/connector.sds, /Konnektorservice, admin /__konform/)");
         println!("  XTA         {xta_url}   (/xta.wsdl, /MB_XTA-WS/XTA210…Port.svc, admin /__konform/)");
+        println!("  OSCI        {osci_url}   (OSCI-Transport 1.2 intermediary, admin /__konform/)");
+        println!("  Melderegister {}   (/okkommbis/services/XoevService, client certificate required)", mr.service_url);
+        println!("  Melderegister portal {}   (/minca/ order page, admin /__konform/)", mr.portal_url);
         println!("  test PKI    {}", pki_abs.display());
         if let Some(rf) = &a.ready_file {
-            let ready = json!({ "vst": vst_url, "konnektor": kon_url, "xta": xta_url, "pki": pki_abs.display().to_string() });
+            let ready = json!({ "vst": vst_url, "konnektor": kon_url, "xta": xta_url, "osci": osci_url, "melderegister": mr.service_url, "melderegister_portal": mr.portal_url, "pki": pki_abs.display().to_string() });
             let tmp = rf.with_extension("tmp");
             std::fs::write(&tmp, serde_json::to_string_pretty(&ready).expect("JSON") + "\n")
                 .and_then(|_| std::fs::rename(&tmp, rf))
@@ -202,6 +213,10 @@ pub fn run(a: Args) -> CmdResult {
         let _ = v_task.await;
         let _ = k_task.await;
         let _ = x_task.await;
+        let _ = o_task.await;
+        for t in mr.tasks {
+            let _ = t.await;
+        }
         Ok(())
     })
 }
