@@ -429,6 +429,11 @@ impl NewBlob {
 }
 
 impl NewBlob {
+    /// Read the finished content back before it is committed (e.g. to check it before accepting it).
+    pub fn open(&self) -> Result<std::fs::File, StoreError> {
+        std::fs::File::open(&self.path).map_err(|e| StoreError::io(&self.path, e))
+    }
+
     /// The committing transaction now refers to the file: dropping no longer removes it.
     fn keep(mut self) {
         self.kept = true;

@@ -13,9 +13,9 @@ pub mod pki;
 pub mod run;
 pub mod selftest;
 pub mod up;
-pub mod up_osci;
 pub mod up_melderegister;
 pub mod up_ui;
+pub mod up_xta;
 
 /// Exit codes every subcommand uses (documented in `--help` and the README).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,7 +86,7 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Start every simulator on loopback with the test PKI (VST 8081, Konnektor 8082)
+    /// Start every simulator on loopback with the test PKI (VST 8081, Konnektor 8082, XTA 8083)
     Up(up::Args),
     /// Run scenario packs against a client through an adapter (console, JUnit, JSON, HTML reports)
     Run(run::Args),

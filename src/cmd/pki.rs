@@ -135,6 +135,15 @@ fn init(a: InitArgs) -> CmdResult {
     })
     .map_err(|e| Failure::usage(CMD, format!("generating the PKI failed: {e}")))?;
     let mut written = write_pki(&a.out, &pki).map_err(|e| Failure::usage(CMD, e))?;
+    written.extend(
+        super::up_xta::write_client_certs(
+            &a.out,
+            &pki,
+            &mock_xta::XtaConfig::default().accounts,
+            true,
+        )
+        .map_err(|e| Failure::usage(CMD, e))?,
+    );
     written.extend(super::up_osci::write_new_osci_pki(&a.out).map_err(|e| Failure::usage(CMD, e))?);
     // Read it back as every other tool will: catches a truncated write or a layout mismatch.
     let back = load_pki(&a.out).map_err(|e| Failure::usage(CMD, e))?;

@@ -9,11 +9,11 @@ use ti_core::pki::{PkiOptions, TestPki};
 
 #[derive(clap::Args, Debug)]
 #[command(
-    about = "Start every simulator on loopback with the test PKI (VST 8081, Konnektor 8082; XTA not built yet)",
+    about = "Start every simulator on loopback with the test PKI (VST 8081, Konnektor 8082, XTA 8083)",
     long_about = "Starts the simulators on 127.0.0.1 with an embedded default configuration. The test PKI is \
                   read from DATA_DIR/pki, or generated there on first start. Ctrl-C shuts down cleanly. \
-                  The XTA simulator is not built yet: --xta-port is accepted and the ready file reports \
-                  \"xta\": null.",
+                  XTA is served over HTTPS with client certificates (DATA_DIR/pki/xta/<prefix>_<key>.pem \
+                  per account); its mailboxes live in DATA_DIR/store.",
     after_help = "Exit codes:\n  0  shut down cleanly after Ctrl-C\n  2  usage or configuration error (bad config file, port in use, unreadable PKI)"
 )]
 pub struct Args {
@@ -24,9 +24,11 @@ pub struct Args {
     pub vst_port: u16,
     #[arg(long, default_value_t = 8082)]
     pub konnektor_port: u16,
-    /// Accepted for scripts written against the contract; the XTA simulator is not built yet
+    /// XTA server port (HTTPS with client certificates unless --xta-plain)
     #[arg(long, default_value_t = 8083)]
     pub xta_port: u16,
+    #[command(flatten)]
+    pub xta: super::up_xta::XtaArgs,
     /// YAML overriding defaults: `vst:` (VstConfig keys, see docs/vst.md), `konnektor:` (docs/konnektor.md)
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -50,7 +52,7 @@ pub struct Args {
     pub vst_client_auth: bool,
     #[command(flatten)]
     pub osci: super::up_osci::OsciArgs,
-    /// Write {"vst":URL,"konnektor":URL,"xta":null,"osci":URL,"melderegister":URL,"melderegister_portal":URL,"ui":URL,"pki":DIR} here once listening
+    /// Write {"vst":URL,"konnektor":URL,"xta":URL,"osci":URL,"melderegister":URL,"melderegister_portal":URL,"ui":URL,"pki":DIR} here once listening
     #[arg(long)]
     pub ready_file: Option<PathBuf>,
     #[command(flatten)]
@@ -119,12 +121,11 @@ pub fn run(a: Args) -> CmdResult {
             let v: Value = serde_saphyr::from_str(&text)
                 .map_err(|e| usage(format!("{}: {e}", p.display())))?;
             if let Some(obj) = v.as_object() {
-                if let Some(k) = obj
-                    .keys()
-                    .find(|k| !["vst", "konnektor", "osci", "melderegister"].contains(&k.as_str()))
-                {
+                if let Some(k) = obj.keys().find(|k| {
+                    !["vst", "konnektor", "xta", "osci", "melderegister"].contains(&k.as_str())
+                }) {
                     return Err(usage(format!(
-                        "{}: unknown top-level key `{k}` (vst, konnektor, osci, melderegister)",
+                        "{}: unknown top-level key `{k}` (vst, konnektor, xta, osci, melderegister)",
                         p.display()
                     )));
                 }
@@ -165,6 +166,7 @@ pub fn run(a: Args) -> CmdResult {
         ),
         false => None,
     };
+    let xta = super::up_xta::prepare(&a.xta, &a.data_dir, &pki_dir, &pki, file_cfg.get("xta"))?;
     let osci = super::up_osci::state(&a.osci, &pki_dir, &a.data_dir, file_cfg.get("osci"))?;
     let konnektor_tls = if a.konnektor_tls {
         let settings = sim_kit::tls::TlsSettings {
@@ -188,6 +190,8 @@ pub fn run(a: Args) -> CmdResult {
         };
         let vl = bind(a.vst_port).await?;
         let kl = bind(a.konnektor_port).await?;
+        let xl = bind(a.xta_port).await?;
+        let xta_url = format!("{}://{}", xta.scheme(), xl.local_addr().map_err(|e| usage(e.to_string()))?);
         let ol = bind(a.osci.osci_port).await?;
         let osci_base = format!("http://{}", ol.local_addr().map_err(|e| usage(e.to_string()))?);
         let osci_url = format!("{osci_base}{}", osci.config().path);
@@ -209,6 +213,7 @@ pub fn run(a: Args) -> CmdResult {
             Some(tls) => tokio::spawn(mock_konnektor::serve_tls(kl, konnektor, tls, stop(rx.clone()))),
             None => tokio::spawn(mock_konnektor::serve(kl, konnektor, stop(rx.clone()))),
         };
+        let x_task = super::up_xta::spawn(xta, xl, stop(rx.clone()));
         let o_task = tokio::spawn(mock_osci::serve(ol, osci, stop(rx.clone())));
         let ui = match ul {
             Some(l) => Some(super::up_ui::spawn(
@@ -216,6 +221,7 @@ pub fn run(a: Args) -> CmdResult {
                 &[
                     ("vst", &vst_url),
                     ("konnektor", &kon_url),
+                    ("xta", &xta_url),
                     ("osci", &osci_base),
                     ("melderegister", &mr.portal_url),
                 ],
@@ -230,7 +236,7 @@ pub fn run(a: Args) -> CmdResult {
         println!("konform up: simulators listening (Ctrl-C to stop)");
         println!("  VST-IRD     {vst_url}   (.well-known, /notify/api/v1/…, admin /__konform/)");
         println!("  Konnektor   {kon_url}   (/connector.sds, /Konnektorservice, admin /__konform/)");
-        println!("  XTA         not built yet (--xta-port {} accepted)", a.xta_port);
+        println!("  XTA         {xta_url}   (/xta.wsdl, /MB_XTA-WS/XTA210…Port.svc, admin /__konform/)");
         println!("  OSCI        {osci_url}   (OSCI-Transport 1.2 intermediary, admin /__konform/)");
         println!("  Melderegister {}   (/okkommbis/services/XoevService, client certificate required)", mr.service_url);
         println!("  Melderegister portal {}   (/minca/ order page, admin /__konform/)", mr.portal_url);
@@ -239,7 +245,7 @@ pub fn run(a: Args) -> CmdResult {
         }
         println!("  test PKI    {}", pki_abs.display());
         if let Some(rf) = &a.ready_file {
-            let ready = json!({ "vst": vst_url, "konnektor": kon_url, "xta": null, "osci": osci_url, "melderegister": mr.service_url, "melderegister_portal": mr.portal_url, "ui": ui.as_ref().map(|u| &u.0), "pki": pki_abs.display().to_string() });
+            let ready = json!({ "vst": vst_url, "konnektor": kon_url, "xta": xta_url, "osci": osci_url, "melderegister": mr.service_url, "melderegister_portal": mr.portal_url, "ui": ui.as_ref().map(|u| &u.0), "pki": pki_abs.display().to_string() });
             let tmp = rf.with_extension("tmp");
             std::fs::write(&tmp, serde_json::to_string_pretty(&ready).expect("JSON") + "\n")
                 .and_then(|_| std::fs::rename(&tmp, rf))
@@ -250,6 +256,7 @@ pub fn run(a: Args) -> CmdResult {
         let _ = tx.send(true);
         let _ = v_task.await;
         let _ = k_task.await;
+        let _ = x_task.await;
         let _ = o_task.await;
         for t in mr.tasks {
             let _ = t.await;
