@@ -59,14 +59,16 @@ fn order(a: OrderArgs) -> CmdResult {
         "accept_terms": a.accept_terms, "rechnungsempfaenger": a.rechnungsempfaenger,
     });
     let url = conformance::http::join(&a.portal, "/minca/api/bestellung");
-    let r = conformance::http::request(
-        "POST",
-        &url,
-        &[("Content-Type", "application/json")],
-        body.to_string().as_bytes(),
-        Duration::from_secs(60),
-    )
-    .map_err(|e| Failure::usage(CMD, format!("{url}: {e} (is `konform up` running?)")))?;
+    let r = conformance::http::Http::new(Duration::from_secs(60), None)
+        .and_then(|h| {
+            h.request(
+                "POST",
+                &url,
+                &[("Content-Type", "application/json")],
+                body.to_string().as_bytes(),
+            )
+        })
+        .map_err(|e| Failure::usage(CMD, format!("{url}: {e} (is `konform up` running?)")))?;
     let v: serde_json::Value = serde_json::from_slice(&r.body).map_err(|e| {
         Failure::usage(
             CMD,

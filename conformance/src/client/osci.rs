@@ -11,7 +11,6 @@
 //! `KONFORM_OSCI_URL`. A SOAP fault or a 9xxx feedback outside 9803/9804 fails the action.
 
 use super::{Action, ClientEnv, ClientError, Defect};
-use crate::http;
 use mock_osci::client::{Answer, Client, ClientError as OsciError};
 use mock_osci::{OsciPki, crypto};
 use serde_json::{Value, json};
@@ -80,13 +79,9 @@ fn exchange(
     build: impl FnOnce(&mut Client) -> Result<Vec<u8>, OsciError>,
 ) -> Result<Answer, ClientError> {
     let body = build(c).map_err(|e| ClientError::Setup(e.to_string()))?;
-    let resp = http::request(
-        "POST",
-        &url(env),
-        &[("Content-Type", "text/xml")],
-        &body,
-        env.timeout,
-    )?;
+    let resp = env
+        .http()?
+        .request("POST", &url(env), &[("Content-Type", "text/xml")], &body)?;
     if resp.status != 200 {
         return Err(ClientError::Status {
             service: "osci",

@@ -58,9 +58,9 @@ impl SimPlugin for Osci {
         "osci"
     }
 
-    fn check_given(&self, given: &Value) -> Result<(), String> {
-        let g: OsciGiven = parse_given(given)?;
-        config(&g).map_err(|e| e.to_string())?;
+    fn check_given(&self, given: &Value) -> Result<(), SimError> {
+        let g: OsciGiven = parse_given("osci", given)?;
+        config(&g)?;
         Ok(())
     }
 
@@ -70,7 +70,7 @@ impl SimPlugin for Osci {
         _ctx: &'a StartContext<'a>,
     ) -> BoxFuture<'a, Result<Box<dyn RunningSim>, SimError>> {
         Box::pin(async move {
-            let g: OsciGiven = parse_given(given).map_err(given_err)?;
+            let g: OsciGiven = parse_given("osci", given)?;
             let (pki, dir) = pki()?;
             let store = sim_kit::store::Store::ephemeral().map_err(given_err)?;
             let state = mock_osci::OsciState::new(config(&g)?, pki.intermediary_keys(), store)

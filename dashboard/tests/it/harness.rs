@@ -44,6 +44,7 @@ impl Env {
             let k = mock_konnektor::KonnektorState::new(
                 mock_konnektor::KonnektorConfig::default(),
                 sh.pki.clone(),
+                sim_kit::store::Store::ephemeral().unwrap(),
             )
             .unwrap();
             let any = sim_kit::serve::loopback_any();
@@ -104,14 +105,9 @@ impl Env {
 
     /// `GET` a dashboard page: (status, body).
     pub fn get(&self, path: &str) -> (u16, String) {
-        let r = conformance::http::request(
-            "GET",
-            &format!("{}{path}", self.ui),
-            &[],
-            b"",
-            Duration::from_secs(30),
-        )
-        .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let r = http()
+            .request("GET", &format!("{}{path}", self.ui), &[], b"")
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
         (r.status, r.text())
     }
 
@@ -123,14 +119,9 @@ impl Env {
         headers: &[(&str, &str)],
         body: &str,
     ) -> (u16, String) {
-        let r = conformance::http::request(
-            method,
-            &format!("{}{path}", self.ui),
-            headers,
-            body.as_bytes(),
-            Duration::from_secs(30),
-        )
-        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let r = http()
+            .request(method, &format!("{}{path}", self.ui), headers, body.as_bytes())
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         (r.status, r.text())
     }
 
@@ -168,4 +159,8 @@ impl Drop for Env {
     fn drop(&mut self) {
         self.state.stop();
     }
+}
+
+fn http() -> conformance::http::Http {
+    conformance::http::Http::new(Duration::from_secs(30), None).expect("HTTP client")
 }
