@@ -45,14 +45,9 @@ impl Shared {
         let pki =
             TestPki::generate(&ti_core::pki::PkiOptions::default()).map_err(|e| e.to_string())?;
         let pki_dir = work_dir.join("pki");
-        for (rel, text) in pki.files() {
-            let p = pki_dir.join(rel);
-            if let Some(parent) = p.parent() {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| format!("{}: {e}", parent.display()))?;
-            }
-            std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
-        }
+        let files = sim_kit::fsutil::pem_files(pki.files());
+        sim_kit::fsutil::write_dir_atomically(&pki_dir, &files, sim_kit::fsutil::Existing::Replace)
+            .map_err(|e| e.to_string())?;
         Ok(Shared {
             pki: Arc::new(pki),
             pki_dir,

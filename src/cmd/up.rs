@@ -1,25 +1,39 @@
-//! `konform up`: every simulator on loopback with the test PKI, until Ctrl-C.
+//! `konform up`: every simulator with the test PKI, until Ctrl-C / SIGTERM.
+//!
+//! Order matters: every flag and the config file are checked first ([`Plan::from_args`]), then the PKI is
+//! loaded or generated *in memory* and the simulators are built from it (which checks their configuration
+//! against it), then the ports are bound — and only then is anything written (the PKI, the store, the
+//! journal file, the ready file). A typo never leaves a fresh PKI behind.
 
+use super::logging::{self, LogFormat};
 use super::{CmdResult, Failure};
 use serde_json::{Value, json};
-use std::net::SocketAddr;
+use sim_kit::Simulator;
+use sim_kit::access::AdminAccess;
+use sim_kit::limits::Limits;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use ti_core::pki::{PkiOptions, TestPki};
+use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
 #[command(
     about = "Start every simulator on loopback with the test PKI (VST 8081, Konnektor 8082; XTA not built yet)",
-    long_about = "Starts the simulators on 127.0.0.1 with an embedded default configuration. The test PKI is \
-                  read from DATA_DIR/pki, or generated there on first start. Ctrl-C shuts down cleanly. \
-                  The XTA simulator is not built yet: --xta-port is accepted and the ready file reports \
-                  \"xta\": null.",
-    after_help = "Exit codes:\n  0  shut down cleanly after Ctrl-C\n  2  usage or configuration error (bad config file, port in use, unreadable PKI)"
+    long_about = "Starts the simulators on 127.0.0.1 (or --bind ADDR) with an embedded default configuration. \
+                  The test PKI is read from DATA_DIR/pki, or generated there on first start; durable state \
+                  lives in DATA_DIR/store (--ephemeral: in memory). Ctrl-C or SIGTERM shuts down within 5 s. \
+                  One log line per request goes to stderr (--log-format, RUST_LOG). Limits and flags: \
+                  docs/operations.md. The XTA simulator is not built yet: --xta-port is accepted and the \
+                  ready file reports \"xta\": null.",
+    after_help = "Exit codes:\n  0  shut down cleanly after Ctrl-C / SIGTERM\n  2  usage or configuration error (bad flag or config file, port in use, unreadable or incomplete PKI)"
 )]
 pub struct Args {
-    /// Where the test PKI (and other state) lives
+    /// Where the test PKI (DATA_DIR/pki) and the simulators' durable state (DATA_DIR/store) live
     #[arg(long, default_value = ".konform")]
     pub data_dir: PathBuf,
+    /// Keep the simulators' state in memory only (the PKI is still read from / written to DATA_DIR/pki)
+    #[arg(long)]
+    pub ephemeral: bool,
     #[arg(long, default_value_t = 8081)]
     pub vst_port: u16,
     #[arg(long, default_value_t = 8082)]
@@ -27,7 +41,16 @@ pub struct Args {
     /// Accepted for scripts written against the contract; the XTA simulator is not built yet
     #[arg(long, default_value_t = 8083)]
     pub xta_port: u16,
-    /// YAML overriding defaults: `vst:` (VstConfig keys, see docs/vst.md), `konnektor:` (docs/konnektor.md)
+    /// Address to listen on. Anything but loopback needs --admin-token
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Bearer token the admin API (/__konform/) requires (also KONFORM_ADMIN_TOKEN); required with --bind
+    #[arg(long, value_name = "TOKEN")]
+    pub admin_token: Option<String>,
+    /// A further Host name the admin API accepts (NAME or NAME:PORT; repeatable), e.g. a name in /etc/hosts
+    #[arg(long, value_name = "HOST")]
+    pub admin_allow_host: Vec<String>,
+    /// YAML overriding defaults: `vst:` (docs/vst.md), `konnektor:` (docs/konnektor.md), `limits:` (docs/operations.md)
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// VST environment: reference (only test KVNRs) or production
@@ -42,43 +65,128 @@ pub struct Args {
     /// With --konnektor-tls: require a client certificate issued by `tls/ca.pem` (e.g. `tls/client.pem`)
     #[arg(long, requires = "konnektor_tls")]
     pub konnektor_client_auth: bool,
-    /// Write {"vst":URL,"konnektor":URL,"xta":null,"pki":DIR} here once listening
+    /// Write {"vst":URL,"konnektor":URL,"xta":null,"pki":DIR} here once listening; removed on exit
     #[arg(long)]
     pub ready_file: Option<PathBuf>,
+    /// Keep the journal in this file too (JSON lines; reloaded at the next start)
+    #[arg(long, value_name = "FILE")]
+    pub journal_file: Option<PathBuf>,
+    /// Log format on stderr: one line per request and warnings
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 }
 
 fn usage(m: impl Into<String>) -> Failure {
     Failure::usage("up", m)
 }
 
-/// Load the PKI under `dir`, or generate and write it there (the `pki init` layout).
-pub fn load_or_create_pki(dir: &Path, curve: Option<ti_core::Curve>) -> Result<TestPki, Failure> {
-    if dir.join("ca.pem").exists() {
-        let pki = super::pki::load_pki(dir).map_err(usage)?;
-        if let Some(c) = curve {
-            if c != pki.curve {
-                return Err(usage(format!(
-                    "the test PKI in {} uses {}, but --curve asks for {}: use another --data-dir or delete it",
-                    dir.display(),
-                    pki.curve.name(),
-                    c.name()
-                )));
+/// Everything `up` needs, checked, before any side effect.
+struct Plan {
+    curve: Option<ti_core::Curve>,
+    vst: mock_vst::VstConfig,
+    konnektor: mock_konnektor::KonnektorConfig,
+    limits: Limits,
+    admin: AdminAccess,
+    filter: tracing_subscriber::EnvFilter,
+}
+
+impl Plan {
+    fn from_args(a: &Args) -> Result<Plan, Failure> {
+        let curve = match &a.curve {
+            Some(c) => Some(
+                c.parse::<ti_core::Curve>()
+                    .map_err(|e| usage(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let file_cfg = read_config(a.config.as_deref())?;
+        let mut vst: mock_vst::VstConfig =
+            merged(mock_vst::VstConfig::default(), file_cfg.get("vst"), "vst")?;
+        if let Some(e) = &a.environment {
+            let env: ti_core::ids::Environment = e
+                .parse()
+                .map_err(|e| usage(format!("--environment: {e}")))?;
+            vst = merged(vst, Some(&json!({ "environment": env })), "environment")?;
+        }
+        vst.validate()
+            .map_err(|e| usage(format!("config `vst`: {e}")))?;
+        let konnektor = merged(
+            mock_konnektor::KonnektorConfig::default(),
+            file_cfg.get("konnektor"),
+            "konnektor",
+        )?;
+        let limits: Limits = merged(Limits::default(), file_cfg.get("limits"), "limits")?;
+        limits.validate().map_err(usage)?;
+        let token = a
+            .admin_token
+            .clone()
+            .or_else(|| std::env::var("KONFORM_ADMIN_TOKEN").ok())
+            .filter(|t| !t.is_empty());
+        if let Some(t) = &token {
+            if t.len() < 8 || t.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(usage(
+                    "--admin-token must be at least 8 characters without spaces",
+                ));
             }
         }
-        return Ok(pki);
+        if !a.bind.is_loopback() && token.is_none() {
+            return Err(usage(format!(
+                "--bind {} serves beyond this machine: pass --admin-token TOKEN (or set \
+                 KONFORM_ADMIN_TOKEN) so the admin API is not open to the network",
+                a.bind
+            )));
+        }
+        for (what, p) in [
+            ("--ready-file", &a.ready_file),
+            ("--journal-file", &a.journal_file),
+        ] {
+            if let Some(p) = p {
+                let parent = p.parent().filter(|d| !d.as_os_str().is_empty());
+                if parent.is_some_and(|d| !d.is_dir()) || p.is_dir() {
+                    return Err(usage(format!(
+                        "{what} {}: not a file in an existing folder",
+                        p.display()
+                    )));
+                }
+            }
+        }
+        Ok(Plan {
+            curve,
+            vst,
+            konnektor,
+            limits,
+            admin: AdminAccess {
+                token,
+                allowed_hosts: a.admin_allow_host.clone(),
+            },
+            filter: logging::filter().map_err(usage)?,
+        })
     }
-    let pki = TestPki::generate(&PkiOptions {
-        curve: curve.unwrap_or_default(),
-        ..PkiOptions::default()
-    })
-    .map_err(|e| usage(e.to_string()))?;
-    super::pki::write_pki(dir, &pki).map_err(usage)?;
-    eprintln!(
-        "konform up: generated a {} test PKI in {}",
-        pki.curve.name(),
-        dir.display()
-    );
-    Ok(pki)
+}
+
+fn read_config(path: Option<&Path>) -> Result<Value, Failure> {
+    let Some(p) = path else {
+        return Ok(Value::Null);
+    };
+    let text = std::fs::read_to_string(p).map_err(|e| usage(format!("{}: {e}", p.display())))?;
+    let v: Value =
+        serde_saphyr::from_str(&text).map_err(|e| usage(format!("{}: {e}", p.display())))?;
+    const KEYS: [&str; 3] = ["vst", "konnektor", "limits"];
+    if let Some(obj) = v.as_object() {
+        if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
+            return Err(usage(format!(
+                "{}: unknown top-level key `{k}` ({})",
+                p.display(),
+                KEYS.join(", ")
+            )));
+        }
+    } else if !v.is_null() {
+        return Err(usage(format!(
+            "{}: expected a mapping with `vst:`, `konnektor:` and/or `limits:`",
+            p.display()
+        )));
+    }
+    Ok(v)
 }
 
 fn merged<T: serde::Serialize + serde::de::DeserializeOwned>(
@@ -92,56 +200,55 @@ fn merged<T: serde::Serialize + serde::de::DeserializeOwned>(
     serde_json::from_value(v).map_err(|e| usage(format!("config `{what}`: {e}")))
 }
 
-pub fn run(a: Args) -> CmdResult {
-    let curve = match &a.curve {
-        Some(c) => Some(
-            c.parse::<ti_core::Curve>()
-                .map_err(|e| usage(e.to_string()))?,
-        ),
-        None => None,
-    };
-    let file_cfg: Value = match &a.config {
-        Some(p) => {
-            let text =
-                std::fs::read_to_string(p).map_err(|e| usage(format!("{}: {e}", p.display())))?;
-            let v: Value = serde_saphyr::from_str(&text)
-                .map_err(|e| usage(format!("{}: {e}", p.display())))?;
-            if let Some(obj) = v.as_object() {
-                if let Some(k) = obj
-                    .keys()
-                    .find(|k| !["vst", "konnektor"].contains(&k.as_str()))
-                {
-                    return Err(usage(format!(
-                        "{}: unknown top-level key `{k}` (vst, konnektor)",
-                        p.display()
-                    )));
-                }
-            } else if !v.is_null() {
-                return Err(usage(format!(
-                    "{}: expected a mapping with `vst:` and/or `konnektor:`",
-                    p.display()
-                )));
-            }
-            v
-        }
-        None => Value::Null,
-    };
-    let pki_dir = a.data_dir.join("pki");
-    let pki = Arc::new(load_or_create_pki(&pki_dir, curve)?);
-    let mut vst_cfg: mock_vst::VstConfig =
-        merged(mock_vst::VstConfig::default(), file_cfg.get("vst"), "vst")?;
-    if let Some(e) = &a.environment {
-        let env: ti_core::ids::Environment = e.parse().map_err(usage)?;
-        vst_cfg = merged(vst_cfg, Some(&json!({ "environment": env })), "environment")?;
+/// Bind a port now (before anything is written), as a std listener the runtime adopts later.
+fn bind(addr: IpAddr, port: u16) -> Result<std::net::TcpListener, Failure> {
+    let sa = SocketAddr::new(addr, port);
+    let l = std::net::TcpListener::bind(sa)
+        .map_err(|e| usage(format!("cannot listen on {sa}: {e}")))?;
+    l.set_nonblocking(true)
+        .map_err(|e| usage(format!("{sa}: {e}")))?;
+    Ok(l)
+}
+
+/// The URL clients use: an unspecified bind address (0.0.0.0) is reached as 127.0.0.1 locally.
+fn url(scheme: &str, l: &std::net::TcpListener) -> Result<String, Failure> {
+    let mut a = l.local_addr().map_err(|e| usage(e.to_string()))?;
+    if a.ip().is_unspecified() {
+        a.set_ip(IpAddr::V4(Ipv4Addr::LOCALHOST));
     }
-    let kon_cfg: mock_konnektor::KonnektorConfig = merged(
-        mock_konnektor::KonnektorConfig::default(),
-        file_cfg.get("konnektor"),
-        "konnektor",
-    )?;
+    Ok(format!("{scheme}://{a}"))
+}
+
+/// What every simulator gets from `up`: limits, admin access, the journal file.
+struct Hardening {
+    limits: Limits,
+    admin: AdminAccess,
+    journal: Option<Arc<sim_kit::journal_file::JournalFile>>,
+}
+
+impl Hardening {
+    fn apply<S: Simulator>(&self, sim: &S) {
+        sim.kit().set_limits(&self.limits);
+        sim.kit().set_admin_access(self.admin.clone());
+        if let Some(j) = &self.journal {
+            j.attach(sim.kit());
+        }
+    }
+}
+
+pub fn run(a: Args) -> CmdResult {
+    let plan = Plan::from_args(&a)?;
+    logging::init(a.log_format, plan.filter);
+
+    // The PKI in memory (loaded, or generated but not yet written), the simulators built from it.
+    let pki_dir = a.data_dir.join("pki");
+    let (pki, write_pki) = super::pki::prepare(&pki_dir, plan.curve).map_err(usage)?;
+    let pki = Arc::new(pki);
+    mock_konnektor::cards::build(&plan.konnektor, &pki)
+        .map_err(|e| usage(format!("konnektor: {e}")))?;
     let vst =
-        mock_vst::VstState::new(vst_cfg, pki.clone()).map_err(|e| usage(format!("vst: {e}")))?;
-    let konnektor = mock_konnektor::KonnektorState::new(kon_cfg, pki.clone())
+        mock_vst::VstState::new(plan.vst, pki.clone()).map_err(|e| usage(format!("vst: {e}")))?;
+    let konnektor = mock_konnektor::KonnektorState::new(plan.konnektor, pki.clone())
         .map_err(|e| usage(format!("konnektor: {e}")))?;
     let konnektor_tls = if a.konnektor_tls {
         let settings = sim_kit::tls::TlsSettings {
@@ -153,29 +260,63 @@ pub fn run(a: Args) -> CmdResult {
     } else {
         None
     };
+    let vl = bind(a.bind, a.vst_port)?;
+    let kl = bind(a.bind, a.konnektor_port)?;
+
+    // From here on, things are written.
+    if let Some(existing) = write_pki {
+        super::pki::write_pki(&pki_dir, &pki, existing).map_err(usage)?;
+        eprintln!(
+            "konform up: generated a {} test PKI in {}",
+            pki.curve.name(),
+            pki_dir.display()
+        );
+    }
+    let store = open_store(&a)?;
+    let journal = match &a.journal_file {
+        Some(p) => Some(
+            sim_kit::journal_file::JournalFile::open(p, plan.limits.journal_max_bytes as u64)
+                .map_err(|e| usage(format!("--journal-file {}: {e}", p.display())))?,
+        ),
+        None => None,
+    };
+    let hardening = Hardening {
+        limits: plan.limits.clone(),
+        admin: plan.admin,
+        journal,
+    };
+    hardening.apply(&vst);
+    hardening.apply(&konnektor);
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| usage(e.to_string()))?;
-    rt.block_on(async move {
-        let bind = |port: u16| async move {
-            let addr = SocketAddr::from(([127, 0, 0, 1], port));
-            tokio::net::TcpListener::bind(addr).await.map_err(|e| usage(format!("cannot listen on {addr}: {e}")))
-        };
-        let vl = bind(a.vst_port).await?;
-        let kl = bind(a.konnektor_port).await?;
-        let vst_url = format!("http://{}", vl.local_addr().map_err(|e| usage(e.to_string()))?);
+    let limits = plan.limits;
+    let ready_file = a.ready_file.clone();
+    let result = rt.block_on(async move {
+        let vst_url = url("http", &vl)?;
         let scheme = if konnektor_tls.is_some() { "https" } else { "http" };
-        let kon_url = format!("{scheme}://{}", kl.local_addr().map_err(|e| usage(e.to_string()))?);
+        let kon_url = url(scheme, &kl)?;
+        let adopt = |l: std::net::TcpListener| {
+            tokio::net::TcpListener::from_std(l).map_err(|e| usage(e.to_string()))
+        };
+        let (vl, kl) = (adopt(vl)?, adopt(kl)?);
         let (tx, rx) = tokio::sync::watch::channel(false);
         let stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|v| *v).await;
         };
-        let v_task = tokio::spawn(mock_vst::serve(vl, vst, stop(rx.clone())));
+        let serve = sim_kit::serve::serve_with;
+        let v_task = tokio::spawn(serve(vl, mock_vst::app(vst), limits.clone(), stop(rx.clone())));
         let k_task = match konnektor_tls {
-            Some(tls) => tokio::spawn(mock_konnektor::serve_tls(kl, konnektor, tls, stop(rx.clone()))),
-            None => tokio::spawn(mock_konnektor::serve(kl, konnektor, stop(rx.clone()))),
+            Some(tls) => tokio::spawn(sim_kit::tls::serve_tls_with(
+                kl,
+                mock_konnektor::app(konnektor),
+                tls,
+                limits.clone(),
+                stop(rx.clone()),
+            )),
+            None => tokio::spawn(serve(kl, mock_konnektor::app(konnektor), limits.clone(), stop(rx.clone()))),
         };
         let pki_abs = std::fs::canonicalize(&pki_dir).unwrap_or(pki_dir.clone());
         println!("konform up: simulators listening (Ctrl-C to stop)");
@@ -183,20 +324,58 @@ pub fn run(a: Args) -> CmdResult {
         println!("  Konnektor   {kon_url}   (/connector.sds, /Konnektorservice, admin /__konform/)");
         println!("  XTA         not built yet (--xta-port {} accepted)", a.xta_port);
         println!("  test PKI    {}", pki_abs.display());
+        println!("  state       {}", describe_store(&a));
         if let Some(rf) = &a.ready_file {
             let ready = json!({ "vst": vst_url, "konnektor": kon_url, "xta": null, "pki": pki_abs.display().to_string() });
-            let tmp = rf.with_extension("tmp");
-            std::fs::write(&tmp, serde_json::to_string_pretty(&ready).expect("JSON") + "\n")
-                .and_then(|_| std::fs::rename(&tmp, rf))
-                .map_err(|e| usage(format!("ready file {}: {e}", rf.display())))?;
+            write_ready_file(rf, &ready)?;
         }
         shutdown_signal().await;
         eprintln!("konform up: shutting down");
         let _ = tx.send(true);
-        let _ = v_task.await;
-        let _ = k_task.await;
+        let _ = tokio::time::timeout(Duration::from_secs(4), async {
+            let _ = v_task.await;
+            let _ = k_task.await;
+        })
+        .await;
         Ok(())
-    })
+    });
+    if let Some(rf) = &ready_file {
+        let _ = std::fs::remove_file(rf);
+    }
+    // Work still running on blocking threads (a large delivery being checked) is abandoned, not awaited:
+    // nothing is stored before its check completes, so nothing is left half-stored.
+    rt.shutdown_timeout(Duration::from_millis(300));
+    drop(store);
+    result
+}
+
+/// The store for the simulators' durable state (handed to them once they take one).
+fn open_store(a: &Args) -> Result<sim_kit::store::Store, Failure> {
+    if a.ephemeral {
+        return sim_kit::store::Store::ephemeral().map_err(|e| usage(e.to_string()));
+    }
+    let dir = a.data_dir.join("store");
+    sim_kit::store::Store::open(&dir).map_err(|e| usage(format!("{}: {e}", dir.display())))
+}
+
+fn describe_store(a: &Args) -> String {
+    if a.ephemeral {
+        "in memory (--ephemeral)".into()
+    } else {
+        let dir = a.data_dir.join("store");
+        std::fs::canonicalize(&dir)
+            .unwrap_or(dir)
+            .display()
+            .to_string()
+    }
+}
+
+fn write_ready_file(rf: &Path, ready: &Value) -> Result<(), Failure> {
+    let tmp = rf.with_extension("tmp");
+    let text = serde_json::to_string_pretty(ready).map_err(|e| usage(e.to_string()))? + "\n";
+    std::fs::write(&tmp, text)
+        .and_then(|_| std::fs::rename(&tmp, rf))
+        .map_err(|e| usage(format!("ready file {}: {e}", rf.display())))
 }
 
 /// Ctrl-C, or SIGTERM (what process managers and CI scripts send).
