@@ -87,7 +87,8 @@ struct Plan {
     konnektor: mock_konnektor::KonnektorConfig,
     limits: Limits,
     admin: AdminAccess,
-    filter: tracing_subscriber::EnvFilter,
+    /// Taken when the subscriber is installed.
+    filter: Option<tracing_subscriber::EnvFilter>,
 }
 
 impl Plan {
@@ -159,7 +160,7 @@ impl Plan {
                 token,
                 allowed_hosts: a.admin_allow_host.clone(),
             },
-            filter: logging::filter().map_err(usage)?,
+            filter: Some(logging::filter().map_err(usage)?),
         })
     }
 }
@@ -227,6 +228,21 @@ struct Hardening {
 }
 
 impl Hardening {
+    fn new(a: &Args, plan: &Plan) -> Result<Hardening, Failure> {
+        let journal = match &a.journal_file {
+            Some(p) => Some(
+                sim_kit::journal_file::JournalFile::open(p, plan.limits.journal_max_bytes as u64)
+                    .map_err(|e| usage(format!("--journal-file {}: {e}", p.display())))?,
+            ),
+            None => None,
+        };
+        Ok(Hardening {
+            limits: plan.limits.clone(),
+            admin: plan.admin.clone(),
+            journal,
+        })
+    }
+
     fn apply<S: Simulator>(&self, sim: &S) {
         sim.kit().set_limits(&self.limits);
         sim.kit().set_admin_access(self.admin.clone());
@@ -237,8 +253,10 @@ impl Hardening {
 }
 
 pub fn run(a: Args) -> CmdResult {
-    let plan = Plan::from_args(&a)?;
-    logging::init(a.log_format, plan.filter);
+    let mut plan = Plan::from_args(&a)?;
+    if let Some(filter) = plan.filter.take() {
+        logging::init(a.log_format, filter);
+    }
 
     // The PKI in memory (loaded, or generated but not yet written), the simulators built from it.
     let pki_dir = a.data_dir.join("pki");
@@ -246,22 +264,15 @@ pub fn run(a: Args) -> CmdResult {
     let pki = Arc::new(pki);
     mock_konnektor::cards::build(&plan.konnektor, &pki)
         .map_err(|e| usage(format!("konnektor: {e}")))?;
-    let vst =
-        mock_vst::VstState::new(plan.vst, pki.clone()).map_err(|e| usage(format!("vst: {e}")))?;
-    let konnektor = mock_konnektor::KonnektorState::new(plan.konnektor, pki.clone())
-        .map_err(|e| usage(format!("konnektor: {e}")))?;
-    let konnektor_tls = if a.konnektor_tls {
-        let settings = sim_kit::tls::TlsSettings {
-            cert_chain_pem: pki.tls_server.cert_pem() + &pki.tls_ca.cert_pem(),
-            key_pem: pki.tls_server.key_pem(),
-            client_ca_pem: a.konnektor_client_auth.then(|| pki.tls_ca.cert_pem()),
-        };
-        Some(sim_kit::tls::server_config(&settings).map_err(|e| usage(e.to_string()))?)
-    } else {
-        None
+    let sims = Sims {
+        vst: mock_vst::VstState::new(plan.vst.clone(), pki.clone())
+            .map_err(|e| usage(format!("vst: {e}")))?,
+        konnektor: mock_konnektor::KonnektorState::new(plan.konnektor.clone(), pki.clone())
+            .map_err(|e| usage(format!("konnektor: {e}")))?,
+        konnektor_tls: konnektor_tls(&a, &pki)?,
+        vl: bind(a.bind, a.vst_port)?,
+        kl: bind(a.bind, a.konnektor_port)?,
     };
-    let vl = bind(a.bind, a.vst_port)?;
-    let kl = bind(a.bind, a.konnektor_port)?;
 
     // From here on, things are written.
     if let Some(existing) = write_pki {
@@ -273,73 +284,16 @@ pub fn run(a: Args) -> CmdResult {
         );
     }
     let store = open_store(&a)?;
-    let journal = match &a.journal_file {
-        Some(p) => Some(
-            sim_kit::journal_file::JournalFile::open(p, plan.limits.journal_max_bytes as u64)
-                .map_err(|e| usage(format!("--journal-file {}: {e}", p.display())))?,
-        ),
-        None => None,
-    };
-    let hardening = Hardening {
-        limits: plan.limits.clone(),
-        admin: plan.admin,
-        journal,
-    };
-    hardening.apply(&vst);
-    hardening.apply(&konnektor);
+    let hardening = Hardening::new(&a, &plan)?;
+    hardening.apply(&sims.vst);
+    hardening.apply(&sims.konnektor);
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| usage(e.to_string()))?;
-    let limits = plan.limits;
-    let ready_file = a.ready_file.clone();
-    let result = rt.block_on(async move {
-        let vst_url = url("http", &vl)?;
-        let scheme = if konnektor_tls.is_some() { "https" } else { "http" };
-        let kon_url = url(scheme, &kl)?;
-        let adopt = |l: std::net::TcpListener| {
-            tokio::net::TcpListener::from_std(l).map_err(|e| usage(e.to_string()))
-        };
-        let (vl, kl) = (adopt(vl)?, adopt(kl)?);
-        let (tx, rx) = tokio::sync::watch::channel(false);
-        let stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|v| *v).await;
-        };
-        let serve = sim_kit::serve::serve_with;
-        let v_task = tokio::spawn(serve(vl, mock_vst::app(vst), limits.clone(), stop(rx.clone())));
-        let k_task = match konnektor_tls {
-            Some(tls) => tokio::spawn(sim_kit::tls::serve_tls_with(
-                kl,
-                mock_konnektor::app(konnektor),
-                tls,
-                limits.clone(),
-                stop(rx.clone()),
-            )),
-            None => tokio::spawn(serve(kl, mock_konnektor::app(konnektor), limits.clone(), stop(rx.clone()))),
-        };
-        let pki_abs = std::fs::canonicalize(&pki_dir).unwrap_or(pki_dir.clone());
-        println!("konform up: simulators listening (Ctrl-C to stop)");
-        println!("  VST-IRD     {vst_url}   (.well-known, /notify/api/v1/…, admin /__konform/)");
-        println!("  Konnektor   {kon_url}   (/connector.sds, /Konnektorservice, admin /__konform/)");
-        println!("  XTA         not built yet (--xta-port {} accepted)", a.xta_port);
-        println!("  test PKI    {}", pki_abs.display());
-        println!("  state       {}", describe_store(&a));
-        if let Some(rf) = &a.ready_file {
-            let ready = json!({ "vst": vst_url, "konnektor": kon_url, "xta": null, "pki": pki_abs.display().to_string() });
-            write_ready_file(rf, &ready)?;
-        }
-        shutdown_signal().await;
-        eprintln!("konform up: shutting down");
-        let _ = tx.send(true);
-        let _ = tokio::time::timeout(Duration::from_secs(4), async {
-            let _ = v_task.await;
-            let _ = k_task.await;
-        })
-        .await;
-        Ok(())
-    });
-    if let Some(rf) = &ready_file {
+    let result = rt.block_on(serve_until_signal(&a, &pki_dir, sims, plan.limits));
+    if let Some(rf) = &a.ready_file {
         let _ = std::fs::remove_file(rf);
     }
     // Work still running on blocking threads (a large delivery being checked) is abandoned, not awaited:
@@ -347,6 +301,94 @@ pub fn run(a: Args) -> CmdResult {
     rt.shutdown_timeout(Duration::from_millis(300));
     drop(store);
     result
+}
+
+/// The simulators, built and with their ports bound, before anything is written.
+struct Sims {
+    vst: mock_vst::VstState,
+    konnektor: mock_konnektor::KonnektorState,
+    konnektor_tls: Option<sim_kit::tls::TlsServerConfig>,
+    vl: std::net::TcpListener,
+    kl: std::net::TcpListener,
+}
+
+fn konnektor_tls(
+    a: &Args,
+    pki: &ti_core::pki::TestPki,
+) -> Result<Option<sim_kit::tls::TlsServerConfig>, Failure> {
+    if !a.konnektor_tls {
+        return Ok(None);
+    }
+    let settings = sim_kit::tls::TlsSettings {
+        cert_chain_pem: pki.tls_server.cert_pem() + &pki.tls_ca.cert_pem(),
+        key_pem: pki.tls_server.key_pem(),
+        client_ca_pem: a.konnektor_client_auth.then(|| pki.tls_ca.cert_pem()),
+    };
+    Ok(Some(
+        sim_kit::tls::server_config(&settings).map_err(|e| usage(e.to_string()))?,
+    ))
+}
+
+/// Serve every simulator, print the URLs, write the ready file, wait for Ctrl-C / SIGTERM, stop.
+async fn serve_until_signal(a: &Args, pki_dir: &Path, sims: Sims, limits: Limits) -> CmdResult {
+    let adopt = |l: std::net::TcpListener| {
+        tokio::net::TcpListener::from_std(l).map_err(|e| usage(e.to_string()))
+    };
+    let vst_url = url("http", &sims.vl)?;
+    let kon_url = url(
+        if sims.konnektor_tls.is_some() {
+            "https"
+        } else {
+            "http"
+        },
+        &sims.kl,
+    )?;
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|v| *v).await;
+    };
+    let serve = sim_kit::serve::serve_with;
+    let mut tasks = vec![tokio::spawn(serve(
+        adopt(sims.vl)?,
+        mock_vst::app(sims.vst),
+        limits.clone(),
+        stop(rx.clone()),
+    ))];
+    let (kl, konnektor) = (adopt(sims.kl)?, mock_konnektor::app(sims.konnektor));
+    tasks.push(match sims.konnektor_tls {
+        Some(tls) => tokio::spawn(sim_kit::tls::serve_tls_with(
+            kl,
+            konnektor,
+            tls,
+            limits.clone(),
+            stop(rx.clone()),
+        )),
+        None => tokio::spawn(serve(kl, konnektor, limits.clone(), stop(rx.clone()))),
+    });
+    let pki_abs = std::fs::canonicalize(pki_dir).unwrap_or(pki_dir.to_path_buf());
+    println!("konform up: simulators listening (Ctrl-C to stop)");
+    println!("  VST-IRD     {vst_url}   (.well-known, /notify/api/v1/…, admin /__konform/)");
+    println!("  Konnektor   {kon_url}   (/connector.sds, /Konnektorservice, admin /__konform/)");
+    println!(
+        "  XTA         not built yet (--xta-port {} accepted)",
+        a.xta_port
+    );
+    println!("  test PKI    {}", pki_abs.display());
+    println!("  state       {}", describe_store(a));
+    if let Some(rf) = &a.ready_file {
+        let ready = json!({ "vst": vst_url, "konnektor": kon_url, "xta": null, "pki": pki_abs.display().to_string() });
+        write_ready_file(rf, &ready)?;
+    }
+    shutdown_signal().await;
+    eprintln!("konform up: shutting down");
+    let _ = tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(4), async {
+        for t in tasks {
+            let _ = t.await;
+        }
+    })
+    .await;
+    Ok(())
 }
 
 /// The store for the simulators' durable state (handed to them once they take one).
