@@ -76,7 +76,7 @@ impl Adapter {
 
     pub fn supports(&self, action: &str) -> bool {
         match self {
-            Adapter::Reference { .. } => crate::client::ACTIONS.contains(&action),
+            Adapter::Reference { .. } => crate::client::action(action).is_some(),
             Adapter::Commands { file, .. } => file.actions.contains_key(action),
         }
     }
@@ -87,11 +87,11 @@ impl Adapter {
         let file: AdapterFile =
             serde_saphyr::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         for (name, a) in &file.actions {
-            if !crate::client::ACTIONS.contains(&name.as_str()) {
+            if crate::client::action(name).is_none() {
                 return Err(format!(
                     "{}: field `actions.{name}`: unknown action (known: {})",
                     path.display(),
-                    crate::client::ACTIONS.join(", ")
+                    crate::client::action_names().join(", ")
                 ));
             }
             if a.run.is_some() == a.shell.is_some() {
@@ -119,7 +119,7 @@ impl Adapter {
             .map(|p| p.display().to_string())
             .unwrap_or_else(|_| "konform".into());
         let mut actions = BTreeMap::new();
-        for a in crate::client::ACTIONS {
+        for a in crate::client::action_names() {
             let mut argv = vec![
                 exe.clone(),
                 "client".into(),

@@ -96,7 +96,7 @@ pub async fn selftest(
         })
         .collect();
     let mut defects = Vec::new();
-    for d in Defect::ALL {
+    for d in Defect::all() {
         let opts = RunOptions {
             adapter: Adapter::Reference { defect: Some(d) },
             stop_on_failure: true,

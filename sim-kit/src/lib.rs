@@ -42,6 +42,8 @@ pub mod limits;
 pub mod serve;
 pub mod store;
 pub mod tls;
+pub mod xml_escape;
+pub mod xmltree;
 
 pub use diagnosis::Diagnosis;
 pub use faults::{FaultAction, FaultInjector, FaultRule, InjectedFault};

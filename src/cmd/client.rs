@@ -45,7 +45,7 @@ pub struct Args {
 
 pub fn run(a: Args) -> CmdResult {
     if a.list_defects {
-        for d in Defect::ALL {
+        for d in Defect::all() {
             println!("{:<32} {}", d.name(), d.describe());
         }
         return Ok(());

@@ -137,7 +137,7 @@ fn init(a: InitArgs) -> CmdResult {
     let pki = TestPki::generate(&PkiOptions {
         curve: a.curve.into(),
         insurer,
-        ..PkiOptions::default()
+        ..PkiOptions::at(std::time::SystemTime::now())
     })
     .map_err(|e| Failure::usage(CMD, format!("generating the PKI failed: {e}")))?;
     let existing = if a.force {
@@ -145,7 +145,10 @@ fn init(a: InitArgs) -> CmdResult {
     } else {
         Existing::Refuse
     };
-    let written = write_pki(&a.out, &pki, existing).map_err(|e| Failure::usage(CMD, e))?;
+    // The OSCI intermediary's RSA keys live in the same folder (`osci/`), written in the same step.
+    let mut files = fsutil::pem_files(pki.files());
+    files.extend(super::up_osci::new_osci_pki_files().map_err(|e| Failure::usage(CMD, e))?);
+    let written = write_files(&a.out, files, existing).map_err(|e| Failure::usage(CMD, e))?;
     // Read it back as every other tool will: catches a truncated write or a layout mismatch.
     let back = load_pki(&a.out).map_err(|e| Failure::usage(CMD, e))?;
     if back.ca.cert_der != pki.ca.cert_der || back.insurer != pki.insurer {
@@ -193,6 +196,9 @@ pub fn existing_pki_files(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Folders other simulators keep inside the PKI folder (the OSCI intermediary's RSA keys).
+const SIMULATOR_DIRS: [&str; 1] = ["osci"];
+
 /// Entries under `dir` that are neither a file of the layout nor one of its folders.
 pub fn foreign_files(dir: &Path) -> Vec<String> {
     let layout = layout();
@@ -206,6 +212,9 @@ pub fn foreign_files(dir: &Path) -> Vec<String> {
             let name = format!("{rel}{}", e.file_name().to_string_lossy());
             let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
             let prefix = format!("{name}/");
+            if is_dir && SIMULATOR_DIRS.contains(&name.as_str()) {
+                continue;
+            }
             if is_dir && layout.iter().any(|l| l.starts_with(&prefix)) {
                 stack.push((e.path(), prefix));
             } else if is_dir || !layout.contains(&name.as_str()) {
@@ -220,7 +229,15 @@ pub fn foreign_files(dir: &Path) -> Vec<String> {
 /// Write the PKI as the folder `dir`, all files or none ([`sim_kit::fsutil::write_dir_atomically`]):
 /// keys (`*.key.pem`) mode 0600, everything else 0644. Returns the relative paths written.
 pub fn write_pki(dir: &Path, pki: &TestPki, existing: Existing) -> Result<Vec<String>, String> {
-    let files = fsutil::pem_files(pki.files());
+    write_files(dir, fsutil::pem_files(pki.files()), existing)
+}
+
+/// Write `files` as the PKI folder `dir`, all or nothing.
+pub fn write_files(
+    dir: &Path,
+    files: Vec<fsutil::DirFile>,
+    existing: Existing,
+) -> Result<Vec<String>, String> {
     fsutil::write_dir_atomically(dir, &files, existing)
         .map_err(|e| format!("cannot write the PKI to `{}`: {e}", dir.display()))?;
     Ok(files.into_iter().map(|f| f.path).collect())
@@ -316,7 +333,7 @@ pub fn prepare(dir: &Path, curve: Option<Curve>) -> Result<(TestPki, Option<Exis
     };
     let pki = TestPki::generate(&PkiOptions {
         curve: curve.unwrap_or_default(),
-        ..PkiOptions::default()
+        ..PkiOptions::at(std::time::SystemTime::now())
     })
     .map_err(|e| format!("generating the PKI failed: {e}"))?;
     Ok((pki, Some(replace)))

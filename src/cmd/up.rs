@@ -18,7 +18,7 @@ use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
 #[command(
-    about = "Start every simulator on loopback with the test PKI (VST 8081, Konnektor 8082; XTA not built yet)",
+    about = "Start every simulator on loopback with the test PKI (VST 8081, Konnektor 8082, OSCI 8084, Melderegister 8085/8086; XTA not built yet)",
     long_about = "Starts the simulators on 127.0.0.1 (or --bind ADDR) with an embedded default configuration. \
                   The test PKI is read from DATA_DIR/pki, or generated there on first start; durable state \
                   lives in DATA_DIR/store (--ephemeral: in memory). Ctrl-C or SIGTERM shuts down within 5 s. \
@@ -50,7 +50,7 @@ pub struct Args {
     /// A further Host name the admin API accepts (NAME or NAME:PORT; repeatable), e.g. a name in /etc/hosts
     #[arg(long, value_name = "HOST")]
     pub admin_allow_host: Vec<String>,
-    /// YAML overriding defaults: `vst:` (docs/vst.md), `konnektor:` (docs/konnektor.md), `limits:` (docs/operations.md)
+    /// YAML overriding defaults: `vst:` (docs/vst.md), `konnektor:` (docs/konnektor.md), `osci:` (docs/osci.md), `melderegister:` (docs/melderegister.md), `limits:` (docs/operations.md)
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// VST environment: reference (only test KVNRs) or production
@@ -65,9 +65,13 @@ pub struct Args {
     /// With --konnektor-tls: require a client certificate issued by `tls/ca.pem` (e.g. `tls/client.pem`)
     #[arg(long, requires = "konnektor_tls")]
     pub konnektor_client_auth: bool,
-    /// Write {"vst":URL,"konnektor":URL,"xta":null,"pki":DIR} here once listening; removed on exit
+    #[command(flatten)]
+    pub osci: super::up_osci::OsciArgs,
+    /// Write {"vst":URL,"konnektor":URL,"xta":null,"osci":URL,"melderegister":URL,"melderegister_portal":URL,"pki":DIR} here once listening; removed on exit
     #[arg(long)]
     pub ready_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub melderegister: super::up_melderegister::MelderegisterArgs,
     /// Keep the journal in this file too (JSON lines; reloaded at the next start)
     #[arg(long, value_name = "FILE")]
     pub journal_file: Option<PathBuf>,
@@ -85,6 +89,8 @@ struct Plan {
     curve: Option<ti_core::Curve>,
     vst: mock_vst::VstConfig,
     konnektor: mock_konnektor::KonnektorConfig,
+    osci: Option<Value>,
+    melderegister: mock_melderegister::MelderegisterConfig,
     limits: Limits,
     admin: AdminAccess,
     /// Taken when the subscriber is installed.
@@ -116,6 +122,20 @@ impl Plan {
             file_cfg.get("konnektor"),
             "konnektor",
         )?;
+        if let Some(v) = file_cfg.get("osci") {
+            serde_json::from_value::<mock_osci::OsciConfig>(v.clone())
+                .map_err(|e| usage(format!("config `osci`: {e}")))?;
+        }
+        if let Some(d) = &a.osci.osci_sample_certs {
+            if !d.is_dir() {
+                return Err(usage(format!(
+                    "--osci-sample-certs {}: not a folder",
+                    d.display()
+                )));
+            }
+        }
+        let melderegister =
+            super::up_melderegister::config(&a.melderegister, file_cfg.get("melderegister"))?;
         let limits: Limits = merged(Limits::default(), file_cfg.get("limits"), "limits")?;
         limits.validate().map_err(usage)?;
         let token = a
@@ -155,6 +175,8 @@ impl Plan {
             curve,
             vst,
             konnektor,
+            osci: file_cfg.get("osci").cloned(),
+            melderegister,
             limits,
             admin: AdminAccess {
                 token,
@@ -172,7 +194,7 @@ fn read_config(path: Option<&Path>) -> Result<Value, Failure> {
     let text = std::fs::read_to_string(p).map_err(|e| usage(format!("{}: {e}", p.display())))?;
     let v: Value =
         serde_saphyr::from_str(&text).map_err(|e| usage(format!("{}: {e}", p.display())))?;
-    const KEYS: [&str; 3] = ["vst", "konnektor", "limits"];
+    const KEYS: [&str; 5] = ["vst", "konnektor", "osci", "melderegister", "limits"];
     if let Some(obj) = v.as_object() {
         if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
             return Err(usage(format!(
@@ -183,7 +205,7 @@ fn read_config(path: Option<&Path>) -> Result<Value, Failure> {
         }
     } else if !v.is_null() {
         return Err(usage(format!(
-            "{}: expected a mapping with `vst:`, `konnektor:` and/or `limits:`",
+            "{}: expected a mapping with `vst:`, `konnektor:`, `osci:`, `melderegister:` and/or `limits:`",
             p.display()
         )));
     }
@@ -262,8 +284,6 @@ pub fn run(a: Args) -> CmdResult {
     let pki_dir = a.data_dir.join("pki");
     let (pki, write_pki) = super::pki::prepare(&pki_dir, plan.curve).map_err(usage)?;
     let pki = Arc::new(pki);
-    mock_konnektor::cards::build(&plan.konnektor, &pki)
-        .map_err(|e| usage(format!("konnektor: {e}")))?;
     let sims = Sims {
         vst: mock_vst::VstState::new(plan.vst.clone(), pki.clone())
             .map_err(|e| usage(format!("vst: {e}")))?,
@@ -272,6 +292,9 @@ pub fn run(a: Args) -> CmdResult {
         konnektor_tls: konnektor_tls(&a, &pki)?,
         vl: bind(a.bind, a.vst_port)?,
         kl: bind(a.bind, a.konnektor_port)?,
+        ol: bind(a.bind, a.osci.osci_port)?,
+        ml: bind(a.bind, a.melderegister.melderegister_port)?,
+        mpl: bind(a.bind, a.melderegister.melderegister_portal_port)?,
     };
 
     // From here on, things are written.
@@ -287,12 +310,23 @@ pub fn run(a: Args) -> CmdResult {
     let hardening = Hardening::new(&a, &plan)?;
     hardening.apply(&sims.vst);
     hardening.apply(&sims.konnektor);
+    let later = Later {
+        osci: super::up_osci::state(&a.osci, &pki_dir, store.clone(), plan.osci.as_ref())?,
+        melderegister: super::up_melderegister::state(
+            plan.melderegister.clone(),
+            store.clone(),
+            &pki,
+        )?,
+        pki: pki.clone(),
+    };
+    hardening.apply(&later.osci);
+    hardening.apply(&later.melderegister);
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| usage(e.to_string()))?;
-    let result = rt.block_on(serve_until_signal(&a, &pki_dir, sims, plan.limits));
+    let result = rt.block_on(serve_until_signal(&a, &pki_dir, sims, later, plan.limits));
     if let Some(rf) = &a.ready_file {
         let _ = std::fs::remove_file(rf);
     }
@@ -310,6 +344,16 @@ struct Sims {
     konnektor_tls: Option<sim_kit::tls::TlsServerConfig>,
     vl: std::net::TcpListener,
     kl: std::net::TcpListener,
+    ol: std::net::TcpListener,
+    ml: std::net::TcpListener,
+    mpl: std::net::TcpListener,
+}
+
+/// The simulators that need the store (or write keys of their own), built once writing is allowed.
+struct Later {
+    osci: mock_osci::OsciState,
+    melderegister: mock_melderegister::MelderegisterState,
+    pki: Arc<ti_core::pki::TestPki>,
 }
 
 fn konnektor_tls(
@@ -330,7 +374,13 @@ fn konnektor_tls(
 }
 
 /// Serve every simulator, print the URLs, write the ready file, wait for Ctrl-C / SIGTERM, stop.
-async fn serve_until_signal(a: &Args, pki_dir: &Path, sims: Sims, limits: Limits) -> CmdResult {
+async fn serve_until_signal(
+    a: &Args,
+    pki_dir: &Path,
+    sims: Sims,
+    later: Later,
+    limits: Limits,
+) -> CmdResult {
     let adopt = |l: std::net::TcpListener| {
         tokio::net::TcpListener::from_std(l).map_err(|e| usage(e.to_string()))
     };
@@ -365,6 +415,23 @@ async fn serve_until_signal(a: &Args, pki_dir: &Path, sims: Sims, limits: Limits
         )),
         None => tokio::spawn(serve(kl, konnektor, limits.clone(), stop(rx.clone()))),
     });
+    let osci_url = format!("{}{}", url("http", &sims.ol)?, later.osci.config().path);
+    tasks.push(tokio::spawn(serve(
+        adopt(sims.ol)?,
+        mock_osci::app(later.osci),
+        limits.clone(),
+        stop(rx.clone()),
+    )));
+    let mr_url = url("https", &sims.ml)?;
+    let mr_portal_url = url("http", &sims.mpl)?;
+    tasks.extend(super::up_melderegister::spawn(
+        adopt(sims.ml)?,
+        adopt(sims.mpl)?,
+        later.melderegister,
+        &later.pki,
+        &limits,
+        || stop(rx.clone()),
+    )?);
     let pki_abs = std::fs::canonicalize(pki_dir).unwrap_or(pki_dir.to_path_buf());
     println!("konform up: simulators listening (Ctrl-C to stop)");
     println!("  VST-IRD     {vst_url}   (.well-known, /notify/api/v1/…, admin /__konform/)");
@@ -373,10 +440,19 @@ async fn serve_until_signal(a: &Args, pki_dir: &Path, sims: Sims, limits: Limits
         "  XTA         not built yet (--xta-port {} accepted)",
         a.xta_port
     );
+    println!("  OSCI        {osci_url}   (OSCI-Transport 1.2 intermediary, admin /__konform/)");
+    println!(
+        "  Melderegister {mr_url}   (/okkommbis/services/XoevService, client certificate required)"
+    );
+    println!("  Melderegister portal {mr_portal_url}   (/minca/ order page, admin /__konform/)");
     println!("  test PKI    {}", pki_abs.display());
     println!("  state       {}", describe_store(a));
     if let Some(rf) = &a.ready_file {
-        let ready = json!({ "vst": vst_url, "konnektor": kon_url, "xta": null, "pki": pki_abs.display().to_string() });
+        let ready = json!({
+            "vst": vst_url, "konnektor": kon_url, "xta": null, "osci": osci_url,
+            "melderegister": mr_url, "melderegister_portal": mr_portal_url,
+            "pki": pki_abs.display().to_string(),
+        });
         write_ready_file(rf, &ready)?;
     }
     shutdown_signal().await;

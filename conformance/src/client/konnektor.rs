@@ -352,3 +352,31 @@ pub fn external_authenticate_action(env: &ClientEnv, input: &Value) -> Result<Va
     let sig = external_authenticate(env, &h, &data)?;
     Ok(json!({ "Base64Signature": b64_encode(&sig) }))
 }
+
+/// The Konnektor actions of the reference client (registered in `client::ACTION_TABLES`).
+pub const ACTIONS: &[super::Action] = &[
+    super::Action {
+        name: "konnektor.get_cards",
+        run: |env, _| get_cards_action(env),
+    },
+    super::Action {
+        name: "konnektor.verify_pin",
+        run: |env, _| verify_pin_action(env),
+    },
+    super::Action {
+        name: "konnektor.get_pin_status",
+        run: |env, _| pin_status_action(env),
+    },
+    super::Action {
+        name: "konnektor.read_certificate",
+        run: read_certificate_action,
+    },
+    super::Action {
+        name: "konnektor.sign_document",
+        run: sign_document_action,
+    },
+    super::Action {
+        name: "konnektor.external_authenticate",
+        run: external_authenticate_action,
+    },
+];

@@ -5,187 +5,18 @@
 //! Actions take a neutral JSON input (plaintext data) and produce a neutral JSON output; see
 //! `docs/conformance.md` for the formats.
 
+mod defect;
 pub mod konnektor;
 pub mod soap;
 pub mod vst;
 
+pub use defect::{Defect, DefectInfo};
+
 use crate::http::HttpError;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
-
-/// Mistakes real client developers plausibly make. Each must be caught by at least one shipped scenario
-/// (`konform selftest` checks this).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "kebab-case")]
-pub enum Defect {
-    // Field encryption ("Verschlüsselung der Eingangsdaten")
-    HkdfInfoErezept,
-    #[serde(rename = "aes-256")]
-    Aes256,
-    CurveP256,
-    ReuseEphemeralKey,
-    ReuseIv,
-    WrongRecipient,
-    NoEncryption,
-    // Signature input and CMS ("Signaturbildung der Eingangsdaten")
-    SigOverBase64Text,
-    SigWrongFieldOrder,
-    SigEmptySegmentForAbsent,
-    SigNoSeparator,
-    SigEmbeddedContent,
-    SigRawEcdsa,
-    // JSON ("Festlegungen zu den JSON-Daten")
-    JsonComment,
-    JsonDuplicateKey,
-    JsonUnknownProperty,
-    WrongContentType,
-    EmptySterbedatumFiller,
-    Base64Url,
-    KvnrInIdDatenlieferung,
-    // Authentication, registration, Konnektor
-    MissingAuthHeader,
-    NoVerifyPin,
-    RegistrationUnhashed,
-    HardcodedContext,
-    // Responses and robustness
-    IgnoreBadResponseSignature,
-    NoWellknownCheck,
-    #[serde(rename = "no-retry-after-500")]
-    NoRetryAfter500,
-    NoRetryAfterDrop,
-    #[serde(rename = "treat-204-as-error")]
-    Treat204AsError,
-    #[serde(rename = "ignore-4xx")]
-    Ignore4xx,
-}
-
-impl Defect {
-    pub const ALL: [Defect; 30] = [
-        Defect::HkdfInfoErezept,
-        Defect::Aes256,
-        Defect::CurveP256,
-        Defect::ReuseEphemeralKey,
-        Defect::ReuseIv,
-        Defect::WrongRecipient,
-        Defect::NoEncryption,
-        Defect::SigOverBase64Text,
-        Defect::SigWrongFieldOrder,
-        Defect::SigEmptySegmentForAbsent,
-        Defect::SigNoSeparator,
-        Defect::SigEmbeddedContent,
-        Defect::SigRawEcdsa,
-        Defect::JsonComment,
-        Defect::JsonDuplicateKey,
-        Defect::JsonUnknownProperty,
-        Defect::WrongContentType,
-        Defect::EmptySterbedatumFiller,
-        Defect::Base64Url,
-        Defect::KvnrInIdDatenlieferung,
-        Defect::MissingAuthHeader,
-        Defect::NoVerifyPin,
-        Defect::RegistrationUnhashed,
-        Defect::HardcodedContext,
-        Defect::IgnoreBadResponseSignature,
-        Defect::NoWellknownCheck,
-        Defect::NoRetryAfter500,
-        Defect::NoRetryAfterDrop,
-        Defect::Treat204AsError,
-        Defect::Ignore4xx,
-    ];
-
-    pub fn name(self) -> String {
-        serde_json::to_value(self)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default()
-    }
-
-    pub fn from_name(s: &str) -> Option<Defect> {
-        serde_json::from_value(Value::String(s.to_string())).ok()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defect_names_roundtrip_and_are_kebab_case() {
-        for d in Defect::ALL {
-            let n = d.name();
-            assert!(
-                !n.is_empty()
-                    && n.bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
-                "{n}"
-            );
-            assert!(!n.contains("--") && !n.ends_with('-'), "{n}");
-            assert_eq!(Defect::from_name(&n), Some(d));
-        }
-        assert_eq!(Defect::NoRetryAfter500.name(), "no-retry-after-500");
-        assert_eq!(Defect::ALL.len(), 30);
-        assert!(Defect::from_name("nonsense").is_none());
-    }
-}
-
-impl Defect {
-    pub fn describe(self) -> &'static str {
-        match self {
-            Defect::HkdfInfoErezept => {
-                "HKDF info `ecies-vau-transport` copied from e-Rezept instead of `VST-IRD-Transport`"
-            }
-            Defect::Aes256 => "AES-256-GCM (32-byte HKDF output) instead of AES-128-GCM",
-            Defect::CurveP256 => "ephemeral keys on P-256 instead of brainpoolP256r1",
-            Defect::ReuseEphemeralKey => "one ephemeral key for every encrypted value",
-            Defect::ReuseIv => "one IV for every encrypted value",
-            Defect::WrongRecipient => {
-                "Vitalstatus and Sterbedatum encrypted for the VST instead of the Registerstelle"
-            }
-            Defect::NoEncryption => "Byte fields sent as base64 of the plaintext, unencrypted",
-            Defect::SigOverBase64Text => {
-                "signature input built from the base64 text instead of the decoded bytes"
-            }
-            Defect::SigWrongFieldOrder => "signature input with the record fields in reverse order",
-            Defect::SigEmptySegmentForAbsent => {
-                "absent IdVersicherterAlt as an empty segment in the signature input"
-            }
-            Defect::SigNoSeparator => "signature input without `|` separators",
-            Defect::SigEmbeddedContent => {
-                "CMS with embedded content (IncludeEContent=true) instead of detached"
-            }
-            Defect::SigRawEcdsa => {
-                "raw ECDSA signature (ExternalAuthenticate) instead of a CMS SignedData"
-            }
-            Defect::JsonComment => "a comment in the JSON body",
-            Defect::JsonDuplicateKey => "a duplicate key (differing only in case) in the JSON body",
-            Defect::JsonUnknownProperty => "an extra property not in the OpenAPI definition",
-            Defect::WrongContentType => "Content-Type text/plain instead of application/json",
-            Defect::EmptySterbedatumFiller => {
-                "empty Sterbedatum instead of the filler `---N/A----`"
-            }
-            Defect::Base64Url => "Byte fields in unpadded base64url instead of standard base64",
-            Defect::KvnrInIdDatenlieferung => {
-                "the KVNR of the first record used inside IdDatenlieferung"
-            }
-            Defect::MissingAuthHeader => "no Authorization header",
-            Defect::NoVerifyPin => "SignDocument without unlocking the SMC-B by VerifyPin first",
-            Defect::RegistrationUnhashed => {
-                "ExternalAuthenticate over the raw `TelematikId|IK` bytes instead of their SHA-256"
-            }
-            Defect::HardcodedContext => {
-                "hard-coded Konnektor context (Mandant1/ClientID1/Workplace1) ignoring the configuration"
-            }
-            Defect::IgnoreBadResponseSignature => "response signatures of the VST not verified",
-            Defect::NoWellknownCheck => "keys from .well-known used without verifying the JWS",
-            Defect::NoRetryAfter500 => "no retry after a 500",
-            Defect::NoRetryAfterDrop => "no retry after a dropped connection",
-            Defect::Treat204AsError => "204 (nothing pending) treated as an error",
-            Defect::Ignore4xx => "4xx answers reported as success",
-        }
-    }
-}
 
 /// Where the client finds the services and its credentials.
 #[derive(Clone, Debug)]
@@ -202,12 +33,22 @@ pub struct ClientEnv {
     pub haupt_ik: Option<String>,
     pub timeout: Duration,
     pub defect: Option<Defect>,
+    /// Every `KONFORM_*` variable the client was given.
+    pub vars: BTreeMap<String, String>,
 }
 
 impl ClientEnv {
-    /// From `KONFORM_*` environment variables (what an adapter passes), with defaults.
+    /// From the `KONFORM_*` variables of this process (what an adapter passes), with defaults.
     pub fn from_env() -> ClientEnv {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let vars: BTreeMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("KONFORM_"))
+            .collect();
+        ClientEnv::from_vars(vars)
+    }
+
+    /// From `KONFORM_*` variables (the runner passes them in-process), with defaults for what is absent.
+    pub fn from_vars(vars: BTreeMap<String, String>) -> ClientEnv {
+        let var = |k: &str| vars.get(k).filter(|v| !v.is_empty()).cloned();
         ClientEnv {
             vst_url: var("KONFORM_VST_URL").unwrap_or_else(|| "http://127.0.0.1:8081".into()),
             konnektor_url: var("KONFORM_KONNEKTOR_URL")
@@ -228,7 +69,16 @@ impl ClientEnv {
                     .unwrap_or(10_000),
             ),
             defect: var("KONFORM_DEFECT").and_then(|d| Defect::from_name(&d)),
+            vars,
         }
+    }
+
+    /// A `KONFORM_*` variable (simulators added later read their URLs here: `KONFORM_XTA_URL`, …).
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 
     pub fn has(&self, d: Defect) -> bool {
@@ -266,46 +116,63 @@ impl ClientError {
     }
 }
 
-/// The abstract actions the reference client implements.
-pub const ACTIONS: [&str; 14] = [
-    "vst.register",
-    "vst.fetch_wellknown",
-    "vst.submit_vitalstatus",
-    "vst.submit_insuranceupdate",
-    "vst.poll_requests",
-    "vst.poll_anonymizations",
-    "vst.poll_processingerrors",
-    "vst.poll_insuranceupdate_errors",
-    "konnektor.get_cards",
-    "konnektor.verify_pin",
-    "konnektor.get_pin_status",
-    "konnektor.read_certificate",
-    "konnektor.sign_document",
-    "konnektor.external_authenticate",
-];
+/// One abstract action of the reference client: its name (`<simulator>.<verb>`) and what performs it.
+#[derive(Clone, Copy)]
+pub struct Action {
+    pub name: &'static str,
+    pub run: fn(&ClientEnv, &Value) -> Result<Value, ClientError>,
+}
 
-/// Run one action. `input` is the neutral JSON input (may be `Null` for actions without input).
-pub fn run_action(action: &str, env: &ClientEnv, input: &Value) -> Result<Value, ClientError> {
-    match action {
-        "vst.register" => vst::register(env),
-        "vst.fetch_wellknown" => vst::fetch_wellknown_action(env),
-        "vst.submit_vitalstatus" => vst::submit_vitalstatus(env, input),
-        "vst.submit_insuranceupdate" => vst::submit_insuranceupdate(env, input),
-        "vst.poll_requests" => vst::poll_ids(env, vst::IdStream::Requests),
-        "vst.poll_anonymizations" => vst::poll_ids(env, vst::IdStream::Anonymizations),
-        "vst.poll_processingerrors" => vst::poll_errors(env, vst::ErrorStream::VitalStatus),
-        "vst.poll_insuranceupdate_errors" => {
-            vst::poll_errors(env, vst::ErrorStream::InsuranceUpdate)
-        }
-        "konnektor.get_cards" => konnektor::get_cards_action(env),
-        "konnektor.verify_pin" => konnektor::verify_pin_action(env),
-        "konnektor.get_pin_status" => konnektor::pin_status_action(env),
-        "konnektor.read_certificate" => konnektor::read_certificate_action(env, input),
-        "konnektor.sign_document" => konnektor::sign_document_action(env, input),
-        "konnektor.external_authenticate" => konnektor::external_authenticate_action(env, input),
-        other => Err(ClientError::Input(format!(
-            "unknown action `{other}` (known: {})",
-            ACTIONS.join(", ")
+impl std::fmt::Debug for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+/// Every simulator's action table. A new simulator's client module (`client/<sim>.rs`) declares
+/// `pub const ACTIONS: &[Action]` and adds it here (one line).
+const ACTION_TABLES: &[&[Action]] = &[vst::ACTIONS, konnektor::ACTIONS];
+
+/// Every action, in table order.
+pub fn actions() -> impl Iterator<Item = &'static Action> {
+    ACTION_TABLES.iter().flat_map(|t| t.iter())
+}
+
+/// The action named `name`.
+pub fn action(name: &str) -> Option<&'static Action> {
+    actions().find(|a| a.name == name)
+}
+
+/// The names of every action, for messages and adapters.
+pub fn action_names() -> Vec<&'static str> {
+    actions().map(|a| a.name).collect()
+}
+
+/// Run one action. `input` is the neutral JSON input (`Null` for actions without input).
+pub fn run_action(action_name: &str, env: &ClientEnv, input: &Value) -> Result<Value, ClientError> {
+    match action(action_name) {
+        Some(a) => (a.run)(env, input),
+        None => Err(ClientError::Input(format!(
+            "unknown action `{action_name}` (known: {})",
+            action_names().join(", ")
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn action_names_are_unique_and_name_their_simulator() {
+        let names = action_names();
+        let set: std::collections::BTreeSet<_> = names.iter().collect();
+        assert_eq!(set.len(), names.len(), "{names:?}");
+        for n in names {
+            let sim = n.split('.').next().unwrap_or("");
+            assert!(crate::sims::find(sim).is_some(), "`{n}` names no simulator");
+        }
+        assert!(action("vst.submit_vitalstatus").is_some());
+        assert!(action("vst.nothing").is_none());
     }
 }

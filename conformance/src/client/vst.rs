@@ -114,7 +114,9 @@ pub fn fetch_wellknown(
     let text = resp.text();
     let token = text.trim().trim_matches('"');
     let (payload, x5c_key) = if env.has(Defect::NoWellknownCheck) {
-        let (header, payload, _) = jws::decode_unverified(token)
+        let jws::DecodedJws {
+            header, payload, ..
+        } = jws::decode_unverified(token)
             .map_err(|e| ClientError::Refused(format!(".well-known: {e}")))?;
         let cert = header
             .get("x5c")
@@ -152,17 +154,17 @@ pub fn fetch_wellknown(
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        if let Some(exp) = claims.get("exp").and_then(Value::as_u64) {
-            if exp < now {
-                return Err(ClientError::Refused(".well-known token has expired".into()));
-            }
+        if let Some(exp) = claims.get("exp").and_then(Value::as_u64)
+            && exp < now
+        {
+            return Err(ClientError::Refused(".well-known token has expired".into()));
         }
-        if let Some(nbf) = claims.get("nbf").and_then(Value::as_u64) {
-            if nbf > now + 300 {
-                return Err(ClientError::Refused(
-                    ".well-known token is not yet valid".into(),
-                ));
-            }
+        if let Some(nbf) = claims.get("nbf").and_then(Value::as_u64)
+            && nbf > now + 300
+        {
+            return Err(ClientError::Refused(
+                ".well-known token is not yet valid".into(),
+            ));
         }
         (
             v.payload,
@@ -741,3 +743,39 @@ pub fn poll_errors(env: &ClientEnv, stream: ErrorStream) -> Result<Value, Client
         json!({ "Fehler": triples.iter().map(|(l, d, c)| json!({"IdDatenlieferung": l, "IdDatensatz": d, "Code": c})).collect::<Vec<_>>() }),
     )
 }
+
+/// The VST actions of the reference client (registered in `client::ACTION_TABLES`).
+pub const ACTIONS: &[super::Action] = &[
+    super::Action {
+        name: "vst.register",
+        run: |env, _| register(env),
+    },
+    super::Action {
+        name: "vst.fetch_wellknown",
+        run: |env, _| fetch_wellknown_action(env),
+    },
+    super::Action {
+        name: "vst.submit_vitalstatus",
+        run: submit_vitalstatus,
+    },
+    super::Action {
+        name: "vst.submit_insuranceupdate",
+        run: submit_insuranceupdate,
+    },
+    super::Action {
+        name: "vst.poll_requests",
+        run: |env, _| poll_ids(env, IdStream::Requests),
+    },
+    super::Action {
+        name: "vst.poll_anonymizations",
+        run: |env, _| poll_ids(env, IdStream::Anonymizations),
+    },
+    super::Action {
+        name: "vst.poll_processingerrors",
+        run: |env, _| poll_errors(env, ErrorStream::VitalStatus),
+    },
+    super::Action {
+        name: "vst.poll_insuranceupdate_errors",
+        run: |env, _| poll_errors(env, ErrorStream::InsuranceUpdate),
+    },
+];

@@ -53,10 +53,10 @@ impl Reporter for FileReporter {
                     FileKind::Junit => junit::render(&info, &self.results, summary),
                     FileKind::Html => html::render(&info, &self.results, summary),
                 };
-                if let Some(parent) = self.path.parent() {
-                    if !parent.as_os_str().is_empty() {
-                        std::fs::create_dir_all(parent)?;
-                    }
+                if let Some(parent) = self.path.parent()
+                    && !parent.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(parent)?;
                 }
                 std::fs::write(&self.path, text)?;
             }

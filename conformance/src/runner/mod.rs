@@ -1,0 +1,183 @@
+//! Runs scenarios: each against its own in-process simulators on ephemeral ports, in parallel, with
+//! results reported in a deterministic order.
+//!
+//! - this module: scheduling (a semaphore of `--jobs`, results awaited in order), the run's events
+//! - [`scenario`]: one scenario — simulators up, steps, checks, diagnoses, simulators down
+//! - [`steps`]: client actions through the adapter, raw requests
+//! - [`expect`]: the pure matching of `then` checks against journal snapshots and outputs
+
+pub mod expect;
+mod scenario;
+pub mod steps;
+
+pub use crate::merge;
+
+use crate::adapter::Adapter;
+use crate::event::{Event, Failure, PackInfo, Reporter, RunInfo, ScenarioResult, Summary, Verdict};
+use crate::model::{Pack, Scenario, glob_match};
+use scenario::{error_result, run_scenario};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use ti_core::pki::TestPki;
+
+/// What a run needs besides the scenarios.
+#[derive(Clone)]
+pub struct RunOptions {
+    pub adapter: Adapter,
+    pub jobs: usize,
+    /// Glob over scenario ids (`vst-*`).
+    pub filter: Option<String>,
+    /// Per-step bound for client commands (the adapter may set its own).
+    pub step_timeout: Duration,
+    /// Stop starting new scenarios after the first failure (selftest with defects).
+    pub stop_on_failure: bool,
+}
+
+/// Shared by every scenario of a run: the test PKI (in memory and on disk for external clients).
+pub struct Shared {
+    pub pki: Arc<TestPki>,
+    pub pki_dir: PathBuf,
+    pub work_dir: PathBuf,
+}
+
+impl Shared {
+    /// Generate a PKI and write it under `work_dir/pki`.
+    pub fn create(work_dir: &Path) -> Result<Shared, String> {
+        let pki =
+            TestPki::generate(&ti_core::pki::PkiOptions::default()).map_err(|e| e.to_string())?;
+        let pki_dir = work_dir.join("pki");
+        let files = sim_kit::fsutil::pem_files(pki.files());
+        sim_kit::fsutil::write_dir_atomically(&pki_dir, &files, sim_kit::fsutil::Existing::Replace)
+            .map_err(|e| e.to_string())?;
+        Ok(Shared {
+            pki: Arc::new(pki),
+            pki_dir,
+            work_dir: work_dir.to_path_buf(),
+        })
+    }
+}
+
+pub fn select<'a>(packs: &'a [Pack], filter: Option<&str>) -> Vec<&'a Scenario> {
+    packs
+        .iter()
+        .flat_map(|p| p.scenarios.iter())
+        .filter(|s| filter.is_none_or(|f| glob_match(f, &s.id)))
+        .collect()
+}
+
+/// Run the selected scenarios; reporters see the events in order. Returns the results in order.
+pub async fn run(
+    packs: &[Pack],
+    opts: &RunOptions,
+    shared: Arc<Shared>,
+    reporters: &mut [Box<dyn Reporter>],
+) -> (Vec<ScenarioResult>, Summary) {
+    let started = Instant::now();
+    let scenarios: Vec<Scenario> = select(packs, opts.filter.as_deref())
+        .into_iter()
+        .cloned()
+        .collect();
+    let info = RunInfo {
+        client: opts.adapter.name(),
+        started: sim_kit::now_rfc3339(),
+        packs: packs
+            .iter()
+            .map(|p| PackInfo {
+                name: p.name.clone(),
+                version: p.version.clone(),
+                scenarios: p
+                    .scenarios
+                    .iter()
+                    .filter(|s| opts.filter.as_deref().is_none_or(|f| glob_match(f, &s.id)))
+                    .count(),
+            })
+            .collect(),
+        scenarios: scenarios.len(),
+        jobs: opts.jobs.max(1),
+        konform_version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    emit(reporters, &Event::RunStarted(info));
+
+    let sem = Arc::new(tokio::sync::Semaphore::new(opts.jobs.max(1)));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut handles = Vec::new();
+    for (i, sc) in scenarios.into_iter().enumerate() {
+        let sem = sem.clone();
+        let stop = stop.clone();
+        let shared = shared.clone();
+        let opts = opts.clone();
+        handles.push(tokio::spawn(async move {
+            let _permit = sem.acquire_owned().await.ok()?;
+            if stop.load(Ordering::SeqCst) {
+                return None;
+            }
+            let bound = Duration::from_millis(sc.timeout_ms.unwrap_or(60_000));
+            let result =
+                match tokio::time::timeout(bound, run_scenario(&sc, &opts, &shared, i)).await {
+                    Ok(r) => r,
+                    Err(_) => error_result(
+                        &sc,
+                        format!("scenario exceeded its bound of {} ms", bound.as_millis()),
+                    ),
+                };
+            if opts.stop_on_failure
+                && result.verdict != Verdict::Passed
+                && result.verdict != Verdict::Skipped
+            {
+                stop.store(true, Ordering::SeqCst);
+            }
+            Some(result)
+        }));
+    }
+    let mut results = Vec::new();
+    for h in handles {
+        // Awaiting in order gives the deterministic report order.
+        match h.await {
+            Ok(Some(r)) => {
+                emit(reporters, &Event::ScenarioFinished(Box::new(r.clone())));
+                results.push(r);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                let r = ScenarioResult {
+                    id: "?".into(),
+                    title: String::new(),
+                    spec: String::new(),
+                    pack: String::new(),
+                    file: String::new(),
+                    tags: vec![],
+                    verdict: Verdict::Error,
+                    duration_ms: 0.0,
+                    steps: vec![],
+                    failures: vec![Failure {
+                        check: "runner".into(),
+                        expected: "the scenario task to finish".into(),
+                        actual: format!("it panicked: {e}"),
+                        diagnoses: vec![],
+                    }],
+                    diagnoses: vec![],
+                };
+                emit(reporters, &Event::ScenarioFinished(Box::new(r.clone())));
+                results.push(r);
+            }
+        }
+    }
+    let summary = Summary::from_results(&results, started.elapsed().as_secs_f64() * 1000.0);
+    emit(
+        reporters,
+        &Event::RunFinished {
+            summary: summary.clone(),
+        },
+    );
+    (results, summary)
+}
+
+fn emit(reporters: &mut [Box<dyn Reporter>], e: &Event) {
+    for r in reporters.iter_mut() {
+        if let Err(err) = r.event(e) {
+            eprintln!("konform: reporter failed: {err}");
+        }
+    }
+}

@@ -1,0 +1,289 @@
+//! One scenario, start to finish: start its simulators, run the steps, evaluate the checks (waiting
+//! on the journals' notifications where a check allows time), collect the diagnoses, stop.
+
+use super::expect::{self, diag_lines};
+use super::steps::{self, ActionOutcome};
+use super::{RunOptions, Shared};
+use crate::event::{Failure, ScenarioResult, StepRecord, Verdict};
+use crate::model::{Check, ExitExpect, Scenario, Step};
+use crate::sims::{SimSet, StartContext};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+pub(super) fn base_result(sc: &Scenario) -> ScenarioResult {
+    ScenarioResult {
+        id: sc.id.clone(),
+        title: sc.title.clone(),
+        spec: sc.spec.clone(),
+        pack: sc.pack.clone(),
+        file: sc.file.display().to_string(),
+        tags: sc.tags.clone(),
+        verdict: Verdict::Passed,
+        duration_ms: 0.0,
+        steps: vec![],
+        failures: vec![],
+        diagnoses: vec![],
+    }
+}
+
+pub(super) fn error_result(sc: &Scenario, msg: String) -> ScenarioResult {
+    let mut r = base_result(sc);
+    r.verdict = Verdict::Error;
+    r.failures.push(Failure {
+        check: "setup".into(),
+        expected: "the scenario to run".into(),
+        actual: msg,
+        diagnoses: vec![],
+    });
+    r
+}
+
+/// The environment every client command receives from the runner itself; the simulators add theirs.
+fn runner_env(sc: &Scenario, shared: &Shared) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (
+            "KONFORM_PKI_DIR".to_string(),
+            shared.pki_dir.display().to_string(),
+        ),
+        (
+            "KONFORM_TELEMATIK_ID".to_string(),
+            shared.pki.insurer.telematik_id.clone(),
+        ),
+        ("KONFORM_IK".to_string(), shared.pki.insurer.ik.clone()),
+        ("KONFORM_SCENARIO".to_string(), sc.id.clone()),
+    ])
+}
+
+pub(super) async fn run_scenario(
+    sc: &Scenario,
+    opts: &RunOptions,
+    shared: &Shared,
+    index: usize,
+) -> ScenarioResult {
+    let start = Instant::now();
+    let mut r = base_result(sc);
+    // Skip early when the adapter lacks an action.
+    if let Some(missing) = sc
+        .when
+        .iter()
+        .filter_map(|s| s.action.as_deref())
+        .find(|a| !opts.adapter.supports(a))
+    {
+        r.verdict = Verdict::Skipped;
+        r.failures.push(Failure {
+            check: "adapter".into(),
+            expected: format!("the adapter to implement `{missing}`"),
+            actual: "not mapped in the adapter file".into(),
+            diagnoses: vec![],
+        });
+        return r;
+    }
+    let ctx = StartContext {
+        pki: &shared.pki,
+        pki_dir: &shared.pki_dir,
+    };
+    let sims = match SimSet::start(&sc.simulators(), &sc.given, &ctx).await {
+        Ok(s) => s,
+        Err(e) => return error_result(sc, e.to_string()),
+    };
+    let dir = shared
+        .work_dir
+        .join("scenarios")
+        .join(format!("{index:04}-{}", sanitize(&sc.id)));
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        sims.stop().await;
+        return error_result(sc, format!("{}: {e}", dir.display()));
+    }
+    let mut vars = runner_env(sc, shared);
+    vars.extend(sims.env());
+    let mut outputs: Vec<Option<Value>> = Vec::new();
+    for (i, step) in sc.when.iter().enumerate() {
+        let rec = run_step(i, step, opts, &vars, &dir, &sims, &mut r).await;
+        outputs.push(rec.output.clone());
+        r.steps.push(rec);
+    }
+    for (i, c) in sc.then.iter().enumerate() {
+        if let Err(f) = evaluate(c, i, &sc.when, &sims, &outputs).await {
+            r.failures.push(f);
+        }
+    }
+    let journal: Vec<_> = sims.journals().into_values().flatten().collect();
+    r.diagnoses = diag_lines(&journal);
+    if r.verdict == Verdict::Passed && !r.failures.is_empty() {
+        r.verdict = Verdict::Failed;
+    }
+    // Attach the simulators' explanations to every failure: that is what makes a failure actionable.
+    for f in r.failures.iter_mut() {
+        if f.diagnoses.is_empty() {
+            f.diagnoses = r.diagnoses.iter().take(8).cloned().collect();
+        }
+    }
+    sims.stop().await;
+    r.duration_ms = start.elapsed().as_secs_f64() * 1000.0;
+    r
+}
+
+fn step_label(step: &Step) -> String {
+    step.name
+        .clone()
+        .or_else(|| step.action.clone())
+        .or_else(|| {
+            step.request
+                .as_ref()
+                .map(|q| format!("{} {} {}", q.target, q.method, q.path))
+        })
+        .unwrap_or_else(|| format!("sleep {} ms", step.sleep_ms.unwrap_or(0)))
+}
+
+/// Run one step; failures go to `r`.
+async fn run_step(
+    i: usize,
+    step: &Step,
+    opts: &RunOptions,
+    vars: &BTreeMap<String, String>,
+    dir: &Path,
+    sims: &SimSet,
+    r: &mut ScenarioResult,
+) -> StepRecord {
+    let t = Instant::now();
+    let mut rec = StepRecord {
+        index: i,
+        label: step_label(step),
+        ok: true,
+        exit_code: None,
+        status: None,
+        duration_ms: 0.0,
+        message: String::new(),
+        stdout: String::new(),
+        stderr: String::new(),
+        output: None,
+    };
+    if let Some(ms) = step.sleep_ms {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    } else if let Some(action) = &step.action {
+        let res = steps::run_action(action, step.input.as_ref(), opts, vars, dir, i).await;
+        action_result(i, action, step, res, &mut rec, r);
+    } else if let Some(req) = &step.request {
+        let expected = step.expect.as_ref().and_then(|e| e.status.as_ref());
+        match steps::raw_request(req, sims).await {
+            Ok(resp) => {
+                rec.status = Some(resp.status);
+                if let Some(p) = expected.filter(|p| !p.matches(resp.status)) {
+                    rec.ok = false;
+                    r.failures.push(Failure {
+                        check: format!("when[{i}] {} {} {}", req.target, req.method, req.path),
+                        expected: format!("status {}", p.0),
+                        actual: format!("status {}", resp.status),
+                        diagnoses: resp
+                            .headers_all("x-konform-diagnosis")
+                            .iter()
+                            .map(|s| s.to_string())
+                            .collect(),
+                    });
+                }
+            }
+            Err(e) => {
+                rec.ok = false;
+                rec.message = e.to_string();
+                if expected.is_some() {
+                    r.failures.push(Failure {
+                        check: format!("when[{i}] {} {}", req.method, req.path),
+                        expected: "an HTTP answer".into(),
+                        actual: e.to_string(),
+                        diagnoses: vec![],
+                    });
+                }
+            }
+        }
+    }
+    rec.duration_ms = t.elapsed().as_secs_f64() * 1000.0;
+    rec
+}
+
+fn action_result(
+    i: usize,
+    action: &str,
+    step: &Step,
+    res: Result<ActionOutcome, steps::StepError>,
+    rec: &mut StepRecord,
+    r: &mut ScenarioResult,
+) {
+    match res {
+        Ok(o) => {
+            let code = o.exit_code;
+            rec.exit_code = Some(code);
+            rec.stdout = o.stdout;
+            rec.stderr = o.stderr;
+            rec.message = o.note;
+            rec.output = o.output;
+            let expect = step
+                .expect
+                .as_ref()
+                .and_then(|e| e.exit.clone())
+                .unwrap_or(ExitExpect::Ok);
+            if !expect.matches(code) {
+                rec.ok = false;
+                let note = if rec.message.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", rec.message)
+                };
+                r.failures.push(Failure {
+                    check: format!("when[{i}] {action}"),
+                    expected: expect.to_string(),
+                    actual: format!("exit {code}{note}"),
+                    diagnoses: vec![],
+                });
+            }
+        }
+        Err(e) => {
+            rec.ok = false;
+            rec.message = e.to_string();
+            r.verdict = Verdict::Error;
+            r.failures.push(Failure {
+                check: format!("when[{i}] {action}"),
+                expected: "the client command to run".into(),
+                actual: e.to_string(),
+                diagnoses: vec![],
+            });
+        }
+    }
+}
+
+/// Evaluate a check; with `within_ms`, re-evaluate whenever a journal it reads gets a new entry, until
+/// it holds or the time is up.
+async fn evaluate(
+    c: &Check,
+    i: usize,
+    when: &[Step],
+    sims: &SimSet,
+    outputs: &[Option<Value>],
+) -> Result<(), Failure> {
+    let deadline = Instant::now() + Duration::from_millis(c.within_ms.unwrap_or(0));
+    let watched: BTreeSet<String> = c.journal_checks().map(|j| j.sim.clone()).collect();
+    loop {
+        let since = sims.last_seqs();
+        let res = expect::check(c, i, when, &sims.journals(), outputs);
+        let left = deadline.saturating_duration_since(Instant::now());
+        match res {
+            Err(_) if !left.is_zero() && !watched.is_empty() => {
+                sims.journal_changed(&watched, &since, left).await;
+            }
+            res => return res,
+        }
+    }
+}
+
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
