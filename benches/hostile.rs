@@ -43,6 +43,12 @@ impl Up {
                 "0",
                 "--konnektor-port",
                 "0",
+                "--osci-port",
+                "0",
+                "--melderegister-port",
+                "0",
+                "--melderegister-portal-port",
+                "0",
             ])
             .arg("--data-dir")
             .arg(dir.join("data"))

@@ -72,16 +72,9 @@ fn up_serves_the_simulators_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let ready = dir.path().join("ready.json");
     let mut child = std::process::Command::new(crate::common::KONFORM)
-        .args([
-            "up",
-            "--vst-port",
-            "0",
-            "--konnektor-port",
-            "0",
-            "--xta-port",
-            "0",
-            "--data-dir",
-        ])
+        .arg("up")
+        .args(crate::common::EPHEMERAL_PORTS)
+        .arg("--data-dir")
         .arg(dir.path().join("data"))
         .arg("--ready-file")
         .arg(&ready)

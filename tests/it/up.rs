@@ -41,21 +41,16 @@ impl Up {
             }
             None => Command::new(KONFORM),
         };
-        cmd.args([
-            "up",
-            "--vst-port",
-            "0",
-            "--konnektor-port",
-            "0",
-            "--data-dir",
-        ])
-        .arg(data)
-        .arg("--ready-file")
-        .arg(&ready_file)
-        .args(extra)
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&stderr).unwrap());
+        cmd.arg("up")
+            .args(crate::common::EPHEMERAL_PORTS)
+            .arg("--data-dir")
+            .arg(data)
+            .arg("--ready-file")
+            .arg(&ready_file)
+            .args(extra)
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).unwrap());
         let mut child = cmd.spawn().unwrap();
         let deadline = Instant::now() + Duration::from_secs(90);
         while !ready_file.exists() {
@@ -177,14 +172,9 @@ fn body_of(resp: &str) -> String {
 }
 
 fn up_fails(data: &Path, extra: &[&str], why: &str) -> String {
-    let mut args = vec![
-        "up",
-        "--vst-port",
-        "0",
-        "--konnektor-port",
-        "0",
-        "--data-dir",
-    ];
+    let mut args = vec!["up"];
+    args.extend_from_slice(&crate::common::EPHEMERAL_PORTS);
+    args.push("--data-dir");
     let d = data.to_string_lossy().into_owned();
     args.push(&d);
     args.extend_from_slice(extra);
@@ -276,14 +266,9 @@ fn killed_during_first_start_leaves_no_half_pki() {
     for (i, ms) in [0u64, 30, 80, 150, 300].into_iter().enumerate() {
         let data = t.path().join(format!("d{i}"));
         let mut child = Command::new(KONFORM)
-            .args([
-                "up",
-                "--vst-port",
-                "0",
-                "--konnektor-port",
-                "0",
-                "--data-dir",
-            ])
+            .arg("up")
+            .args(crate::common::EPHEMERAL_PORTS)
+            .arg("--data-dir")
             .arg(&data)
             .stdout(Stdio::null())
             .stderr(Stdio::null())

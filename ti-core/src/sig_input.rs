@@ -419,7 +419,7 @@ mod tests {
             }
             out.push(bytes);
         }
-        Some(out)
+        out
     }
 
     #[test]
