@@ -146,19 +146,17 @@ fn write_all(tmp: &Path, files: &[DirFile], secret_dirs: bool) -> Result<(), FsE
     let mut dirs = vec![tmp.to_path_buf()];
     for f in files {
         let path = tmp.join(&f.path);
-        if let Some(d) = path.parent() {
-            if !d.exists() {
-                // Create each missing level with the right mode.
-                let mut missing = Vec::new();
-                let mut cur = d;
-                while !cur.exists() {
-                    missing.push(cur.to_path_buf());
-                    cur = cur.parent().unwrap_or(tmp);
-                }
-                for m in missing.into_iter().rev() {
-                    create_dir(&m, secret_dirs)?;
-                    dirs.push(m);
-                }
+        if let Some(d) = path.parent().filter(|d| !d.exists()) {
+            // Create each missing level with the right mode.
+            let mut missing = Vec::new();
+            let mut cur = d;
+            while !cur.exists() {
+                missing.push(cur.to_path_buf());
+                cur = cur.parent().unwrap_or(tmp);
+            }
+            for m in missing.into_iter().rev() {
+                create_dir(&m, secret_dirs)?;
+                dirs.push(m);
             }
         }
         let mut opts = std::fs::OpenOptions::new();

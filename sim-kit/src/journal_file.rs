@@ -81,10 +81,10 @@ impl JournalFile {
                     if e.simulator == simulator {
                         out.push(e);
                     }
-                } else if let Ok(c) = serde_json::from_slice::<Cleared>(&line) {
-                    if c.konform_journal_cleared == simulator {
-                        out.retain(|e| e.seq > c.seq);
-                    }
+                } else if let Ok(c) = serde_json::from_slice::<Cleared>(&line)
+                    && c.konform_journal_cleared == simulator
+                {
+                    out.retain(|e| e.seq > c.seq);
                 }
             }
         }
@@ -99,10 +99,10 @@ impl JournalFile {
 
     fn append(&self, line: &[u8]) {
         let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
-        if out.size + line.len() as u64 > self.max_bytes {
-            if let Err(e) = self.rotate(&mut out) {
-                tracing::warn!("journal file {}: cannot rotate: {e}", self.path.display());
-            }
+        if out.size + line.len() as u64 > self.max_bytes
+            && let Err(e) = self.rotate(&mut out)
+        {
+            tracing::warn!("journal file {}: cannot rotate: {e}", self.path.display());
         }
         match out.file.write_all(line) {
             Ok(()) => {

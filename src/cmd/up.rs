@@ -126,13 +126,11 @@ impl Plan {
             serde_json::from_value::<mock_osci::OsciConfig>(v.clone())
                 .map_err(|e| usage(format!("config `osci`: {e}")))?;
         }
-        if let Some(d) = &a.osci.osci_sample_certs {
-            if !d.is_dir() {
-                return Err(usage(format!(
-                    "--osci-sample-certs {}: not a folder",
-                    d.display()
-                )));
-            }
+        if let Some(d) = a.osci.osci_sample_certs.as_ref().filter(|d| !d.is_dir()) {
+            return Err(usage(format!(
+                "--osci-sample-certs {}: not a folder",
+                d.display()
+            )));
         }
         let melderegister =
             super::up_melderegister::config(&a.melderegister, file_cfg.get("melderegister"))?;
@@ -143,12 +141,13 @@ impl Plan {
             .clone()
             .or_else(|| std::env::var("KONFORM_ADMIN_TOKEN").ok())
             .filter(|t| !t.is_empty());
-        if let Some(t) = &token {
-            if t.len() < 8 || t.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err(usage(
-                    "--admin-token must be at least 8 characters without spaces",
-                ));
-            }
+        if token
+            .as_ref()
+            .is_some_and(|t| t.len() < 8 || t.chars().any(|c| c.is_whitespace() || c.is_control()))
+        {
+            return Err(usage(
+                "--admin-token must be at least 8 characters without spaces",
+            ));
         }
         if !a.bind.is_loopback() && token.is_none() {
             return Err(usage(format!(
