@@ -512,3 +512,32 @@ fn shutdown_within_5_s_during_a_large_delivery() {
         }
     );
 }
+
+#[test]
+fn admin_api_refuses_rebinding_hosts_unless_allowed() {
+    // Finding 5 through the CLI: DNS rebinding (a foreign Host) and a browser's text/plain POST.
+    let t = tempfile::tempdir().unwrap();
+    let up = Up::start(&t.path().join("data"), &["--ephemeral", "--admin-allow-host", "konform.test"]);
+    let vst = up.url("vst");
+    let authority = vst.trim_start_matches("http://");
+    let port = authority.rsplit(':').next().unwrap();
+    let raw = |req: String| {
+        let mut s = TcpStream::connect(authority).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        s.write_all(req.as_bytes()).unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out.get(9..12).and_then(|x| x.parse::<u16>().ok()).unwrap_or(0)
+    };
+    let get = |host: &str| raw(format!("GET /__konform/journal HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n"));
+    assert_eq!(get(&format!("attacker.example:{port}")), 403);
+    assert_eq!(get(&format!("konform.test:{port}")), 200, "--admin-allow-host");
+    assert_eq!(get(authority), 200);
+    let post = format!(
+        "POST /__konform/reset HTTP/1.1\r\nhost: {authority}\r\norigin: http://attacker.example\r\n\
+         content-type: text/plain\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    );
+    assert_eq!(raw(post), 403);
+    let (_, _, log) = up.terminate();
+    assert!(log.contains("admin request refused"), "{log}");
+}
