@@ -79,6 +79,8 @@ pub struct Journal {
 /// it was bounded and numbered, outside the journal's lock.
 pub trait JournalSink: Send + Sync {
     fn write(&self, entry: &JournalEntry);
+    /// The journal of `simulator` was cleared; entries up to `up_to` are gone.
+    fn cleared(&self, _simulator: &str, _up_to: u64) {}
 }
 
 impl Journal {
@@ -231,10 +233,17 @@ impl Journal {
     }
 
     pub fn clear(&self) {
-        let mut st = self.lock();
-        st.entries.clear();
-        st.bytes = 0;
-        st.dropped = 0;
+        let last = {
+            let mut st = self.lock();
+            st.entries.clear();
+            st.bytes = 0;
+            st.dropped = 0;
+            st.next_seq - 1
+        };
+        let sink = self.sink.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(sink) = sink {
+            sink.cleared(self.name, last);
+        }
     }
 
     /// Wait until an entry with `seq > since` satisfies `pred`, or `timeout` passes.

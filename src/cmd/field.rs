@@ -163,7 +163,7 @@ fn decode_value(s: &str) -> Result<Vec<u8>, String> {
             let url = base64::engine::general_purpose::URL_SAFE;
             let url_np = base64::engine::general_purpose::URL_SAFE_NO_PAD;
             let std_np = base64::engine::general_purpose::STANDARD_NO_PAD;
-            if s.len() % 2 == 0 && s.bytes().all(|c| c.is_ascii_hexdigit()) {
+            if s.len().is_multiple_of(2) && s.bytes().all(|c| c.is_ascii_hexdigit()) {
                 Err(format!("{e}: the value looks like hex, not base64"))
             } else if std_np.decode(s).is_ok() {
                 Err(format!(

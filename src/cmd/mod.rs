@@ -8,6 +8,7 @@ pub mod client;
 pub mod field;
 pub mod ik;
 pub mod kvnr;
+pub mod logging;
 pub mod melderegister;
 pub mod pki;
 pub mod run;

@@ -1,10 +1,11 @@
 //! `konform pki init`: write the test PKI ([`ti_core::pki::TestPki`]) as PEM files.
 //!
 //! The writer and loader are public so that `konform up` can create the PKI on first start and reuse
-//! it afterwards.
+//! it afterwards ([`load_or_create`]). Writing is all or nothing ([`sim_kit::fsutil`]): a process killed
+//! while writing leaves no PKI folder or a complete one, never half of one.
 
 use super::{CmdResult, Failure};
-use std::io::Write;
+use sim_kit::fsutil::{self, Existing};
 use std::path::{Path, PathBuf};
 use ti_core::Curve;
 use ti_core::pki::{InsurerInfo, PkiOptions, TestPki};
@@ -109,22 +110,27 @@ fn init(a: InitArgs) -> CmdResult {
             format!("`{}` exists and is not a directory", a.out.display()),
         ));
     }
+    fsutil::sweep_temporaries(&a.out);
     let existing = existing_pki_files(&a.out);
     if !existing.is_empty() && !a.force {
-        let shown = if existing.len() > 3 {
-            format!(
-                "{} and {} more",
-                existing[..3].join(", "),
-                existing.len() - 3
-            )
-        } else {
-            existing.join(", ")
-        };
         return Err(Failure::usage(
             CMD,
             format!(
-                "`{}` already holds a PKI ({shown}); pass --force to replace it",
-                a.out.display()
+                "`{}` already holds a PKI ({}); pass --force to replace it",
+                a.out.display(),
+                shorten(&existing)
+            ),
+        ));
+    }
+    let foreign = foreign_files(&a.out);
+    if !foreign.is_empty() {
+        return Err(Failure::usage(
+            CMD,
+            format!(
+                "`{}` holds files that are not part of a test PKI ({}); the PKI is written as a whole \
+                 folder, so choose a new or empty folder",
+                a.out.display(),
+                shorten(&foreign)
             ),
         ));
     }
@@ -134,17 +140,24 @@ fn init(a: InitArgs) -> CmdResult {
         ..PkiOptions::at(std::time::SystemTime::now())
     })
     .map_err(|e| Failure::usage(CMD, format!("generating the PKI failed: {e}")))?;
-    let mut written = write_pki(&a.out, &pki).map_err(|e| Failure::usage(CMD, e))?;
-    written.extend(
-        super::up_xta::write_client_certs(
-            &a.out,
+    let existing = if a.force {
+        Existing::Replace
+    } else {
+        Existing::Refuse
+    };
+    // The OSCI intermediary's RSA keys live in the same folder (`osci/`), written in the same step.
+    let mut files = fsutil::pem_files(pki.files());
+    files.extend(super::up_osci::new_osci_pki_files().map_err(|e| Failure::usage(CMD, e))?);
+    // The XTA accounts' TLS client certificates (`xta/`), too.
+    files.extend(fsutil::pem_files(
+        mock_xta::pki::client_cert_files(
             &pki,
             &mock_xta::XtaConfig::default().accounts,
-            true,
+            std::time::SystemTime::now(),
         )
-        .map_err(|e| Failure::usage(CMD, e))?,
-    );
-    written.extend(super::up_osci::write_new_osci_pki(&a.out).map_err(|e| Failure::usage(CMD, e))?);
+        .map_err(|e| Failure::usage(CMD, format!("XTA account certificates: {e}")))?,
+    ));
+    let written = write_files(&a.out, files, existing).map_err(|e| Failure::usage(CMD, e))?;
     // Read it back as every other tool will: catches a truncated write or a layout mismatch.
     let back = load_pki(&a.out).map_err(|e| Failure::usage(CMD, e))?;
     if back.ca.cert_der != pki.ca.cert_der || back.insurer != pki.insurer {
@@ -168,62 +181,171 @@ fn init(a: InitArgs) -> CmdResult {
     Ok(())
 }
 
-/// Relative paths of the PKI layout that already exist under `dir`.
-pub fn existing_pki_files(dir: &Path) -> Vec<String> {
+fn shorten(names: &[String]) -> String {
+    if names.len() > 3 {
+        format!("{} and {} more", names[..3].join(", "), names.len() - 3)
+    } else {
+        names.join(", ")
+    }
+}
+
+/// Every relative path of the PKI layout (certificates, keys, `insurer.json`).
+pub fn layout() -> Vec<&'static str> {
     let mut names: Vec<&str> = TestPki::FILES.iter().flat_map(|(c, k)| [*c, *k]).collect();
     names.push("insurer.json");
     names
+}
+
+/// Relative paths of the PKI layout that already exist under `dir`.
+pub fn existing_pki_files(dir: &Path) -> Vec<String> {
+    layout()
         .into_iter()
         .filter(|n| dir.join(n).exists())
         .map(str::to_string)
         .collect()
 }
 
-/// Write every file of [`TestPki::files`] below `dir`, creating directories. Keys (`*.key.pem`) get
-/// mode 0600, everything else 0644. Each file is written to a temporary name and renamed, so a reader
-/// never sees half a file. Returns the relative paths written.
-pub fn write_pki(dir: &Path, pki: &TestPki) -> Result<Vec<String>, String> {
-    let mut written = Vec::new();
-    for (rel, text) in pki.files() {
-        let path = dir.join(&rel);
-        let secret = rel.ends_with(".key.pem");
-        write_file(&path, text.as_bytes(), secret)
-            .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
-        written.push(rel);
+/// Folders other simulators keep inside the PKI folder (the OSCI intermediary's RSA keys).
+const SIMULATOR_DIRS: [&str; 2] = ["osci", "xta"];
+
+/// Entries under `dir` that are neither a file of the layout nor one of its folders.
+pub fn foreign_files(dir: &Path) -> Vec<String> {
+    let layout = layout();
+    let mut out = Vec::new();
+    let mut stack = vec![(dir.to_path_buf(), String::new())];
+    while let Some((d, rel)) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let name = format!("{rel}{}", e.file_name().to_string_lossy());
+            let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+            let prefix = format!("{name}/");
+            if is_dir && SIMULATOR_DIRS.contains(&name.as_str()) {
+                continue;
+            }
+            if is_dir && layout.iter().any(|l| l.starts_with(&prefix)) {
+                stack.push((e.path(), prefix));
+            } else if is_dir || !layout.contains(&name.as_str()) {
+                out.push(name);
+            }
+        }
     }
-    Ok(written)
+    out.sort();
+    out
 }
 
-fn write_file(path: &Path, data: &[u8], secret: bool) -> std::io::Result<()> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
+/// Write the PKI as the folder `dir`, all files or none ([`sim_kit::fsutil::write_dir_atomically`]):
+/// keys (`*.key.pem`) mode 0600, everything else 0644. Returns the relative paths written.
+pub fn write_pki(dir: &Path, pki: &TestPki, existing: Existing) -> Result<Vec<String>, String> {
+    write_files(dir, fsutil::pem_files(pki.files()), existing)
+}
+
+/// Write `files` as the PKI folder `dir`, all or nothing.
+pub fn write_files(
+    dir: &Path,
+    files: Vec<fsutil::DirFile>,
+    existing: Existing,
+) -> Result<Vec<String>, String> {
+    fsutil::write_dir_atomically(dir, &files, existing)
+        .map_err(|e| format!("cannot write the PKI to `{}`: {e}", dir.display()))?;
+    Ok(files.into_iter().map(|f| f.path).collect())
+}
+
+/// What `konform up` (and anything else that needs the PKI at a fixed place) finds under `dir`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Found {
+    /// No file of the layout (the folder may be missing or empty).
+    Nothing,
+    Complete,
+    /// Some files of the layout, not all: a PKI cut off while written by an older konform, or damaged.
+    Incomplete {
+        present: Vec<String>,
+        missing: Vec<String>,
+    },
+}
+
+pub fn inspect(dir: &Path) -> Found {
+    let present = existing_pki_files(dir);
+    if present.is_empty() {
+        return Found::Nothing;
     }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.konform-tmp"));
-    let _ = std::fs::remove_file(&tmp);
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(if secret { 0o600 } else { 0o644 });
+    let missing: Vec<String> = layout()
+        .into_iter()
+        .filter(|n| !present.iter().any(|p| p == n))
+        .map(str::to_string)
+        .collect();
+    if missing.is_empty() {
+        Found::Complete
+    } else {
+        Found::Incomplete { present, missing }
     }
-    let result = (|| {
-        let mut f = opts.open(&tmp)?;
-        f.write_all(data)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    #[cfg(not(unix))]
-    let _ = secret;
-    result
+}
+
+/// Load the PKI under `dir`, or generate one in memory to be written there: `Some(how)` says the caller
+/// must write it with [`write_pki`] (once everything else checked out). An incomplete folder is
+/// regenerated when it holds no private key (nothing can depend on certificates whose keys are gone), and
+/// otherwise reported with the exact commands that fix it.
+pub fn prepare(dir: &Path, curve: Option<Curve>) -> Result<(TestPki, Option<Existing>), String> {
+    let replace = match inspect(dir) {
+        Found::Complete => {
+            let pki = load_pki(dir).map_err(|e| {
+                format!(
+                    "{e}\nIf nothing uses this test PKI, write a fresh one in its place: \
+                     konform pki init --out '{}' --force",
+                    dir.display()
+                )
+            })?;
+            if let Some(c) = curve.filter(|c| *c != pki.curve) {
+                return Err(format!(
+                    "the test PKI in {} uses {}, but --curve asks for {}: use another --data-dir or delete it",
+                    dir.display(),
+                    pki.curve.name(),
+                    c.name()
+                ));
+            }
+            return Ok((pki, None));
+        }
+        Found::Nothing => Existing::Refuse,
+        Found::Incomplete { present, missing } => {
+            let keys: Vec<String> = present
+                .iter()
+                .filter(|p| p.ends_with(".key.pem"))
+                .cloned()
+                .collect();
+            let foreign = foreign_files(dir);
+            if !keys.is_empty() || !foreign.is_empty() {
+                return Err(format!(
+                    "`{dir}` holds an incomplete test PKI: {} of {} files are missing ({}), but it has \
+                     private keys ({}){}. It was probably cut off while it was first written. If no client \
+                     uses these certificates yet, remove it and start again:\n  rm -r '{dir}'\nor write a \
+                     complete PKI in its place:\n  konform pki init --out '{dir}' --force",
+                    missing.len(),
+                    layout().len(),
+                    shorten(&missing),
+                    shorten(&keys),
+                    if foreign.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" and other files ({})", shorten(&foreign))
+                    },
+                    dir = dir.display(),
+                ));
+            }
+            eprintln!(
+                "konform: `{}` holds an incomplete test PKI without keys ({}); it will be replaced",
+                dir.display(),
+                shorten(&present)
+            );
+            Existing::Replace
+        }
+    };
+    let pki = TestPki::generate(&PkiOptions {
+        curve: curve.unwrap_or_default(),
+        ..PkiOptions::at(std::time::SystemTime::now())
+    })
+    .map_err(|e| format!("generating the PKI failed: {e}"))?;
+    Ok((pki, Some(replace)))
 }
 
 /// Load a PKI written by [`write_pki`].

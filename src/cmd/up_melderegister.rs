@@ -4,9 +4,8 @@
 use super::Failure;
 use mock_melderegister::{MelderegisterConfig, MelderegisterState};
 use serde_json::Value;
+use sim_kit::limits::Limits;
 use std::future::Future;
-use std::net::SocketAddr;
-use std::path::Path;
 use ti_core::pki::TestPki;
 use tokio::task::JoinHandle;
 
@@ -23,27 +22,15 @@ pub struct MelderegisterArgs {
     pub residents: Option<usize>,
 }
 
-pub struct Started {
-    pub service_url: String,
-    pub portal_url: String,
-    pub tasks: Vec<JoinHandle<std::io::Result<()>>>,
-}
-
 fn usage(m: impl Into<String>) -> Failure {
     Failure::usage("up", m)
 }
 
-/// Build the state (register, store) and start both listeners.
-pub async fn start<F>(
+/// The configuration (`melderegister:` in `--config`, `--residents`); checked before anything is written.
+pub fn config(
     a: &MelderegisterArgs,
-    data_dir: &Path,
-    pki: &TestPki,
     patch: Option<&Value>,
-    stop: impl Fn() -> F,
-) -> Result<Started, Failure>
-where
-    F: Future<Output = ()> + Send + 'static,
-{
+) -> Result<MelderegisterConfig, Failure> {
     let mut cfg = MelderegisterConfig::default();
     if let Some(p) = patch {
         let mut v = serde_json::to_value(&cfg).map_err(|e| usage(e.to_string()))?;
@@ -54,34 +41,44 @@ where
     if let Some(n) = a.residents {
         cfg.residents = n;
     }
-    let store = sim_kit::store::Store::open(&data_dir.join("store"))
-        .map_err(|e| usage(format!("melderegister: {e}")))?;
-    let st = MelderegisterState::new(cfg, store, Some(pki.tls_ca.clone()))
-        .map_err(|e| usage(format!("melderegister: {e}")))?;
+    Ok(cfg)
+}
+
+/// The state (register, store).
+pub fn state(
+    cfg: MelderegisterConfig,
+    store: sim_kit::store::Store,
+    pki: &TestPki,
+) -> Result<MelderegisterState, Failure> {
+    MelderegisterState::new(cfg, store, Some(pki.tls_ca.clone()))
+        .map_err(|e| usage(format!("melderegister: {e}")))
+}
+
+/// Serve the web service (`sl`, TLS) and the portal (`pl`) until `stop()` resolves.
+pub fn spawn<F>(
+    sl: tokio::net::TcpListener,
+    pl: tokio::net::TcpListener,
+    st: MelderegisterState,
+    pki: &TestPki,
+    limits: &Limits,
+    stop: impl Fn() -> F,
+) -> Result<Vec<JoinHandle<std::io::Result<()>>>, Failure>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
     let tls = mock_melderegister::service_tls(pki).map_err(|e| usage(e.to_string()))?;
-    let bind = |port: u16| async move {
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| usage(format!("cannot listen on {addr}: {e}")))
-    };
-    let sl = bind(a.melderegister_port).await?;
-    let pl = bind(a.melderegister_portal_port).await?;
-    let addr = |l: &tokio::net::TcpListener| l.local_addr().map_err(|e| usage(e.to_string()));
-    let service_url = format!("https://{}", addr(&sl)?);
-    let portal_url = format!("http://{}", addr(&pl)?);
-    let tasks = vec![
+    Ok(vec![
         tokio::spawn(mock_melderegister::serve_service(
             sl,
             st.clone(),
             tls,
             stop(),
         )),
-        tokio::spawn(mock_melderegister::serve(pl, st, stop())),
-    ];
-    Ok(Started {
-        service_url,
-        portal_url,
-        tasks,
-    })
+        tokio::spawn(sim_kit::serve::serve_with(
+            pl,
+            mock_melderegister::app(st),
+            limits.clone(),
+            stop(),
+        )),
+    ])
 }

@@ -24,30 +24,13 @@ fn usage(m: impl Into<String>) -> Failure {
     Failure::usage("up", m)
 }
 
-/// Write the OSCI test PKI into `dir` (`pki/osci` of a data dir); returns the file names.
+/// Write the OSCI test PKI as the folder `dir` (`pki/osci` of a data dir), all files or none
+/// ([`sim_kit::fsutil`]; keys 0600); returns the file names.
 pub fn write_osci_pki(dir: &Path, pki: &OsciPki) -> Result<Vec<String>, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
-    let mut names = Vec::new();
-    for (name, text) in pki.files().map_err(|e| e.to_string())? {
-        let path = dir.join(&name);
-        let tmp = dir.join(format!(".{name}.tmp"));
-        std::fs::write(&tmp, text.as_bytes())
-            .and_then(|_| restrict(&tmp, name.ends_with(".key.pem")))
-            .and_then(|_| std::fs::rename(&tmp, &path))
-            .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
-        names.push(name);
-    }
-    Ok(names)
-}
-
-fn restrict(path: &Path, secret: bool) -> std::io::Result<()> {
-    #[cfg(unix)]
-    if secret {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    }
-    let _ = (path, secret);
-    Ok(())
+    let files = sim_kit::fsutil::pem_files(pki.files().map_err(|e| e.to_string())?);
+    sim_kit::fsutil::write_dir_atomically(dir, &files, sim_kit::fsutil::Existing::Refuse)
+        .map_err(|e| format!("cannot write the OSCI PKI to `{}`: {e}", dir.display()))?;
+    Ok(files.into_iter().map(|f| f.path).collect())
 }
 
 pub fn load_osci_pki(dir: &Path) -> Result<OsciPki, String> {
@@ -73,7 +56,7 @@ pub fn load_or_create_osci_pki(dir: &Path) -> Result<OsciPki, Failure> {
 pub fn state(
     a: &OsciArgs,
     pki_dir: &Path,
-    data_dir: &Path,
+    store: sim_kit::store::Store,
     cfg: Option<&serde_json::Value>,
 ) -> Result<OsciState, Failure> {
     let mut config: OsciConfig = match cfg {
@@ -92,14 +75,14 @@ pub fn state(
         }
         None => load_or_create_osci_pki(&pki_dir.join("osci"))?.intermediary_keys(),
     };
-    let store = sim_kit::store::Store::open(&data_dir.join("store"))
-        .map_err(|e| usage(format!("store: {e}")))?;
     OsciState::new(config, keys, store).map_err(|e| usage(format!("osci: {e}")))
 }
 
-/// `konform pki init`: a fresh OSCI test PKI under `DIR/osci` (file names relative to `DIR`).
-pub fn write_new_osci_pki(dir: &Path) -> Result<Vec<String>, String> {
+/// `konform pki init`: the files of a fresh OSCI test PKI, under `osci/` of the PKI folder.
+pub fn new_osci_pki_files() -> Result<Vec<sim_kit::fsutil::DirFile>, String> {
     let pki = OsciPki::generate(TEST_KEY_BITS).map_err(|e| e.to_string())?;
-    let names = write_osci_pki(&dir.join("osci"), &pki)?;
-    Ok(names.into_iter().map(|n| format!("osci/{n}")).collect())
+    let files = pki.files().map_err(|e| e.to_string())?;
+    Ok(sim_kit::fsutil::pem_files(
+        files.into_iter().map(|(n, t)| (format!("osci/{n}"), t)),
+    ))
 }

@@ -17,7 +17,7 @@ pub struct XtaArgs {
     /// the Author header (every answer says so in a diagnosis). Default: HTTPS with client certificates
     #[arg(long)]
     pub xta_plain: bool,
-    /// Keep the XTA mailboxes in memory only (gone at exit); default: durable under DATA_DIR/store
+    /// Keep the XTA mailboxes in memory only (gone at exit), whatever --ephemeral says; default: the one store
     #[arg(long)]
     pub xta_ephemeral: bool,
 }
@@ -50,18 +50,11 @@ pub fn config(patch: Option<&Value>) -> Result<XtaConfig, Failure> {
 /// Build the simulator: configuration, store, account certificates in the PKI directory.
 pub fn prepare(
     args: &XtaArgs,
-    data_dir: &Path,
+    cfg: XtaConfig,
+    store: sim_kit::store::Store,
     pki_dir: &Path,
     pki: &Arc<TestPki>,
-    patch: Option<&Value>,
 ) -> Result<Prepared, Failure> {
-    let cfg = config(patch)?;
-    let store = if args.xta_ephemeral {
-        sim_kit::store::Store::ephemeral()
-    } else {
-        sim_kit::store::Store::open(&data_dir.join("store"))
-    }
-    .map_err(|e| usage(format!("xta: {e}")))?;
     let written = write_client_certs(pki_dir, pki, &cfg.accounts, false).map_err(usage)?;
     if !written.is_empty() {
         eprintln!(
@@ -79,18 +72,6 @@ pub fn prepare(
         )
     };
     Ok(Prepared { state, tls })
-}
-
-/// Serve until `stop` resolves.
-pub fn spawn(
-    p: Prepared,
-    listener: tokio::net::TcpListener,
-    stop: impl std::future::Future<Output = ()> + Send + 'static,
-) -> tokio::task::JoinHandle<std::io::Result<()>> {
-    match p.tls {
-        Some(tls) => tokio::spawn(mock_xta::serve_tls(listener, p.state, tls, stop)),
-        None => tokio::spawn(mock_xta::serve(listener, p.state, stop)),
-    }
 }
 
 /// Write each account's TLS client certificate and key under `dir` (`xta/<prefix>_<key>.pem`, key mode

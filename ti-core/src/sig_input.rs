@@ -304,12 +304,96 @@ mod tests {
     use super::*;
     use crate::b64_encode;
 
-    /// The hex dumps of the seed, in document order. Tests read the seed itself, not a copy.
-    /// `None` (the test is skipped, or fails under CI) when the seed is not beside the checkout.
-    fn seed_hex_dumps() -> Option<Vec<Vec<u8>>> {
-        let text = test_support::shared::read_to_string("seeds/002_63d74fbbe60b04e8.txt")?;
+    /// The eight hex dumps of seed 002 (`shared/seeds/002_63d74fbbe60b04e8.txt`, "IRD Technische
+    /// Spezifikation für Versicherungsträger"), in document order, as our own constants (facts, not
+    /// text), so the tests run without the seed; `seed_dumps_match_these_constants` compares them with
+    /// the seed itself when it is there.
+    const SEED_HEX_DUMPS: [(&str, &str); 8] = [
+        (
+            r#""Registrierung an der Schnittstelle", hex dump of `Telematik-Id|Haupt-IK`"#,
+            concat!("332d31372e322e313233343536373030302e31302e3433327c313233343536373839",),
+        ),
+        (
+            r#""Signierung der Eingangsdaten", hex dump of the vital-status example"#,
+            concat!(
+                "323032342d30317c323032342d30312d3030317c4963682062696e2065696e207665727363686cc3bc737365",
+                "6c7465722057657274206465732049645665727369636865727465727c4963682062696e2064657220766572",
+                "7363686cc3bc7373656c746520566974616c7374617475737c63682062696e20646173207665727363686cc3",
+                "bc7373656c746520537465726265646174756d7c323032342d30312d3030327c4963682062696e2065696e20",
+                "616e6465726572207665727363686cc3bc7373656c7465722057657274206465732049645665727369636865",
+                "7274656e7c4963682062696e2065696e20616e6465726572207665727363686cc3bc7373656c746572205765",
+                "72742064657320566974616c7374617475737c4963682062696e2065696e20616e6465726573207665727363",
+                "686cc3bc7373656c74657320537465726265646174756d",
+            ),
+        ),
+        (
+            r#"POST /notify/api/v1/vitalstatusnotification, "Signaturbildung der Eingangsdaten", hex dump"#,
+            concat!(
+                "323032342d30317c323032342d30312d3030317c4963682062696e2065696e207665727363686cc3bc737365",
+                "6c7465722057657274206465732049645665727369636865727465727c4963682062696e2064657220766572",
+                "7363686cc3bc7373656c746520566974616c7374617475737c63682062696e20646173207665727363686cc3",
+                "bc7373656c746520537465726265646174756d7c323032342d30312d3030327c4963682062696e2065696e20",
+                "616e6465726572207665727363686cc3bc7373656c7465722057657274206465732049645665727369636865",
+                "7274656e7c4963682062696e2065696e20616e6465726572207665727363686cc3bc7373656c746572205765",
+                "72742064657320566974616c7374617475737c4963682062696e2065696e20616e6465726573207665727363",
+                "686cc3bc7373656c74657320537465726265646174756d",
+            ),
+        ),
+        (
+            r#"GET …/vitalstatusnotification/requests, "Signierung der Ausgangsdaten", hex dump"#,
+            concat!(
+                "4963682062696e2065696e207665727363686cc3bc7373656c74657220576572742064657320496456657273",
+                "69636865727465727c4963682062696e2065696e20616e6465726572207665727363686cc3bc7373656c7465",
+                "7220576572742064657320496456657273696368657274656e",
+            ),
+        ),
+        (
+            r#"GET …/anonymizationnotifications, "Signierung der Ausgangsdaten", hex dump"#,
+            concat!(
+                "4963682062696e2065696e207665727363686cc3bc7373656c74657220576572742064657320496456657273",
+                "69636865727465727c4963682062696e2065696e20616e6465726572207665727363686cc3bc7373656c7465",
+                "7220576572742064657320496456657273696368657274656e",
+            ),
+        ),
+        (
+            r#"GET …/vitalstatusnotification/processingerrors, "Signierung der Ausgangsdaten", hex dump"#,
+            concat!(
+                "323032342d30317c323032342d30312d3030317c44656372797074696f6e4572726f727c323032342d30327c",
+                "323032342d30322d3030327c57726f6e67466f726d61744964566572736963686572746572",
+            ),
+        ),
+        (
+            r#"POST /notify/api/v1/insuranceupdatenotification, "Signaturbildung der Eingangsdaten", hex dump"#,
+            concat!(
+                "323032342d3030317c323032342d30312d3030317c4963682062696e2065696e207665727363686cc3bc7373",
+                "656c7465722057657274206465732049645665727369636865727465727c4963682062696e2065696e207665",
+                "7273696368657274657220576572742064657220496b416c747c323032342d30312d3030327c496368206269",
+                "6e2065696e207665727363686cc3bc7373656c746572205765727420646573207a77656974656e2049645665",
+                "727369636865727465727c4963682062696e2065696e207665727363686cc3bc7373656c7465722057657274",
+                "20646573207a77656974656e204964566572736963686572746572416c747c4963682062696e2065696e2076",
+                "65727363686cc3bc7373656c746572205765727420646573207a77656974656e20496b416c74",
+            ),
+        ),
+        (
+            r#"GET …/insuranceupdatenotification/processingerrors, "Signierung der Ausgangsdaten", hex dump"#,
+            concat!(
+                "323032342d30317c323032342d30312d3030317c44656372797074696f6e4572726f727c323032342d30327c",
+                "323032342d30322d3030327c57726f6e67466f726d61744964566572736963686572746572",
+            ),
+        ),
+    ];
+
+    fn seed_hex_dumps() -> Vec<Vec<u8>> {
+        SEED_HEX_DUMPS
+            .iter()
+            .map(|(_, h)| hex::decode(h).unwrap())
+            .collect()
+    }
+
+    /// The hex dumps as the seed shows them ("Hexadezimale Darstellung" blocks), in document order.
+    fn parse_seed_hex_dumps(text: &str) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
-        let mut rest = text.as_str();
+        let mut rest = text;
         while let Some(i) = rest.find("Hexadezimale Darstellung") {
             rest = &rest[i + 24..];
             let mut bytes = Vec::new();
@@ -335,7 +419,20 @@ mod tests {
             }
             out.push(bytes);
         }
-        Some(out)
+        out
+    }
+
+    #[test]
+    fn seed_dumps_match_these_constants() {
+        let Some(text) = test_support::shared::read_to_string("seeds/002_63d74fbbe60b04e8.txt")
+        else {
+            return;
+        };
+        let from_seed = parse_seed_hex_dumps(&text);
+        assert_eq!(from_seed.len(), SEED_HEX_DUMPS.len());
+        for (i, (got, want)) in from_seed.iter().zip(seed_hex_dumps()).enumerate() {
+            assert_eq!(got, &want, "dump {i}: {}", SEED_HEX_DUMPS[i].0);
+        }
     }
 
     fn b(s: &str) -> String {
@@ -344,9 +441,7 @@ mod tests {
 
     #[test]
     fn golden_registration_input() {
-        let Some(dumps) = seed_hex_dumps() else {
-            return;
-        };
+        let dumps = seed_hex_dumps();
         let input = registration_input("3-17.2.1234567000.10.432", "123456789");
         assert_eq!(input, dumps[0]);
         assert_eq!(
@@ -361,9 +456,7 @@ mod tests {
 
     #[test]
     fn golden_vitalstatus_delivery() {
-        let Some(dumps) = seed_hex_dumps() else {
-            return;
-        };
+        let dumps = seed_hex_dumps();
         let v = [
             b("Ich bin ein verschlüsselter Wert des IdVersicherter"),
             b("Ich bin der verschlüsselte Vitalstatus"),
@@ -395,9 +488,7 @@ mod tests {
 
     #[test]
     fn golden_id_lists() {
-        let Some(dumps) = seed_hex_dumps() else {
-            return;
-        };
+        let dumps = seed_hex_dumps();
         let a = b("Ich bin ein verschlüsselter Wert des IdVersicherter");
         let c = b("Ich bin ein anderer verschlüsselter Wert des IdVersicherten");
         let input = build(&id_list_segments(&[&a, &c])).unwrap();
@@ -407,9 +498,7 @@ mod tests {
 
     #[test]
     fn golden_processing_errors() {
-        let Some(dumps) = seed_hex_dumps() else {
-            return;
-        };
+        let dumps = seed_hex_dumps();
         let input = build(&processing_error_segments(&[
             ("2024-01", "2024-01-001", "DecryptionError"),
             ("2024-02", "2024-02-002", "WrongFormatIdVersicherter"),
@@ -421,9 +510,7 @@ mod tests {
 
     #[test]
     fn golden_insurance_update_absent_optional_contributes_nothing() {
-        let Some(dumps) = seed_hex_dumps() else {
-            return;
-        };
+        let dumps = seed_hex_dumps();
         let v = [
             b("Ich bin ein verschlüsselter Wert des IdVersicherter"),
             b("Ich bin ein versicherter Wert der IkAlt"),

@@ -62,17 +62,12 @@ impl Shared {
         let pki =
             TestPki::generate(&ti_core::pki::PkiOptions::default()).map_err(SetupError::Pki)?;
         let pki_dir = work_dir.join("pki");
-        for (rel, text) in pki.files() {
-            let p = pki_dir.join(rel);
-            let io = |source| SetupError::Io {
-                path: p.clone(),
+        let files = sim_kit::fsutil::pem_files(pki.files());
+        sim_kit::fsutil::write_dir_atomically(&pki_dir, &files, sim_kit::fsutil::Existing::Replace)
+            .map_err(|source| SetupError::Io {
+                path: pki_dir.clone(),
                 source,
-            };
-            if let Some(parent) = p.parent() {
-                std::fs::create_dir_all(parent).map_err(io)?;
-            }
-            std::fs::write(&p, text).map_err(io)?;
-        }
+            })?;
         Ok(Shared {
             pki: Arc::new(pki),
             pki_dir,

@@ -1,9 +1,7 @@
 //! OpenSSL, an independent implementation, checks the test PKI and our CMS, and our CMS verifier checks
 //! CMS made by OpenSSL. These tests FAIL when `openssl` is missing: `.ci/run` installs it.
 
-mod common;
-
-use common::{Run, fresh_pki, konform, pki_path, require_openssl, tool};
+use crate::common::{Run, fresh_pki, konform, pki_path, require_openssl, tool};
 use std::path::Path;
 use std::time::SystemTime;
 use ti_core::cms::{self, CmsFailure, Content};

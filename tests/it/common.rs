@@ -9,6 +9,22 @@ use std::process::{Command, Output};
 
 pub const KONFORM: &str = env!("CARGO_BIN_EXE_konform");
 
+/// `konform up` on ephemeral ports only (tests run in parallel; the ready file has the URLs).
+pub const EPHEMERAL_PORTS: [&str; 12] = [
+    "--vst-port",
+    "0",
+    "--konnektor-port",
+    "0",
+    "--xta-port",
+    "0",
+    "--osci-port",
+    "0",
+    "--melderegister-port",
+    "0",
+    "--melderegister-portal-port",
+    "0",
+];
+
 /// The outcome of one process run, with the exit code and the output as text.
 #[derive(Debug)]
 pub struct Run {

@@ -2,9 +2,7 @@
 //! subprocess, vendor adapters that hang, crash, flood stdout or fail to start, broken scenario and adapter
 //! files, and the reports.
 
-mod common;
-
-use common::konform;
+use crate::common::konform;
 use std::path::Path;
 
 const SUBMIT: &str = r#"

@@ -2,9 +2,7 @@
 //! in both directions, on both curves, through the library and through `konform field`. These tests
 //! FAIL when Python or the package is missing: `.ci/run` installs them.
 
-mod common;
-
-use common::{Run, ecies_py, fresh_pki, konform, pki_path, python, tool};
+use crate::common::{Run, ecies_py, fresh_pki, konform, pki_path, python, tool};
 use std::path::Path;
 use ti_core::ecies::{self, AesKeySize, DecryptFailure, EciesParams};
 use ti_core::{EcSecretKey, b64_decode, b64_encode};

@@ -1,9 +1,7 @@
 //! The `konform` binary as users run it: every subcommand, good and bad input, exit codes
 //! (0 ok, 1 invalid, 2 usage/input error), and never a panic.
 
-mod common;
-
-use common::{fresh_pki, konform, pki_path};
+use crate::common::{fresh_pki, konform, pki_path};
 use std::ffi::OsString;
 use std::path::Path;
 use ti_core::ecies::{self, AesKeySize, EciesParams};
@@ -73,17 +71,10 @@ fn usage_errors_exit_2() {
 fn up_serves_the_simulators_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let ready = dir.path().join("ready.json");
-    let mut child = std::process::Command::new(common::KONFORM)
-        .args([
-            "up",
-            "--vst-port",
-            "0",
-            "--konnektor-port",
-            "0",
-            "--xta-port",
-            "0",
-            "--data-dir",
-        ])
+    let mut child = std::process::Command::new(crate::common::KONFORM)
+        .arg("up")
+        .args(crate::common::EPHEMERAL_PORTS)
+        .arg("--data-dir")
         .arg(dir.path().join("data"))
         .arg("--ready-file")
         .arg(&ready)

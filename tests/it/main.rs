@@ -1,0 +1,9 @@
+//! The root package's integration tests, in one binary: the `konform` binary as users run it (`cli`,
+//! `up`, `run`), and independent implementations checking ours (`interop_openssl`, `interop_python`).
+
+mod cli;
+mod common;
+mod interop_openssl;
+mod interop_python;
+mod run;
+mod up;
