@@ -89,11 +89,23 @@ pub fn request(
         .map_err(|e| HttpError::Connect(authority.clone(), e))?
         .next()
         .ok_or_else(|| HttpError::Url(url.to_string()))?;
-    let mut stream = TcpStream::connect_timeout(&addr, timeout)
+    let stream = TcpStream::connect_timeout(&addr, timeout)
         .map_err(|e| HttpError::Connect(authority.clone(), e))?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
     let _ = stream.set_nodelay(true);
+    exchange(stream, method, &authority, &path, headers, body)
+}
+
+/// One request and its response on an open connection (plain TCP or a TLS stream).
+pub fn exchange<S: Read + Write>(
+    mut stream: S,
+    method: &str,
+    authority: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<Response, HttpError> {
     let mut head =
         format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
     let mut has_len = false;
@@ -116,7 +128,7 @@ pub fn request(
     read_response(stream, method == "HEAD")
 }
 
-fn read_response(stream: TcpStream, head_only: bool) -> Result<Response, HttpError> {
+fn read_response<R: Read>(stream: R, head_only: bool) -> Result<Response, HttpError> {
     let mut r = BufReader::new(stream);
     let mut line = String::new();
     if r.read_line(&mut line)? == 0 {
