@@ -57,7 +57,12 @@ fn runner_env(sc: &Scenario, shared: &Shared) -> BTreeMap<String, String> {
             "KONFORM_SCENARIO_DIR".to_string(),
             sc.file
                 .parent()
-                .map(|d| std::fs::canonicalize(d).unwrap_or_else(|_| d.to_path_buf()).display().to_string())
+                .map(|d| {
+                    std::fs::canonicalize(d)
+                        .unwrap_or_else(|_| d.to_path_buf())
+                        .display()
+                        .to_string()
+                })
                 .unwrap_or_default(),
         ),
     ])

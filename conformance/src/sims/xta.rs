@@ -65,8 +65,10 @@ fn config(g: &XtaGiven) -> Result<XtaConfig, SimError> {
     if let Some(c) = &g.config {
         merge(&mut cfg, c);
     }
-    let cfg: XtaConfig = serde_json::from_value(cfg).map_err(|e| given_err(format!("config: {e}")))?;
-    cfg.validate().map_err(|e| given_err(format!("config: {e}")))?;
+    let cfg: XtaConfig =
+        serde_json::from_value(cfg).map_err(|e| given_err(format!("config: {e}")))?;
+    cfg.validate()
+        .map_err(|e| given_err(format!("config: {e}")))?;
     mock_xta::load_profiles(&cfg).map_err(|e| given_err(format!("config: {e}")))?;
     for id in &g.locked {
         if cfg.account(id).is_none() {
@@ -88,11 +90,13 @@ fn ensure_certs(pki_dir: &Path, pki: &TestPki, cfg: &XtaConfig) -> Result<(), Si
         .filter(|a| !set.contains(&(pki_dir.to_path_buf(), a.id.clone())))
         .cloned()
         .collect();
-    let files = mock_xta::pki::client_cert_files(pki, &missing, std::time::SystemTime::now()).map_err(given_err)?;
+    let files = mock_xta::pki::client_cert_files(pki, &missing, std::time::SystemTime::now())
+        .map_err(given_err)?;
     for (rel, text) in files {
         let p = pki_dir.join(&rel);
         if let Some(parent) = p.parent() {
-            std::fs::create_dir_all(parent).map_err(|source| SimError::Start { sim: "xta", source })?;
+            std::fs::create_dir_all(parent)
+                .map_err(|source| SimError::Start { sim: "xta", source })?;
         }
         let tmp = p.with_extension("konform-tmp");
         std::fs::write(&tmp, text)
@@ -116,28 +120,72 @@ async fn seed_inbox(app: &axum::Router, inbox: &[InboxMessage]) -> Result<(), Si
                 .header("content-type", b.content_type)
                 .body(axum::body::Body::from(b.body))
                 .map_err(given_err)?;
-            let resp = app.oneshot(req).await.map_err(|e| given_err(format!("inbox: {e:?}")))?;
+            let resp = app
+                .oneshot(req)
+                .await
+                .map_err(|e| given_err(format!("inbox: {e:?}")))?;
             let status = resp.status();
-            let body = http_body_util::BodyExt::collect(resp.into_body()).await.map_err(given_err)?.to_bytes();
+            let body = http_body_util::BodyExt::collect(resp.into_body())
+                .await
+                .map_err(given_err)?
+                .to_bytes();
             if !status.is_success() {
-                return Err(given_err(format!("inbox: the seed message was refused: {}", String::from_utf8_lossy(&body))));
+                return Err(given_err(format!(
+                    "inbox: the seed message was refused: {}",
+                    String::from_utf8_lossy(&body)
+                )));
             }
             Ok(String::from_utf8_lossy(&body).into_owned())
         }
     };
     for m in inbox {
         for _ in 0..m.count.unwrap_or(1) {
-            let r = post(wire::simple(Op::CreateMessageId, "urn:konform:seed", &[wire::author_header(&portal)], ""), Port::Management).await?;
+            let r = post(
+                wire::simple(
+                    Op::CreateMessageId,
+                    "urn:konform:seed",
+                    &[wire::author_header(&portal)],
+                    "",
+                ),
+                Port::Management,
+            )
+            .await?;
             let body = r.split("<env:Body>").nth(1).unwrap_or("");
-            let id = body.split('>').nth(1).and_then(|s| s.split('<').next()).unwrap_or("").to_string();
+            let id = body
+                .split('>')
+                .nth(1)
+                .and_then(|s| s.split('<').next())
+                .unwrap_or("")
+                .to_string();
             let names: Vec<&str> = m.attachments.iter().map(String::as_str).collect();
             let meta = wire::fim_meta(&id, portal.clone(), authority.clone());
-            let msg = wire::ContentSpec::new("application/xml", Some("Versammlungsanzeige.xml"), wire::fim_message(&wire::default_header(), &names).into_bytes());
+            let msg = wire::ContentSpec::new(
+                "application/xml",
+                Some("Versammlungsanzeige.xml"),
+                wire::fim_message(&wire::default_header(), &names).into_bytes(),
+            );
             let atts: Vec<_> = names
                 .iter()
-                .map(|n| wire::ContentSpec::new("application/pdf", Some(n), format!("%PDF-1.4 {n}").into_bytes()))
+                .map(|n| {
+                    wire::ContentSpec::new(
+                        "application/pdf",
+                        Some(n),
+                        format!("%PDF-1.4 {n}").into_bytes(),
+                    )
+                })
                 .collect();
-            post(wire::send(Op::SendMessage, "urn:konform:seed", &wire::meta_xml(&meta), &msg, &atts, Packaging::MtomCxf), Port::Send).await?;
+            post(
+                wire::send(
+                    Op::SendMessage,
+                    "urn:konform:seed",
+                    &wire::meta_xml(&meta),
+                    &msg,
+                    &atts,
+                    Packaging::MtomCxf,
+                ),
+                Port::Send,
+            )
+            .await?;
         }
     }
     Ok(())
@@ -154,7 +202,11 @@ impl SimPlugin for Xta {
         Ok(())
     }
 
-    fn start<'a>(&'a self, given: &'a Value, ctx: &'a StartContext<'a>) -> BoxFuture<'a, Result<Box<dyn RunningSim>, SimError>> {
+    fn start<'a>(
+        &'a self,
+        given: &'a Value,
+        ctx: &'a StartContext<'a>,
+    ) -> BoxFuture<'a, Result<Box<dyn RunningSim>, SimError>> {
         Box::pin(async move {
             let g: XtaGiven = parse_given(given).map_err(given_err)?;
             let cfg = config(&g)?;
@@ -172,25 +224,34 @@ impl SimPlugin for Xta {
                 state.set_clock_offset(s);
             }
             for f in &g.faults {
-                state.kit().faults().add(f.clone()).map_err(|e| given_err(format!("faults: {e}")))?;
+                state
+                    .kit()
+                    .faults()
+                    .add(f.clone())
+                    .map_err(|e| given_err(format!("faults: {e}")))?;
             }
             let listener = tokio::net::TcpListener::bind(sim_kit::serve::loopback_any())
                 .await
                 .map_err(|source| SimError::Start { sim: "xta", source })?;
-            let addr = listener.local_addr().map_err(|source| SimError::Start { sim: "xta", source })?;
+            let addr = listener
+                .local_addr()
+                .map_err(|source| SimError::Start { sim: "xta", source })?;
             let (tx, rx) = tokio::sync::oneshot::channel::<()>();
             let stop = async move {
                 let _ = rx.await;
             };
             let tls = g.tls.unwrap_or(true);
             let task = if tls {
-                let cfg = sim_kit::tls::server_config(&mock_xta::tls_settings(ctx.pki)).map_err(given_err)?;
+                let cfg = sim_kit::tls::server_config(&mock_xta::tls_settings(ctx.pki))
+                    .map_err(given_err)?;
                 tokio::spawn(mock_xta::serve_tls(listener, state.clone(), cfg, stop))
             } else {
                 tokio::spawn(mock_xta::serve(listener, state.clone(), stop))
             };
-            let state_dir = std::env::temp_dir().join(format!("konform-xta-client-{}", mock_xta::soap::uuid()));
-            std::fs::create_dir_all(&state_dir).map_err(|source| SimError::Start { sim: "xta", source })?;
+            let state_dir =
+                std::env::temp_dir().join(format!("konform-xta-client-{}", mock_xta::soap::uuid()));
+            std::fs::create_dir_all(&state_dir)
+                .map_err(|source| SimError::Start { sim: "xta", source })?;
             let url = format!("{}://{}", if tls { "https" } else { "http" }, addr);
             Ok(Box::new(RunningXta {
                 state,
@@ -233,13 +294,28 @@ impl RunningSim for RunningXta {
             ("KONFORM_XTA_URL".into(), self.url.clone()),
             ("KONFORM_XTA_WSDL".into(), format!("{}/xta.wsdl", self.url)),
             ("KONFORM_XTA_PORTAL".into(), p.into()),
-            ("KONFORM_XTA_PORTAL_CERT".into(), file(mock_xta::pki::client_cert_file(p))),
-            ("KONFORM_XTA_PORTAL_KEY".into(), file(mock_xta::pki::client_key_file(p))),
+            (
+                "KONFORM_XTA_PORTAL_CERT".into(),
+                file(mock_xta::pki::client_cert_file(p)),
+            ),
+            (
+                "KONFORM_XTA_PORTAL_KEY".into(),
+                file(mock_xta::pki::client_key_file(p)),
+            ),
             ("KONFORM_XTA_AUTHORITY".into(), a.into()),
-            ("KONFORM_XTA_AUTHORITY_CERT".into(), file(mock_xta::pki::client_cert_file(a))),
-            ("KONFORM_XTA_AUTHORITY_KEY".into(), file(mock_xta::pki::client_key_file(a))),
+            (
+                "KONFORM_XTA_AUTHORITY_CERT".into(),
+                file(mock_xta::pki::client_cert_file(a)),
+            ),
+            (
+                "KONFORM_XTA_AUTHORITY_KEY".into(),
+                file(mock_xta::pki::client_key_file(a)),
+            ),
             ("KONFORM_XTA_CA".into(), file("tls/ca.pem".into())),
-            ("KONFORM_XTA_STATE_DIR".into(), self.state_dir.display().to_string()),
+            (
+                "KONFORM_XTA_STATE_DIR".into(),
+                self.state_dir.display().to_string(),
+            ),
         ]
     }
 

@@ -77,7 +77,11 @@ impl Request {
         for q in &self.queries {
             let account = cx.st.account(&q.reader.id);
             // A spelling the service's transport profile lists as a variant names the same service.
-            let profile_uri = cx.st.profiles().for_service(&q.service).map(|p| p.service.uri.clone());
+            let profile_uri = cx
+                .st
+                .profiles()
+                .for_service(&q.service)
+                .map(|p| p.service.uri.clone());
             let offered = account.as_ref().is_some_and(|a| {
                 a.offers
                     .iter()

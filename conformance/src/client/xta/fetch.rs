@@ -22,7 +22,10 @@ struct Input {
 }
 
 fn attr(a: &super::Answer, local: &str, name: &str) -> Option<String> {
-    a.all(local).first().and_then(|e| e.attr(name)).map(str::to_string)
+    a.all(local)
+        .first()
+        .and_then(|e| e.attr(name))
+        .map(str::to_string)
 }
 
 /// The MessageIDs of a status list (in MessageMetaData form).
@@ -38,37 +41,68 @@ pub fn fetch(env: &ClientEnv, input: &Value) -> Result<Value, ClientError> {
     let inp: Input = if input.is_null() {
         Input::default()
     } else {
-        serde_json::from_value(input.clone()).map_err(|e| ClientError::Input(format!("xta.fetch: {e}")))?
+        serde_json::from_value(input.clone())
+            .map_err(|e| ClientError::Input(format!("xta.fetch: {e}")))?
     };
     let x = Xta::new(env, Who::Authority)?;
-    let form = if env.has(Defect::XtaListFormTypo) { "MsgAttributes" } else { "MessageMetaData" };
-    let list = x.call(Op::GetStatusList, &wire::status_list_request(Some(inp.max_list_items.unwrap_or(50)), Some(form), ""))?;
+    let form = if env.has(Defect::XtaListFormTypo) {
+        "MsgAttributes"
+    } else {
+        "MessageMetaData"
+    };
+    let list = x.call(
+        Op::GetStatusList,
+        &wire::status_list_request(Some(inp.max_list_items.unwrap_or(50)), Some(form), ""),
+    )?;
     let mut ids = listed(&list);
-    let mut pending: u64 = list.text("ItemsPending").and_then(|s| s.parse().ok()).unwrap_or(0);
+    let mut pending: u64 = list
+        .text("ItemsPending")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let rid = attr(&list, "MsgBoxResponse", "MsgBoxRequestID").unwrap_or_default();
     while pending > 0 && !env.has(Defect::XtaFirstPageOnly) {
-        let next = x.call(Op::GetNextStatusList, &wire::iterator_request("MsgBoxGetNextRequest", &rid, &[]))?;
+        let next = x.call(
+            Op::GetNextStatusList,
+            &wire::iterator_request("MsgBoxGetNextRequest", &rid, &[]),
+        )?;
         let more = listed(&next);
         if more.is_empty() {
             break;
         }
         ids.extend(more);
-        pending = next.text("ItemsPending").and_then(|s| s.parse().ok()).unwrap_or(0);
+        pending = next
+            .text("ItemsPending")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
     }
     let mut out = Vec::new();
     for id in ids {
-        let got = x.call(Op::GetMessage, &wire::fetch_request(&wire::msgbox_selector(&[&id], None)))?;
+        let got = x.call(
+            Op::GetMessage,
+            &wire::fetch_request(&wire::msgbox_selector(&[&id], None)),
+        )?;
         let cc = got.all("ContentContainer");
         let Some(cc) = cc.first() else {
-            return Err(ClientError::Refused(format!("getMessage '{id}' answered no ContentContainer")));
+            return Err(ClientError::Refused(format!(
+                "getMessage '{id}' answered no ContentContainer"
+            )));
         };
-        let names: Vec<Option<String>> = cc.children.iter().map(|c| c.attr("filename").map(str::to_string)).collect();
+        let names: Vec<Option<String>> = cc
+            .children
+            .iter()
+            .map(|c| c.attr("filename").map(str::to_string))
+            .collect();
         let msg = got.contents.first().cloned().unwrap_or_default();
         if let Some(dir) = &inp.out_dir {
             let d = super::input_path(env, dir).join(id.replace([':', '/'], "_"));
-            std::fs::create_dir_all(&d).map_err(|e| ClientError::Setup(format!("{}: {e}", d.display())))?;
+            std::fs::create_dir_all(&d)
+                .map_err(|e| ClientError::Setup(format!("{}: {e}", d.display())))?;
             for (i, c) in got.contents.iter().enumerate() {
-                let n = names.get(i).cloned().flatten().unwrap_or_else(|| format!("content-{i}"));
+                let n = names
+                    .get(i)
+                    .cloned()
+                    .flatten()
+                    .unwrap_or_else(|| format!("content-{i}"));
                 let safe: String = n.chars().filter(|c| !matches!(c, '/' | '\\')).collect();
                 std::fs::write(d.join(safe), c).map_err(|e| ClientError::Setup(e.to_string()))?;
             }
@@ -81,11 +115,13 @@ pub fn fetch(env: &ClientEnv, input: &Value) -> Result<Value, ClientError> {
             .map(|(i, c)| json!({ "filename": names.get(i).cloned().flatten(), "size": c.len(), "sha256": sha256_hex(c) }))
             .collect();
         let meta = got.all("MessageMetaData");
-        let first = |local: &str| meta.first().and_then(|m| {
-            let mut v = Vec::new();
-            super::walk(m, local, &mut v);
-            v.first().map(|e| e.trimmed().to_string())
-        });
+        let first = |local: &str| {
+            meta.first().and_then(|m| {
+                let mut v = Vec::new();
+                super::walk(m, local, &mut v);
+                v.first().map(|e| e.trimmed().to_string())
+            })
+        };
         out.push(json!({
             "message_id": id,
             "service": first("Service"),
@@ -96,7 +132,10 @@ pub fn fetch(env: &ClientEnv, input: &Value) -> Result<Value, ClientError> {
         }));
         if !env.has(Defect::XtaNoClose) {
             let rid = attr(&got, "MsgBoxResponse", "MsgBoxRequestID").unwrap_or_default();
-            x.call(Op::Close, &wire::iterator_request("MsgBoxCloseRequest", &rid, &[&id]))?;
+            x.call(
+                Op::Close,
+                &wire::iterator_request("MsgBoxCloseRequest", &rid, &[&id]),
+            )?;
         }
     }
     Ok(json!({ "messages": out }))

@@ -12,7 +12,9 @@ use serde_json::{Value, json};
 fn message_id(x: &Xta<'_>, input: &Value) -> Result<String, ClientError> {
     match input.get("message_id").and_then(Value::as_str) {
         Some(id) => Ok(id.to_string()),
-        None => x.last_sent().ok_or_else(|| ClientError::Input("no message_id given and no message sent in this scenario".into())),
+        None => x.last_sent().ok_or_else(|| {
+            ClientError::Input("no message_id given and no message sent in this scenario".into())
+        }),
     }
 }
 
@@ -20,8 +22,17 @@ fn records(a: &super::Answer, local: &str) -> Vec<Value> {
     a.all(local)
         .iter()
         .map(|r| {
-            let code = r.children.iter().find(|c| c.local == "Code").and_then(|c| c.child_unqualified("code")).map(|c| c.trimmed().to_string());
-            let reason = r.children.iter().find(|c| c.local == "Reason").map(|c| c.trimmed().to_string());
+            let code = r
+                .children
+                .iter()
+                .find(|c| c.local == "Code")
+                .and_then(|c| c.child_unqualified("code"))
+                .map(|c| c.trimmed().to_string());
+            let reason = r
+                .children
+                .iter()
+                .find(|c| c.local == "Reason")
+                .map(|c| c.trimmed().to_string());
             json!({ "code": code, "reason": reason })
         })
         .collect()
@@ -31,7 +42,10 @@ pub fn transport_report(env: &ClientEnv, input: &Value) -> Result<Value, ClientE
     let x = Xta::new(env, Who::Portal)?;
     let id = message_id(&x, input)?;
     let rep = x.call(Op::GetTransportReport, &wire::message_id_body(&id))?;
-    let status: i64 = rep.text("Status").and_then(|s| s.parse().ok()).ok_or_else(|| ClientError::Refused("transport report without Status".into()))?;
+    let status: i64 = rep
+        .text("Status")
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| ClientError::Refused("transport report without Status".into()))?;
     let name = match status {
         0 => "offen",
         1 => "grün",
@@ -61,8 +75,14 @@ pub fn lookup(env: &ClientEnv, input: &Value) -> Result<Value, ClientError> {
         .get("reader")
         .and_then(Value::as_str)
         .ok_or_else(|| ClientError::Input("xta.lookup needs `reader`".into()))?;
-    let service = input.get("service").and_then(Value::as_str).unwrap_or(mock_xta::config::FIM_SERVICE);
-    let a = x.call(Op::LookupService, &wire::lookup_request(&PartySpec::new(reader), service))?;
+    let service = input
+        .get("service")
+        .and_then(Value::as_str)
+        .unwrap_or(mock_xta::config::FIM_SERVICE);
+    let a = x.call(
+        Op::LookupService,
+        &wire::lookup_request(&PartySpec::new(reader), service),
+    )?;
     Ok(json!({
         "available": a.text("ServiceIsAvailable").as_deref() == Some("true"),
         "certificate": a.text("Resource"),
@@ -74,7 +94,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= b as u32;
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc

@@ -16,11 +16,26 @@ use mock_xta::xml::{ContentRef, Element};
 use std::path::PathBuf;
 
 pub const ACTIONS: &[Action] = &[
-    Action { name: "xta.send", run: send::send },
-    Action { name: "xta.fetch", run: fetch::fetch },
-    Action { name: "xta.transport_report", run: manage::transport_report },
-    Action { name: "xta.cancel", run: manage::cancel },
-    Action { name: "xta.lookup", run: manage::lookup },
+    Action {
+        name: "xta.send",
+        run: send::send,
+    },
+    Action {
+        name: "xta.fetch",
+        run: fetch::fetch,
+    },
+    Action {
+        name: "xta.transport_report",
+        run: manage::transport_report,
+    },
+    Action {
+        name: "xta.cancel",
+        run: manage::cancel,
+    },
+    Action {
+        name: "xta.lookup",
+        run: manage::lookup,
+    },
 ];
 
 /// Which account the client acts as.
@@ -47,21 +62,45 @@ fn setup(m: impl Into<String>) -> ClientError {
 
 impl<'e> Xta<'e> {
     pub fn new(env: &'e ClientEnv, who: Who) -> Result<Xta<'e>, ClientError> {
-        let url = env.var("KONFORM_XTA_URL").unwrap_or("https://127.0.0.1:8083").trim_end_matches('/').to_string();
+        let url = env
+            .var("KONFORM_XTA_URL")
+            .unwrap_or("https://127.0.0.1:8083")
+            .trim_end_matches('/')
+            .to_string();
         let (acc, cert, key, default) = match who {
-            Who::Portal => ("KONFORM_XTA_PORTAL", "KONFORM_XTA_PORTAL_CERT", "KONFORM_XTA_PORTAL_KEY", mock_xta::config::PORTAL_ID),
-            Who::Authority => ("KONFORM_XTA_AUTHORITY", "KONFORM_XTA_AUTHORITY_CERT", "KONFORM_XTA_AUTHORITY_KEY", mock_xta::config::AUTHORITY_ID),
+            Who::Portal => (
+                "KONFORM_XTA_PORTAL",
+                "KONFORM_XTA_PORTAL_CERT",
+                "KONFORM_XTA_PORTAL_KEY",
+                mock_xta::config::PORTAL_ID,
+            ),
+            Who::Authority => (
+                "KONFORM_XTA_AUTHORITY",
+                "KONFORM_XTA_AUTHORITY_CERT",
+                "KONFORM_XTA_AUTHORITY_KEY",
+                mock_xta::config::AUTHORITY_ID,
+            ),
         };
         let account = env.var(acc).unwrap_or(default).to_string();
         let in_pki = |f: String| env.pki_dir.join(f);
         let mut cert = (
-            env.var(cert).map(PathBuf::from).unwrap_or_else(|| in_pki(mock_xta::pki::client_cert_file(&account))),
-            env.var(key).map(PathBuf::from).unwrap_or_else(|| in_pki(mock_xta::pki::client_key_file(&account))),
+            env.var(cert)
+                .map(PathBuf::from)
+                .unwrap_or_else(|| in_pki(mock_xta::pki::client_cert_file(&account))),
+            env.var(key)
+                .map(PathBuf::from)
+                .unwrap_or_else(|| in_pki(mock_xta::pki::client_key_file(&account))),
         );
         if env.has(super::Defect::XtaSharedTlsCertificate) {
-            cert = (in_pki("tls/client.pem".into()), in_pki("tls/client.key.pem".into()));
+            cert = (
+                in_pki("tls/client.pem".into()),
+                in_pki("tls/client.key.pem".into()),
+            );
         }
-        let ca = env.var("KONFORM_XTA_CA").map(PathBuf::from).unwrap_or_else(|| in_pki("tls/ca.pem".into()));
+        let ca = env
+            .var("KONFORM_XTA_CA")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| in_pki("tls/ca.pem".into()));
         let mut x = Xta {
             env,
             url,
@@ -77,14 +116,25 @@ impl<'e> Xta<'e> {
 
     /// The port addresses, as the server's WSDL names them (`soap12:address`).
     fn ports_from_wsdl(&self) -> Result<Vec<(String, String)>, ClientError> {
-        let wsdl_url = self.env.var("KONFORM_XTA_WSDL").map(str::to_string).unwrap_or_else(|| format!("{}/xta.wsdl", self.url));
+        let wsdl_url = self
+            .env
+            .var("KONFORM_XTA_WSDL")
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{}/xta.wsdl", self.url));
         let r = transport::request(self, "GET", &wsdl_url, &[], b"")?;
         if r.status != 200 {
-            return Err(ClientError::Status { service: "XTA", status: r.status, diagnosis: Some("GET xta.wsdl".into()) });
+            return Err(ClientError::Status {
+                service: "XTA",
+                status: r.status,
+                diagnosis: Some("GET xta.wsdl".into()),
+            });
         }
         let ports = mock_xta::wsdl::addresses(&r.text());
         if ports.len() != 3 {
-            return Err(setup(format!("the WSDL at {wsdl_url} names {} ports, not 3", ports.len())));
+            return Err(setup(format!(
+                "the WSDL at {wsdl_url} names {} ports, not 3",
+                ports.len()
+            )));
         }
         Ok(ports)
     }
@@ -103,7 +153,12 @@ impl<'e> Xta<'e> {
 
     /// A request without content, with the Author header naming this client's account.
     pub fn call(&self, op: Op, body: &str) -> Result<Answer, ClientError> {
-        let b = wire::simple(op, &self.port_url(op.port()), &[wire::author_header(&self.me())], body);
+        let b = wire::simple(
+            op,
+            &self.port_url(op.port()),
+            &[wire::author_header(&self.me())],
+            body,
+        );
         self.post(op, b)
     }
 
@@ -111,17 +166,31 @@ impl<'e> Xta<'e> {
     pub fn post(&self, op: Op, b: wire::Built) -> Result<Answer, ClientError> {
         let b = self.apply_wire_defects(b);
         let url = self.port_url(op.port());
-        let r = transport::request(self, "POST", &url, &[("Content-Type", b.content_type.as_str())], &b.body)?;
+        let r = transport::request(
+            self,
+            "POST",
+            &url,
+            &[("Content-Type", b.content_type.as_str())],
+            &b.body,
+        )?;
         let a = Answer::decode(&r)?;
         if let Some((code, reason)) = &a.fault {
             return Err(ClientError::Status {
                 service: "XTA",
                 status: r.status,
-                diagnosis: Some(format!("{} fault {}: {reason}", op.name(), code.as_deref().unwrap_or("-"))),
+                diagnosis: Some(format!(
+                    "{} fault {}: {reason}",
+                    op.name(),
+                    code.as_deref().unwrap_or("-")
+                )),
             });
         }
         if r.status != 200 {
-            return Err(ClientError::Status { service: "XTA", status: r.status, diagnosis: r.header("x-konform-diagnosis").map(str::to_string) });
+            return Err(ClientError::Status {
+                service: "XTA",
+                status: r.status,
+                diagnosis: r.header("x-konform-diagnosis").map(str::to_string),
+            });
         }
         Ok(a)
     }
@@ -130,13 +199,15 @@ impl<'e> Xta<'e> {
     fn apply_wire_defects(&self, mut b: wire::Built) -> wire::Built {
         use super::Defect::*;
         if self.env.has(XtaSoap11) {
-            let text = String::from_utf8_lossy(&b.body).replace(mock_xta::ns::SOAP12, mock_xta::ns::SOAP11);
+            let text = String::from_utf8_lossy(&b.body)
+                .replace(mock_xta::ns::SOAP12, mock_xta::ns::SOAP11);
             b.body = text.into_bytes();
             if !b.content_type.starts_with("multipart") {
                 b.content_type = "text/xml; charset=UTF-8".into();
             } else {
                 b.content_type = b.content_type.replace("application/soap+xml", "text/xml");
-                let text = String::from_utf8_lossy(&b.body).replace("type=\"application/soap+xml\"", "type=\"text/xml\"");
+                let text = String::from_utf8_lossy(&b.body)
+                    .replace("type=\"application/soap+xml\"", "type=\"text/xml\"");
                 b.body = text.into_bytes();
             }
         }
@@ -190,12 +261,15 @@ fn walk<'a>(e: &'a Element, local: &str, out: &mut Vec<&'a Element>) {
 impl Answer {
     fn decode(r: &crate::http::Response) -> Result<Answer, ClientError> {
         let ct = r.header("content-type").unwrap_or("");
-        let bad = |m: String| ClientError::Refused(format!("unreadable XTA answer (HTTP {}): {m}", r.status));
+        let bad = |m: String| {
+            ClientError::Refused(format!("unreadable XTA answer (HTTP {}): {m}", r.status))
+        };
         let (env, contents) = if ct.to_ascii_lowercase().starts_with("multipart/related") {
             transport::xop_decode(ct, &r.body).map_err(bad)?
         } else {
             let mut sink = mock_xta::xml::reader::MemorySink::default();
-            let env = mock_xta::xml::reader::parse(&r.body[..], Default::default(), &mut sink).map_err(|e| bad(e.to_string()))?;
+            let env = mock_xta::xml::reader::parse(&r.body[..], Default::default(), &mut sink)
+                .map_err(|e| bad(e.to_string()))?;
             let mut contents = Vec::new();
             collect(&env, &mut |c| {
                 if let ContentRef::Inline { slot } = c {
@@ -209,12 +283,25 @@ impl Answer {
         let fault = faults.first().map(|f| {
             let mut codes = Vec::new();
             walk(f, "errorCode", &mut codes);
-            let code = codes.first().and_then(|c| c.child_unqualified("code")).map(|c| c.trimmed().to_string());
+            let code = codes
+                .first()
+                .and_then(|c| c.child_unqualified("code"))
+                .map(|c| c.trimmed().to_string());
             let mut texts = Vec::new();
             walk(f, "Text", &mut texts);
-            (code, texts.first().map(|t| t.trimmed().to_string()).unwrap_or_default())
+            (
+                code,
+                texts
+                    .first()
+                    .map(|t| t.trimmed().to_string())
+                    .unwrap_or_default(),
+            )
         });
-        Ok(Answer { env, contents, fault })
+        Ok(Answer {
+            env,
+            contents,
+            fault,
+        })
     }
 
     /// Elements with this local name outside the answer's own WS-Addressing headers.
@@ -222,7 +309,11 @@ impl Answer {
         let mut out = Vec::new();
         for part in &self.env.children {
             if part.local == "Header" {
-                for h in part.children.iter().filter(|h| h.ns.as_deref() != Some(mock_xta::ns::WSA)) {
+                for h in part
+                    .children
+                    .iter()
+                    .filter(|h| h.ns.as_deref() != Some(mock_xta::ns::WSA))
+                {
                     walk(h, local, &mut out);
                 }
             } else {
@@ -238,7 +329,12 @@ impl Answer {
 
     /// The one element in the Body.
     pub fn body(&self) -> Option<&Element> {
-        self.env.children.iter().find(|c| c.local == "Body")?.children.first()
+        self.env
+            .children
+            .iter()
+            .find(|c| c.local == "Body")?
+            .children
+            .first()
     }
 }
 
@@ -264,5 +360,8 @@ pub fn input_path(env: &ClientEnv, p: &str) -> PathBuf {
 }
 
 pub fn sha256_hex(d: &[u8]) -> String {
-    ti_core::sha256(d).iter().map(|b| format!("{b:02x}")).collect()
+    ti_core::sha256(d)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

@@ -64,7 +64,11 @@ fn header_of(msg: &[u8]) -> Header {
 }
 
 fn content_type_of(name: &str) -> &'static str {
-    match name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).as_deref() {
+    match name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .as_deref()
+    {
         Some("pdf") => "application/pdf",
         Some("png") => "image/png",
         Some("jpg") | Some("jpeg") => "image/jpeg",
@@ -76,24 +80,44 @@ fn content_type_of(name: &str) -> &'static str {
 
 fn read(env: &ClientEnv, p: &str) -> Result<(String, Vec<u8>), ClientError> {
     let path = input_path(env, p);
-    let data = std::fs::read(&path).map_err(|e| ClientError::Input(format!("{}: {e}", path.display())))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let data =
+        std::fs::read(&path).map_err(|e| ClientError::Input(format!("{}: {e}", path.display())))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     Ok((name, data))
 }
 
 fn percent_encode(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"._-".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"._-".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
 fn latin1(msg: &[u8]) -> Vec<u8> {
-    let text = String::from_utf8_lossy(msg).replacen("encoding=\"UTF-8\"", "encoding=\"ISO-8859-1\"", 1);
-    text.chars().map(|c| if (c as u32) < 256 { c as u32 as u8 } else { b'?' }).collect()
+    let text =
+        String::from_utf8_lossy(msg).replacen("encoding=\"UTF-8\"", "encoding=\"ISO-8859-1\"", 1);
+    text.chars()
+        .map(|c| {
+            if (c as u32) < 256 {
+                c as u32 as u8
+            } else {
+                b'?'
+            }
+        })
+        .collect()
 }
 
 pub fn send(env: &ClientEnv, input: &Value) -> Result<Value, ClientError> {
-    let inp: Input = serde_json::from_value(input.clone()).map_err(|e| ClientError::Input(format!("xta.send: {e}")))?;
+    let inp: Input = serde_json::from_value(input.clone())
+        .map_err(|e| ClientError::Input(format!("xta.send: {e}")))?;
     let x = Xta::new(env, Who::Portal)?;
     let (msg_name, mut msg) = read(env, &inp.message)?;
     let mut atts = Vec::new();
@@ -106,38 +130,70 @@ pub fn send(env: &ClientEnv, input: &Value) -> Result<Value, ClientError> {
         } else {
             name.clone()
         };
-        atts.push(ContentSpec::new(content_type_of(&name), Some(&filename), data));
+        atts.push(ContentSpec::new(
+            content_type_of(&name),
+            Some(&filename),
+            data,
+        ));
     }
     if env.has(Defect::XtaZipAttachments) && !atts.is_empty() {
-        let files: Vec<(String, Vec<u8>)> = atts.drain(..).map(|a| (a.attrs.filename.unwrap_or_default(), a.data)).collect();
-        atts.push(ContentSpec::new("application/zip", Some("Nachweise.zip"), super::manage::zip_stored(&files)));
+        let files: Vec<(String, Vec<u8>)> = atts
+            .drain(..)
+            .map(|a| (a.attrs.filename.unwrap_or_default(), a.data))
+            .collect();
+        atts.push(ContentSpec::new(
+            "application/zip",
+            Some("Nachweise.zip"),
+            super::manage::zip_stored(&files),
+        ));
     }
     let h = header_of(&msg);
     let reader = match (&h.reader, env.has(Defect::XtaMetaNotFromHeader)) {
         (Some(r), false) => r.clone(),
-        _ => inp.reader.clone().unwrap_or_else(|| env.var("KONFORM_XTA_AUTHORITY").unwrap_or(mock_xta::config::AUTHORITY_ID).to_string()),
+        _ => inp.reader.clone().unwrap_or_else(|| {
+            env.var("KONFORM_XTA_AUTHORITY")
+                .unwrap_or(mock_xta::config::AUTHORITY_ID)
+                .to_string()
+        }),
     };
-    let service = inp.service.clone().or(h.service.clone()).unwrap_or_else(|| mock_xta::config::FIM_SERVICE.to_string());
+    let service = inp
+        .service
+        .clone()
+        .or(h.service.clone())
+        .unwrap_or_else(|| mock_xta::config::FIM_SERVICE.to_string());
 
     x.call(Op::CheckAccountActive, "")?;
-    let look = x.call(Op::LookupService, &wire::lookup_request(&PartySpec::new(&reader), &service))?;
+    let look = x.call(
+        Op::LookupService,
+        &wire::lookup_request(&PartySpec::new(&reader), &service),
+    )?;
     if look.text("ServiceIsAvailable").as_deref() != Some("true") {
-        return Err(ClientError::Refused(format!("lookupService: '{reader}' does not offer '{service}'")));
+        return Err(ClientError::Refused(format!(
+            "lookupService: '{reader}' does not offer '{service}'"
+        )));
     }
     let id = if env.has(Defect::XtaOwnMessageId) {
         format!("urn:uuid:{}", mock_xta::soap::uuid())
     } else {
         let a = x.call(Op::CreateMessageId, "")?;
-        a.body().map(|b| b.trimmed().to_string()).filter(|s| !s.is_empty()).ok_or_else(|| ClientError::Refused("createMessageId answered no MessageID".into()))?
+        a.body()
+            .map(|b| b.trimmed().to_string())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| ClientError::Refused("createMessageId answered no MessageID".into()))?
     };
 
-    let author = if env.has(Defect::XtaProductionAuthorKey) { PartySpec::new("ehp:010100100000") } else { x.me() };
-    let mut meta = wire::fim_meta(&id, author, PartySpec::new(&reader));
-    meta.service = if env.has(Defect::XtaServiceMisspelt) && service == mock_xta::config::FIM_SERVICE {
-        "urn:fim:Versamlungsanzeige:1.4".into()
+    let author = if env.has(Defect::XtaProductionAuthorKey) {
+        PartySpec::new("ehp:010100100000")
     } else {
-        service.clone()
+        x.me()
     };
+    let mut meta = wire::fim_meta(&id, author, PartySpec::new(&reader));
+    meta.service =
+        if env.has(Defect::XtaServiceMisspelt) && service == mock_xta::config::FIM_SERVICE {
+            "urn:fim:Versamlungsanzeige:1.4".into()
+        } else {
+            service.clone()
+        };
     if let Some(mt) = &h.message_type {
         meta.message_type.code = mt.clone();
     }
@@ -159,16 +215,32 @@ pub fn send(env: &ClientEnv, input: &Value) -> Result<Value, ClientError> {
         message.attrs.encoding = Some("ISO-8859-1".into());
     }
     message.data = msg;
-    let b = wire::send(Op::SendMessage, &x.port_url(Port::Send), &wire::meta_xml(&meta), &message, &atts, inp.packaging.unwrap_or(Packaging::MtomCxf));
+    let b = wire::send(
+        Op::SendMessage,
+        &x.port_url(Port::Send),
+        &wire::meta_xml(&meta),
+        &message,
+        &atts,
+        inp.packaging.unwrap_or(Packaging::MtomCxf),
+    );
     x.post(Op::SendMessage, b)?;
     x.remember(&id);
 
     let rep = x.call(Op::GetTransportReport, &wire::message_id_body(&id))?;
-    let status: i64 = rep.text("Status").and_then(|s| s.parse().ok()).unwrap_or(-1);
+    let status: i64 = rep
+        .text("Status")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(-1);
     let warnings: Vec<String> = rep
         .all("Warning")
         .iter()
-        .filter_map(|w| w.children.iter().find(|c| c.local == "Code").and_then(|c| c.child_unqualified("code")).map(|c| c.trimmed().to_string()))
+        .filter_map(|w| {
+            w.children
+                .iter()
+                .find(|c| c.local == "Code")
+                .and_then(|c| c.child_unqualified("code"))
+                .map(|c| c.trimmed().to_string())
+        })
         .collect();
     Ok(json!({ "message_id": id, "status": status, "warnings": warnings }))
 }

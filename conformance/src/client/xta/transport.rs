@@ -28,12 +28,15 @@ fn tls_config(x: &Xta<'_>) -> Result<Arc<rustls::ClientConfig>, ClientError> {
         .with_root_certificates(roots);
     let cfg = match &x.cert {
         Some((cert, key)) => {
-            let pem = std::fs::read(cert).map_err(|e| setup(format!("client certificate {}: {e}", cert.display())))?;
+            let pem = std::fs::read(cert)
+                .map_err(|e| setup(format!("client certificate {}: {e}", cert.display())))?;
             let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
                 .collect::<Result<_, _>>()
                 .map_err(|e| setup(format!("client certificate {}: {e}", cert.display())))?;
-            let key = PrivateKeyDer::from_pem_file(key).map_err(|e| setup(format!("client key {}: {e}", key.display())))?;
-            b.with_client_auth_cert(chain, key).map_err(|e| setup(format!("client certificate: {e}")))?
+            let key = PrivateKeyDer::from_pem_file(key)
+                .map_err(|e| setup(format!("client key {}: {e}", key.display())))?;
+            b.with_client_auth_cert(chain, key)
+                .map_err(|e| setup(format!("client certificate: {e}")))?
         }
         None => b.with_no_client_auth(),
     };
@@ -41,25 +44,42 @@ fn tls_config(x: &Xta<'_>) -> Result<Arc<rustls::ClientConfig>, ClientError> {
 }
 
 /// One request; `https://` URLs over TLS with the client certificate.
-pub fn request(x: &Xta<'_>, method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Result<Response, ClientError> {
+pub fn request(
+    x: &Xta<'_>,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<Response, ClientError> {
     let timeout = x.env.timeout;
     let Some(rest) = url.strip_prefix("https://") else {
         return Ok(http::request(method, url, headers, body, timeout)?);
     };
     let (authority, path) = http::split_url(&format!("http://{rest}"))?;
-    let host = authority.rsplit_once(':').map(|(h, _)| h).unwrap_or(&authority).trim_matches(['[', ']']).to_string();
+    let host = authority
+        .rsplit_once(':')
+        .map(|(h, _)| h)
+        .unwrap_or(&authority)
+        .trim_matches(['[', ']'])
+        .to_string();
     let addr = authority
         .to_socket_addrs()
         .map_err(|e| HttpError::Connect(authority.clone(), e))?
         .next()
         .ok_or_else(|| HttpError::Url(url.to_string()))?;
-    let tcp = TcpStream::connect_timeout(&addr, timeout).map_err(|e| HttpError::Connect(authority.clone(), e))?;
+    let tcp = TcpStream::connect_timeout(&addr, timeout)
+        .map_err(|e| HttpError::Connect(authority.clone(), e))?;
     tcp.set_read_timeout(Some(timeout)).map_err(HttpError::Io)?;
-    tcp.set_write_timeout(Some(timeout)).map_err(HttpError::Io)?;
-    let name = ServerName::try_from(host.clone()).map_err(|e| ClientError::Setup(format!("server name {host}: {e}")))?;
-    let conn = rustls::ClientConnection::new(tls_config(x)?, name).map_err(|e| ClientError::Setup(format!("TLS: {e}")))?;
+    tcp.set_write_timeout(Some(timeout))
+        .map_err(HttpError::Io)?;
+    let name = ServerName::try_from(host.clone())
+        .map_err(|e| ClientError::Setup(format!("server name {host}: {e}")))?;
+    let conn = rustls::ClientConnection::new(tls_config(x)?, name)
+        .map_err(|e| ClientError::Setup(format!("TLS: {e}")))?;
     let stream = rustls::StreamOwned::new(conn, tcp);
-    Ok(http::exchange(stream, method, &authority, &path, headers, body)?)
+    Ok(http::exchange(
+        stream, method, &authority, &path, headers, body,
+    )?)
 }
 
 /// Split an MTOM answer and hand back the envelope and the content of each content element in order.
@@ -72,8 +92,13 @@ pub fn xop_decode(content_type: &str, raw: &[u8]) -> Result<(Element, Vec<Vec<u8
     let mut parts = std::collections::HashMap::new();
     while let Some(h) = mp.next_part().map_err(|e| e.to_string())? {
         let mut data = Vec::new();
-        mp.part().read_to_end(&mut data).map_err(|e| e.to_string())?;
-        let is_root = root.is_none() && start.as_ref().is_none_or(|s| h.content_id.as_ref() == Some(s));
+        mp.part()
+            .read_to_end(&mut data)
+            .map_err(|e| e.to_string())?;
+        let is_root = root.is_none()
+            && start
+                .as_ref()
+                .is_none_or(|s| h.content_id.as_ref() == Some(s));
         if is_root {
             root = Some(data);
         } else if let Some(cid) = h.content_id {
@@ -82,7 +107,8 @@ pub fn xop_decode(content_type: &str, raw: &[u8]) -> Result<(Element, Vec<Vec<u8
     }
     let root = root.ok_or("no root part")?;
     let mut sink = mock_xta::xml::reader::MemorySink::default();
-    let env = mock_xta::xml::reader::parse(&root[..], Default::default(), &mut sink).map_err(|e| e.to_string())?;
+    let env = mock_xta::xml::reader::parse(&root[..], Default::default(), &mut sink)
+        .map_err(|e| e.to_string())?;
     let mut contents = Vec::new();
     let mut missing = None;
     collect(&env, &mut |c| match c {
@@ -90,7 +116,9 @@ pub fn xop_decode(content_type: &str, raw: &[u8]) -> Result<(Element, Vec<Vec<u8
             Some(d) => contents.push(d.clone()),
             None => missing = Some(cid.clone()),
         },
-        ContentRef::Inline { slot } => contents.push(sink.slots.get(*slot).cloned().unwrap_or_default()),
+        ContentRef::Inline { slot } => {
+            contents.push(sink.slots.get(*slot).cloned().unwrap_or_default())
+        }
     });
     if let Some(cid) = missing {
         return Err(format!("xop:Include refers to no part <{cid}>"));
