@@ -1,27 +1,66 @@
-//! A deliberately small blocking HTTP/1.1 client for the reference client: one connection per request,
-//! `Content-Length` or chunked responses, a timeout on every read. It talks to the simulators (and, in
-//! principle, to a real endpoint behind a TLS-terminating proxy); it never follows redirects.
+//! The reference client's HTTP: `ureq` (blocking, rustls on the ring provider), one agent per action.
+//! Plain `http://` for the simulators as `konform up` serves them; `https://` with the CA named by
+//! `KONFORM_TLS_CA` (the test PKI's TLS CA under `konform run --tls`). No redirects are followed, 4xx/5xx
+//! are answers (not errors), response bodies are bounded.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
+use ureq::tls::{Certificate, RootCerts, TlsConfig};
+
+/// Largest response body the client reads (the VST's lists are small; a bigger body is an error).
+pub const MAX_BODY: u64 = 16 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
-    #[error("bad URL `{0}` (expected http://host:port/path)")]
-    Url(String),
-    #[error("connection to {0} failed: {1}")]
-    Connect(String, std::io::Error),
+    /// The request could not be built: a bad URL, a header value with CR/LF, …
+    #[error("invalid request to `{url}`: {message}")]
+    Invalid { url: String, message: String },
+    /// TLS is configured wrongly (unreadable CA file, `https://` without a CA).
+    #[error("TLS setup: {0}")]
+    TlsSetup(String),
+    /// No connection: refused, unreachable, name not resolved.
+    #[error("connection to {url} failed: {source}")]
+    Connect {
+        url: String,
+        #[source]
+        source: ureq::Error,
+    },
+    /// The connection broke before a complete answer (closed, reset, timed out).
     #[error("connection closed or failed before a complete response: {0}")]
-    Io(#[from] std::io::Error),
+    Io(#[source] ureq::Error),
+    /// The answer was not valid HTTP, or larger than [`MAX_BODY`].
     #[error("malformed HTTP response: {0}")]
-    Malformed(String),
+    Malformed(#[source] ureq::Error),
 }
 
 impl HttpError {
     /// Worth retrying: the server may not have processed the request, or failed transiently.
     pub fn is_transient(&self) -> bool {
-        matches!(self, HttpError::Connect(..) | HttpError::Io(_))
+        matches!(self, HttpError::Connect { .. } | HttpError::Io(_))
+    }
+
+    fn from_ureq(url: &str, e: ureq::Error) -> HttpError {
+        use ureq::Error as E;
+        match e {
+            E::ConnectionFailed | E::HostNotFound => HttpError::Connect {
+                url: url.to_string(),
+                source: e,
+            },
+            E::Io(ref io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+                HttpError::Connect {
+                    url: url.to_string(),
+                    source: e,
+                }
+            }
+            E::Io(_) | E::Timeout(_) => HttpError::Io(e),
+            E::Http(_) | E::BadUri(_) => HttpError::Invalid {
+                url: url.to_string(),
+                message: e.to_string(),
+            },
+            E::Tls(_) | E::Pem(_) | E::Rustls(_) => HttpError::TlsSetup(e.to_string()),
+            _ => HttpError::Malformed(e),
+        }
     }
 }
 
@@ -51,163 +90,119 @@ impl Response {
     }
 }
 
-/// Split `http://host:port/path` into (host:port, path).
-pub fn split_url(url: &str) -> Result<(String, String), HttpError> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| HttpError::Url(url.to_string()))?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    if authority.is_empty() {
-        return Err(HttpError::Url(url.to_string()));
-    }
-    let authority = if authority.contains(':') {
-        authority.to_string()
-    } else {
-        format!("{authority}:80")
-    };
-    Ok((authority, path.to_string()))
-}
-
 /// Join a base URL and a path.
 pub fn join(base: &str, path: &str) -> String {
     format!("{}{}", base.trim_end_matches('/'), path)
 }
 
-pub fn request(
-    method: &str,
-    url: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-    timeout: Duration,
-) -> Result<Response, HttpError> {
-    let (authority, path) = split_url(url)?;
-    let addr = authority
-        .to_socket_addrs()
-        .map_err(|e| HttpError::Connect(authority.clone(), e))?
-        .next()
-        .ok_or_else(|| HttpError::Url(url.to_string()))?;
-    let stream = TcpStream::connect_timeout(&addr, timeout)
-        .map_err(|e| HttpError::Connect(authority.clone(), e))?;
-    stream.set_read_timeout(Some(timeout))?;
-    stream.set_write_timeout(Some(timeout))?;
-    let _ = stream.set_nodelay(true);
-    exchange(stream, method, &authority, &path, headers, body)
+/// An HTTP client for one action: a timeout per request and, for `https://`, the trusted TLS CA.
+#[derive(Clone)]
+pub struct Http {
+    agent: ureq::Agent,
+    has_ca: bool,
 }
 
-/// One request and its response on an open connection (plain TCP or a TLS stream).
-pub fn exchange<S: Read + Write>(
-    mut stream: S,
-    method: &str,
-    authority: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Result<Response, HttpError> {
-    let mut head =
-        format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
-    let mut has_len = false;
-    for (k, v) in headers {
-        if k.eq_ignore_ascii_case("content-length") {
-            has_len = true;
-        }
-        head.push_str(k);
-        head.push_str(": ");
-        head.push_str(v);
-        head.push_str("\r\n");
+impl std::fmt::Debug for Http {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Http")
+            .field("has_ca", &self.has_ca)
+            .finish()
     }
-    if !has_len && (!body.is_empty() || method == "POST" || method == "PUT") {
-        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(body)?;
-    stream.flush()?;
-    read_response(stream, method == "HEAD")
 }
 
-fn read_response<R: Read>(stream: R, head_only: bool) -> Result<Response, HttpError> {
-    let mut r = BufReader::new(stream);
-    let mut line = String::new();
-    if r.read_line(&mut line)? == 0 {
-        return Err(HttpError::Io(std::io::Error::new(
-            std::io::ErrorKind::UnexpectedEof,
-            "server closed the connection without a response",
-        )));
-    }
-    let mut parts = line.trim_end().splitn(3, ' ');
-    let version = parts.next().unwrap_or("");
-    if !version.starts_with("HTTP/1.") {
-        return Err(HttpError::Malformed(format!(
-            "status line `{}`",
-            line.trim_end()
-        )));
-    }
-    let status: u16 = parts
-        .next()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| HttpError::Malformed(format!("status line `{}`", line.trim_end())))?;
-    let mut headers = Vec::new();
-    loop {
-        line.clear();
-        if r.read_line(&mut line)? == 0 {
-            return Err(HttpError::Malformed("headers not terminated".into()));
-        }
-        let l = line.trim_end();
-        if l.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = l.split_once(':') {
-            headers.push((k.trim().to_string(), v.trim().to_string()));
-        }
-    }
-    let get = |n: &str| {
-        headers
-            .iter()
-            .find(|(k, _): &&(String, String)| k.eq_ignore_ascii_case(n))
-            .map(|(_, v)| v.clone())
-    };
-    let mut body = Vec::new();
-    if head_only || status == 204 || status == 304 || (100..200).contains(&status) {
-        // no body
-    } else if get("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked")) {
-        loop {
-            line.clear();
-            r.read_line(&mut line)?;
-            let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16)
-                .map_err(|_| HttpError::Malformed(format!("chunk size `{}`", line.trim())))?;
-            if size == 0 {
-                // trailers
-                loop {
-                    line.clear();
-                    if r.read_line(&mut line)? == 0 || line.trim().is_empty() {
-                        break;
-                    }
-                }
-                break;
+impl Http {
+    /// `tls_ca`: PEM file with the CA certificate(s) a `https://` server must chain to.
+    pub fn new(timeout: Duration, tls_ca: Option<&Path>) -> Result<Http, HttpError> {
+        let mut tls = TlsConfig::builder()
+            .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()));
+        if let Some(p) = tls_ca {
+            let pem = std::fs::read(p)
+                .map_err(|e| HttpError::TlsSetup(format!("{}: {e}", p.display())))?;
+            let certs = ureq::tls::parse_pem(&pem)
+                .filter_map(|item| match item {
+                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(Ok(c)),
+                    Ok(_) => None,
+                    Err(e) => Some(Err(e)),
+                })
+                .collect::<Result<Vec<Certificate<'static>>, _>>()
+                .map_err(|e| HttpError::TlsSetup(format!("{}: {e}", p.display())))?;
+            if certs.is_empty() {
+                return Err(HttpError::TlsSetup(format!(
+                    "{}: no CERTIFICATE in the PEM",
+                    p.display()
+                )));
             }
-            let start = body.len();
-            body.resize(start + size, 0);
-            r.read_exact(&mut body[start..])?;
-            line.clear();
-            r.read_line(&mut line)?;
+            tls = tls.root_certs(RootCerts::new_with_certs(&certs));
         }
-    } else if let Some(len) = get("content-length") {
-        let len: usize = len
-            .parse()
-            .map_err(|_| HttpError::Malformed(format!("content-length `{len}`")))?;
-        body.resize(len, 0);
-        r.read_exact(&mut body)?;
-    } else {
-        r.read_to_end(&mut body)?;
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_global(Some(timeout))
+            .tls_config(tls.build())
+            .build()
+            .new_agent();
+        Ok(Http {
+            agent,
+            has_ca: tls_ca.is_some(),
+        })
     }
-    Ok(Response {
-        status,
-        headers,
-        body,
-    })
+
+    /// Send one request and read the whole answer (at most [`MAX_BODY`] bytes).
+    pub fn request(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<Response, HttpError> {
+        if url.starts_with("https://") && !self.has_ca {
+            return Err(HttpError::TlsSetup(format!(
+                "`{url}` is https: set KONFORM_TLS_CA to the CA certificate (PEM) the server chains to"
+            )));
+        }
+        let invalid = |e: ureq::http::Error| HttpError::Invalid {
+            url: url.to_string(),
+            message: e.to_string(),
+        };
+        let mut req = ureq::http::Request::builder().method(method).uri(url);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let sent = if body.is_empty() && matches!(method, "GET" | "HEAD" | "DELETE" | "OPTIONS") {
+            self.agent.run(req.body(()).map_err(invalid)?)
+        } else {
+            self.agent.run(req.body(body).map_err(invalid)?)
+        };
+        let mut resp = sent.map_err(|e| HttpError::from_ureq(url, e))?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let body = if method == "HEAD" {
+            Vec::new()
+        } else {
+            resp.body_mut()
+                .with_config()
+                .limit(MAX_BODY)
+                .read_to_vec()
+                .map_err(|e| match e {
+                    ureq::Error::BodyExceedsLimit(_) => HttpError::Malformed(e),
+                    other => HttpError::from_ureq(url, other),
+                })?
+        };
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -215,17 +210,44 @@ mod tests {
     use super::*;
 
     #[test]
-    fn urls() {
-        assert_eq!(
-            split_url("http://127.0.0.1:8081/a/b").unwrap(),
-            ("127.0.0.1:8081".into(), "/a/b".into())
-        );
-        assert_eq!(
-            split_url("http://localhost").unwrap(),
-            ("localhost:80".into(), "/".into())
-        );
-        assert!(split_url("https://x").is_err());
-        assert!(split_url("http:///x").is_err());
+    fn joins_urls() {
         assert_eq!(join("http://a:1/", "/b"), "http://a:1/b");
+        assert_eq!(join("http://a:1", "/b"), "http://a:1/b");
+    }
+
+    #[test]
+    fn header_values_with_line_breaks_are_refused_before_sending() {
+        let h = Http::new(Duration::from_secs(1), None).unwrap();
+        let e = h
+            .request("GET", "http://127.0.0.1:9/", &[("X-A", "a\r\nX-B: b")], b"")
+            .unwrap_err();
+        assert!(matches!(e, HttpError::Invalid { .. }), "{e}");
+    }
+
+    #[test]
+    fn https_needs_a_ca() {
+        let h = Http::new(Duration::from_secs(1), None).unwrap();
+        let e = h
+            .request("GET", "https://127.0.0.1:9/", &[], b"")
+            .unwrap_err();
+        assert!(e.to_string().contains("KONFORM_TLS_CA"), "{e}");
+        let e = Http::new(
+            Duration::from_secs(1),
+            Some(Path::new("/nonexistent/ca.pem")),
+        )
+        .unwrap_err();
+        assert!(matches!(e, HttpError::TlsSetup(_)), "{e}");
+    }
+
+    #[test]
+    fn refused_connections_are_transient() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        drop(l);
+        let h = Http::new(Duration::from_secs(2), None).unwrap();
+        let e = h
+            .request("GET", &format!("http://{addr}/"), &[], b"")
+            .unwrap_err();
+        assert!(e.is_transient(), "{e:?}");
     }
 }

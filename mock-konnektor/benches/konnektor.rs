@@ -292,7 +292,12 @@ fn main() {
     // 10,000 calls fills the journal to its bound; then three rounds of 10,000 calls must not raise it.
     let n = if quick { 500 } else { 10_000 };
     {
-        let state = KonnektorState::new(cfg.clone(), pki.clone()).expect("state");
+        let state = KonnektorState::new(
+            cfg.clone(),
+            pki.clone(),
+            sim_kit::store::Store::ephemeral().expect("store"),
+        )
+        .expect("state");
         let server = Server::start(state, cores);
         let run = |count: usize| {
             let per = count / conns;
@@ -343,7 +348,12 @@ fn main() {
     };
     let mut worst: f64 = f64::MAX;
     for (label, workers) in [("one core", 1usize), ("all cores", cores)] {
-        let state = KonnektorState::new(cfg.clone(), pki.clone()).expect("state");
+        let state = KonnektorState::new(
+            cfg.clone(),
+            pki.clone(),
+            sim_kit::store::Store::ephemeral().expect("store"),
+        )
+        .expect("state");
         let server = Server::start(state, workers);
         http_rate(server.addr, auth_req.clone(), conns, slice);
         let mut m: Vec<Vec<f64>> = vec![Vec::new(); 14];

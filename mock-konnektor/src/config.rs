@@ -14,6 +14,9 @@ pub struct KonnektorConfig {
     pub context: ContextConfig,
     /// When true, cards without an explicit `pin` start VERIFIED (no VerifyPin needed before signing).
     pub pin_initially_verified: bool,
+    /// When true, a card VERIFIED before a restart is still VERIFIED after it (default false: a Konnektor
+    /// that starts again resets its cards, so the SMC-B must be unlocked again).
+    pub keep_verified_on_restart: bool,
     pub terminals: Vec<TerminalConfig>,
     pub cards: Vec<CardConfig>,
     pub limits: LimitsConfig,
@@ -26,6 +29,7 @@ impl Default for KonnektorConfig {
         KonnektorConfig {
             context: ContextConfig::default(),
             pin_initially_verified: false,
+            keep_verified_on_restart: false,
             terminals: vec![TerminalConfig::default()],
             cards: vec![CardConfig::default()],
             limits: LimitsConfig::default(),
@@ -185,6 +189,19 @@ pub struct LimitsConfig {
     pub max_body_bytes: usize,
     pub max_depth: usize,
     pub max_elements: usize,
+    /// Attributes on one element (JAXP's default `elementAttributeLimit`).
+    pub max_attributes: usize,
+}
+
+impl LimitsConfig {
+    /// The parser's limits.
+    pub fn xml(&self) -> crate::xml::Limits {
+        crate::xml::Limits {
+            max_depth: self.max_depth,
+            max_elements: self.max_elements,
+            max_attributes: self.max_attributes,
+        }
+    }
 }
 
 impl Default for LimitsConfig {
@@ -193,6 +210,7 @@ impl Default for LimitsConfig {
             max_body_bytes: 8 * 1024 * 1024,
             max_depth: 64,
             max_elements: 100_000,
+            max_attributes: 10_000,
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::fault::{Code, FaultCode, TelFault, codes, fault_envelope, plain_fault
 use crate::ops::{self, OpEnv, OpErr};
 use crate::soap::{self, ContentTypeError, DispatchError, EnvelopeError, Operation, Service};
 use crate::write::envelope;
-use crate::xml::{Document, Element, Limits};
+use crate::xml::{Document, Element};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -162,13 +162,11 @@ async fn handle(st: &KonnektorState, service: Option<Service>, req: Request) -> 
     Ok(answer(st, op, &el, service, action.as_deref(), injection))
 }
 
-/// SOAP 1.2 is a version mismatch; anything but XML is refused with 415.
+/// SOAP 1.2 is a version mismatch; anything but XML — a missing Content-Type too — is refused with 415.
 fn content_type(st: &KonnektorState, headers: &HeaderMap) -> Step<()> {
     let ct = headers.get(header::CONTENT_TYPE).map(HeaderValue::as_bytes);
     match soap::check_content_type(ct) {
         Ok(()) => Ok(()),
-        // The behaviour before the Content-Type rule was settled (issue 8): accepted.
-        Err(ContentTypeError::Missing) => Ok(()),
         Err(e @ ContentTypeError::Soap12) => Err(plain_fault(
             None,
             FaultCode::VersionMismatch,
@@ -212,15 +210,8 @@ async fn read_body(st: &KonnektorState, headers: &HeaderMap, body: Body) -> Step
 
 /// Well-formed, safe XML within the limits (4000 otherwise).
 fn parse<'b>(st: &KonnektorState, bytes: &'b [u8], action: Option<&str>) -> Step<Document<'b>> {
-    let limits = st.config().limits;
-    crate::xml::parse(
-        bytes,
-        Limits {
-            max_depth: limits.max_depth,
-            max_elements: limits.max_elements,
-        },
-    )
-    .map_err(|e| syntax_fault(st, e.into(), action))
+    crate::xml::parse(bytes, st.config().limits.xml())
+        .map_err(|e| syntax_fault(st, e.into(), action))
 }
 
 fn syntax_fault(st: &KonnektorState, err: OpErr, action: Option<&str>) -> Response {

@@ -20,6 +20,7 @@ pub mod config;
 pub mod fault;
 pub mod http;
 pub mod ops;
+pub mod persist;
 pub mod schema;
 pub mod sds;
 pub mod services;
@@ -78,16 +79,11 @@ pub fn fuzz_soap_envelope(data: &[u8]) {
             pin_initially_verified: true,
             ..KonnektorConfig::default()
         };
-        KonnektorState::new(cfg, Arc::new(pki)).expect("default config")
+        let store = sim_kit::store::Store::ephemeral().expect("in-memory store");
+        KonnektorState::new(cfg, Arc::new(pki), store).expect("default config")
     });
     let limits = st.config().limits;
-    let Ok(doc) = xml::parse(
-        data,
-        xml::Limits {
-            max_depth: limits.max_depth,
-            max_elements: limits.max_elements,
-        },
-    ) else {
+    let Ok(doc) = xml::parse(data, limits.xml()) else {
         return;
     };
     let Ok(el) = soap::payload(&doc) else { return };

@@ -1,13 +1,17 @@
 //! The simulator's state: the configuration, the cards (fixed at start) and their mutable state (PIN,
 //! inserted, scripted VerifyPin answers), the job counter, and the shared kit (journal, faults).
-//! Every change of a card's state is one assignment under one lock.
+//!
+//! Card states live in memory and in the store (`crate::persist`): every change is written to the store
+//! first, under the lock, and only then assigned in memory — so what a client was answered is what a
+//! restart (or a `kill -9`) finds.
 
 use crate::cards::{
     self, Card, CardState, CardView, PinResult, PinUpdate, PinUpdateError, VerifyAnswer,
 };
 use crate::config::{ConfigError, KonnektorConfig, PinStatus};
+use crate::persist;
+use sim_kit::store::{Store, StoreError};
 use sim_kit::{Kit, Simulator};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 use ti_core::pki::TestPki;
@@ -23,6 +27,8 @@ pub enum Error {
     PinUpdate(#[from] PinUpdateError),
     #[error("slot {slot} of terminal `{ct_id}` is taken by another inserted card")]
     SlotTaken { slot: u32, ct_id: String },
+    #[error("Konnektor state")]
+    Store(#[from] StoreError),
 }
 
 /// Why VerifyPin cannot answer with a PinResult.
@@ -30,6 +36,8 @@ pub enum Error {
 pub enum VerifyError {
     #[error("the card still has its transport PIN")]
     TransportPin,
+    #[error("the PIN state could not be stored")]
+    Store(#[from] StoreError),
 }
 
 /// Where a CardHandle leads.
@@ -55,13 +63,16 @@ struct Inner {
     pki: Arc<TestPki>,
     cards: Vec<Card>,
     state: Mutex<Vec<CardState>>,
-    job_counter: AtomicU64,
+    store: Store,
 }
 
 impl KonnektorState {
-    pub fn new(config: KonnektorConfig, pki: Arc<TestPki>) -> Result<Self, Error> {
+    /// Build the cards of `config` (keys from `pki`), with the card states `store` kept from an earlier
+    /// run (`Store::ephemeral()` for a simulator that forgets everything when dropped).
+    pub fn new(config: KonnektorConfig, pki: Arc<TestPki>, store: Store) -> Result<Self, Error> {
         let built = cards::build(&config, &pki, SystemTime::now())?;
-        let state = built.iter().map(Card::initial_state).collect();
+        let state = persist::load(&store, &config, &built)?;
+        persist::save_all(&store, &config, &built, &state)?;
         Ok(KonnektorState {
             inner: Arc::new(Inner {
                 kit: Kit::new("konnektor"),
@@ -69,9 +80,21 @@ impl KonnektorState {
                 pki,
                 cards: built,
                 state: Mutex::new(state),
-                job_counter: AtomicU64::new(0),
+                store,
             }),
         })
+    }
+
+    /// Store card `i`'s next state, then take it over in memory (the caller holds the lock).
+    fn commit(&self, st: &mut [CardState], i: usize, next: CardState) -> Result<(), StoreError> {
+        persist::save(
+            &self.inner.store,
+            &self.inner.config,
+            &self.inner.cards[i],
+            &next,
+        )?;
+        st[i] = next;
+        Ok(())
     }
 
     pub fn config(&self) -> &KonnektorConfig {
@@ -137,13 +160,13 @@ impl KonnektorState {
         }
         let mut next = st[i].clone();
         let result = next.verify();
-        st[i] = next;
+        self.commit(&mut st, i, next)?;
         Ok(result)
     }
 
     /// The next GetJobNumber counter value.
-    pub(crate) fn next_job_number(&self) -> Result<u64, std::convert::Infallible> {
-        Ok(self.inner.job_counter.fetch_add(1, Ordering::Relaxed))
+    pub(crate) fn next_job_number(&self) -> Result<u64, StoreError> {
+        persist::next_job_number(&self.inner.store)
     }
 
     /// Every configured card with its current state (inserted or not).
@@ -165,7 +188,7 @@ impl KonnektorState {
         let mut st = self.lock();
         let mut next = st[i].clone();
         update.apply(&mut next)?;
-        st[i] = next;
+        self.commit(&mut st, i, next)?;
         Ok(self.inner.cards[i].view(&st[i]))
     }
 
@@ -186,7 +209,7 @@ impl KonnektorState {
         let mut st = self.lock();
         let mut next = st[i].clone();
         next.next_verify.extend(answers.iter().copied());
-        st[i] = next;
+        self.commit(&mut st, i, next)?;
         Ok(self.inner.cards[i].view(&st[i]))
     }
 
@@ -209,7 +232,7 @@ impl KonnektorState {
         }
         let mut next = st[i].clone();
         next.set_inserted(inserted);
-        st[i] = next;
+        self.commit(&mut st, i, next)?;
         Ok(me.view(&st[i]))
     }
 }
@@ -220,6 +243,10 @@ impl Simulator for KonnektorState {
     }
     fn reset(&self) {
         let mut st = self.lock();
+        if let Err(e) = persist::clear(&self.inner.store) {
+            // Memory is reset regardless; the store is read again only at the next start.
+            tracing::error!("konnektor reset: clearing the stored card states failed: {e}");
+        }
         for (s, c) in st.iter_mut().zip(self.inner.cards.iter()) {
             *s = c.initial_state();
         }

@@ -20,6 +20,48 @@ pub enum AuthMode {
     None,
 }
 
+/// Which SMC-B key signs the login token. The seed contradicts itself: "Dazu wird mithilfe des
+/// Signatur-Zertifikats der SMC-B-Karte eine Signatur über die Werte Telematik-Id und Haupt-IK … gebildet"
+/// (C.SIG) against its registration section, which signs the same bytes with ExternalAuthenticate and the
+/// AUT certificate (C.AUT) and registers that certificate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TokenKey {
+    /// The registered C.AUT key (ExternalAuthenticate), as the registration section describes.
+    #[default]
+    Aut,
+    /// The C.SIG key (the authentication section's wording); needs the registration's
+    /// `SignatureCertificate`.
+    Sig,
+    /// Either key.
+    Either,
+}
+
+/// Which header carries the login token. The seed: "das als Authentication-Header … mitgesendet wird";
+/// HTTP's header for credentials is `Authorization` (RFC 9110 § 11.6.2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TokenHeader {
+    #[default]
+    Authorization,
+    Authentication,
+    Either,
+}
+
+/// How strictly the `Content-Type` is read. The seed: "Die Daten müssen in dem Format application/json …
+/// gesendet werden. Die Zeichenkodierung wird als UTF-8 gelesen" and "StatusCode 415: … wenn ein falscher
+/// Content-Type gesendet wurde".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ContentTypeCheck {
+    /// `application/json` is required (else 415); any parameter is accepted and the body read as UTF-8,
+    /// with a diagnosis for a charset other than UTF-8 or another parameter.
+    #[default]
+    Lenient,
+    /// `application/json`, optionally `charset=utf-8`, nothing else (else 415).
+    Strict,
+}
+
 /// When the VST-side checks of IdVersicherter / IdVersicherterAlt / IkAlt run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -110,6 +152,15 @@ pub struct Profile {
     pub duplicate_delivery_id: ReusePolicy,
     /// Lifetime of the `.well-known` token in seconds.
     pub wellknown_validity_secs: u64,
+    /// Which key signs the login token (`aut`, `sig`, `either`).
+    pub auth_token_key: TokenKey,
+    /// Which header carries the login token (`authorization`, `authentication`, `either`).
+    pub auth_header: TokenHeader,
+    /// `Content-Type` parameters: `lenient` (any charset label, read as UTF-8) or `strict` (415).
+    pub content_type: ContentTypeCheck,
+    /// How long the processing after the 200 takes, in milliseconds ("asynchron über einen gesonderten
+    /// Abruf"): until then a poll answers 204. `0`: processed before the answer.
+    pub processing_delay_ms: u64,
 }
 
 impl Default for Profile {
@@ -125,9 +176,16 @@ impl Default for Profile {
             key_reuse: ReusePolicy::Diagnose,
             duplicate_delivery_id: ReusePolicy::Diagnose,
             wellknown_validity_secs: 24 * 3600,
+            auth_token_key: TokenKey::Aut,
+            auth_header: TokenHeader::Authorization,
+            content_type: ContentTypeCheck::Lenient,
+            processing_delay_ms: 1500,
         }
     }
 }
+
+/// The longest processing delay a profile may ask for.
+pub const MAX_PROCESSING_DELAY_MS: u64 = 3_600_000;
 
 /// A configuration or profile value out of range.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -136,6 +194,8 @@ pub enum InvalidConfig {
     AesKeyBits(u16),
     #[error("wellknown_validity_secs must be positive")]
     WellknownValidity,
+    #[error("processing_delay_ms must be at most 3600000 (an hour), not {0}")]
+    ProcessingDelay(u64),
     #[error("body_limit must be between 1 and 4294967295 bytes")]
     BodyLimit,
     #[error("max_json_depth must be at least 3 (the VST's documents need 3)")]
@@ -149,6 +209,9 @@ impl Profile {
         }
         if self.wellknown_validity_secs == 0 {
             return Err(InvalidConfig::WellknownValidity);
+        }
+        if self.processing_delay_ms > MAX_PROCESSING_DELAY_MS {
+            return Err(InvalidConfig::ProcessingDelay(self.processing_delay_ms));
         }
         Ok(())
     }
@@ -175,6 +238,15 @@ pub struct Registration {
     /// base64 DER ECDSA signature (ExternalAuthenticate) over SHA-256(`TelematikId|HauptIK`).
     #[serde(rename = "Signature", alias = "signature")]
     pub signature: String,
+    /// Optional: the SMC-B's C.SIG certificate (PEM or base64 DER), for the `auth_token_key: sig` reading
+    /// of the login token. The PKI's default insurer uses `insurer/sig.pem`.
+    #[serde(
+        rename = "SignatureCertificate",
+        alias = "signature_certificate",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub signature_certificate: Option<String>,
     /// Optional encryption certificate (PEM or base64 DER) for values the VST encrypts for this insurer
     /// (requests, anonymizations). The PKI's default insurer uses `insurer/enc.pem`.
     #[serde(

@@ -1,5 +1,6 @@
 //! The seed's HTTP API: routes, status codes, signed responses, `.well-known`, `openapi.json`.
 
+use crate::config::ContentTypeCheck;
 use crate::process::{ErrorStream, Rejection};
 use crate::seed;
 use crate::state::{Committed, Credentials, ListKind, Polled, ProcessingError, VstState};
@@ -11,16 +12,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
 use sim_kit::{Diagnosis, FaultAction, InjectedFault, Outcome};
-use std::time::Duration;
 use ti_core::sig_input;
 
 pub use crate::paths::{BASE, ENDPOINTS};
 
 /// The OpenAPI 3.1 document of the seed's API (hand-written; `mock-vst/openapi.json`).
 pub const OPENAPI: &str = include_str!("../openapi.json");
-
-/// How long a poll waits for asynchronous checks still running.
-const SETTLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn reject(op: Outcome, r: Rejection) -> Response {
     let mut o = op;
@@ -36,42 +33,63 @@ fn bad_signature_injected(ext: &axum::http::Extensions) -> bool {
         .is_some_and(|f| f.action == Some(FaultAction::BadSignature))
 }
 
-/// `application/json`, optionally with `charset=utf-8`; nothing else.
-pub fn check_content_type(headers: &HeaderMap) -> Result<(), Diagnosis> {
-    let d = |msg: String| {
-        Diagnosis::new("http.content-type", msg)
+/// `application/json` (else 415). Its parameters: with `content_type: strict` only `charset=utf-8` (else
+/// 415); by default anything, the body being read as UTF-8 regardless ("Die Zeichenkodierung wird als UTF-8
+/// gelesen"), with a diagnosis for a charset label other than UTF-8 and for other parameters (returned
+/// as notes for the answer).
+pub fn check_content_type(
+    headers: &HeaderMap,
+    mode: ContentTypeCheck,
+) -> Result<Vec<Diagnosis>, Diagnosis> {
+    let d = |rule: &str, msg: String| {
+        Diagnosis::new(rule, msg)
             .at("header:Content-Type")
             .hint("send Content-Type: application/json (charset=utf-8 optional)")
             .seed(seed::CONTENT_TYPE)
     };
     let Some(v) = headers.get(header::CONTENT_TYPE) else {
-        return Err(d("no Content-Type header".into()));
+        return Err(d("http.content-type", "no Content-Type header".into()));
     };
     let Ok(v) = v.to_str() else {
-        return Err(d("Content-Type is not ASCII".into()));
+        return Err(d("http.content-type", "Content-Type is not ASCII".into()));
     };
     let mut parts = v.split(';');
     let mime = parts.next().unwrap_or("").trim();
     if !mime.eq_ignore_ascii_case("application/json") {
-        return Err(d(format!("Content-Type `{v}` is not application/json")));
+        return Err(d(
+            "http.content-type",
+            format!("Content-Type `{v}` is not application/json"),
+        ));
     }
-    for p in parts {
-        let p = p.trim();
-        if p.is_empty() {
-            continue;
-        }
+    let strict = mode == ContentTypeCheck::Strict;
+    let switch = "(profile `content_type: strict` answers 415 instead)";
+    let mut notes = Vec::new();
+    for p in parts.map(str::trim).filter(|p| !p.is_empty()) {
         let (k, val) = p.split_once('=').unwrap_or((p, ""));
         let val = val.trim().trim_matches('"');
         if !k.trim().eq_ignore_ascii_case("charset") {
-            return Err(d(format!("unexpected Content-Type parameter `{p}`")));
-        }
-        if !val.eq_ignore_ascii_case("utf-8") {
-            return Err(d(format!(
-                "charset `{val}`; the body is read as UTF-8 only"
-            )));
+            let msg = format!("unexpected Content-Type parameter `{p}`");
+            if strict {
+                return Err(d("http.content-type", msg));
+            }
+            notes.push(d(
+                "http.content-type-parameter",
+                format!("{msg}; ignored, application/json defines no parameters {switch}"),
+            ));
+        } else if !val.eq_ignore_ascii_case("utf-8") {
+            if strict {
+                return Err(d(
+                    "http.content-type",
+                    format!("charset `{val}`; the body is read as UTF-8 only"),
+                ));
+            }
+            notes.push(d(
+                "http.charset",
+                format!("charset `{val}` declared, but the body is read as UTF-8 (\"Die Zeichenkodierung wird als UTF-8 gelesen\") {switch}"),
+            ));
         }
     }
-    Ok(())
+    Ok(notes)
 }
 
 /// The headers the login reads.
@@ -80,6 +98,7 @@ fn credentials(headers: &HeaderMap) -> Credentials<'_> {
         authorization: headers
             .get(header::AUTHORIZATION)
             .map(HeaderValue::as_bytes),
+        authentication: headers.get("authentication").map(HeaderValue::as_bytes),
     }
 }
 
@@ -90,8 +109,10 @@ async fn post_delivery(s: VstState, stream: ErrorStream, req: Request) -> Respon
         Ok(i) => i,
         Err(r) => return reject(op, r),
     };
-    if let Err(d) = check_content_type(&parts.headers) {
-        return reject(op, Rejection::new(415, d));
+    let mut op = op;
+    match check_content_type(&parts.headers, s.profile().content_type) {
+        Ok(notes) => op.diagnoses.extend(notes),
+        Err(d) => return reject(op, Rejection::new(415, d)),
     }
     let limit = s.config().body_limit;
     let bytes = match sim_kit::body::read_limited(&parts.headers, body, limit).await {
@@ -137,7 +158,7 @@ async fn post_delivery(s: VstState, stream: ErrorStream, req: Request) -> Respon
         Err(r) => return reject(op, r),
     };
     if let Some(job) = job {
-        crate::worker::spawn(&s, job);
+        crate::worker::run(&s, job).await;
     }
     let mut o = op;
     o.diagnoses.extend(warnings);
@@ -224,9 +245,6 @@ async fn get_list(s: VstState, kind: ListKind, op: &'static str, req: Request) -
         Ok(i) => i,
         Err(r) => return reject(op, r),
     };
-    if matches!(kind, ListKind::Errors(_)) && s.pending_checks() > 0 {
-        s.settle(SETTLE_TIMEOUT).await;
-    }
     let polled = s.take(&insurer.telematik_id, kind);
     let mut o = op;
     if polled.is_empty() {

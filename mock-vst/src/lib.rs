@@ -27,8 +27,8 @@ pub mod wellknown;
 pub mod worker;
 
 pub use config::{
-    AuthMode, IdChecks, InvalidConfig, Profile, Registration, ReusePolicy, SignatureEncoding,
-    SignatureInput, VstConfig,
+    AuthMode, ContentTypeCheck, IdChecks, InvalidConfig, Profile, Registration, ReusePolicy,
+    SignatureEncoding, SignatureInput, TokenHeader, TokenKey, VstConfig,
 };
 pub use process::{ErrorStream, InsurerId, StoredRecord};
 pub use state::{Error, InsurerView, ProcessingError, StoredDelivery, VstState};
@@ -61,6 +61,29 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     sim_kit::serve::serve(listener, app(state), shutdown).await
+}
+
+/// Serve over TLS on `listener` until `shutdown` resolves ("Der Schutz der Datenübertragung … muss per
+/// TLS gesichert sein"); `tls` from [`sim_kit::tls::server_config`], e.g. with the test PKI's
+/// `tls/server.pem` and, for client authentication, `tls/ca.pem` as the client CA.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    state: VstState,
+    tls: sim_kit::tls::TlsServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    sim_kit::tls::serve_tls(listener, app(state), tls, shutdown).await
+}
+
+/// The TLS settings of the test PKI: its P-256 server certificate (`tls/server.pem`, for `localhost` and
+/// `127.0.0.1`, chained to `tls/ca.pem`) and, with `client_auth`, `tls/ca.pem` as the CA of client
+/// certificates.
+pub fn tls_settings(pki: &ti_core::pki::TestPki, client_auth: bool) -> sim_kit::tls::TlsSettings {
+    sim_kit::tls::TlsSettings {
+        cert_chain_pem: pki.tls_server.cert_pem() + &pki.tls_ca.cert_pem(),
+        key_pem: pki.tls_server.key_pem(),
+        client_ca_pem: client_auth.then(|| pki.tls_ca.cert_pem()),
+    }
 }
 
 /// The `Authorization` header value for a client: `IRD <base64(TelematikId|HauptIK)>.<base64(signature)>`,

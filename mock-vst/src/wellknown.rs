@@ -1,6 +1,9 @@
 //! The `.well-known` key document ("Downloadpunkt für den Abruf von Schlüsselmaterial der
 //! Vertrauensstelle"): a compact JWS whose payload lists the VST's and the Registerstelle's encryption keys
-//! and the VST's response-signing key as JWKs. No I/O, no clock: the issue time is a parameter.
+//! and the VST's response-signing key as JWKs. It is signed with the VST's AUT certificate, which `x5c`
+//! carries ("Das JWT-Token ist mit der ECDSA-Signatur versehen, die mithilfe des AUT-Zertifikats
+//! (TI-Zertifikat) der Vertrauensstelle gebildet wurde. Dieses Zertifikat befindet sich als x5c-Angabe
+//! innerhalb des Headers des JWT."). No I/O, no clock: the issue time is a parameter.
 
 use ti_core::b64_encode;
 use ti_core::jws;
@@ -12,7 +15,7 @@ pub fn build(pki: &TestPki, iat: u64, validity_secs: u64) -> String {
     header.insert("typ".into(), "JWT".into());
     header.insert(
         "x5c".into(),
-        serde_json::json!([b64_encode(&pki.vst_sig.cert_der)]),
+        serde_json::json!([b64_encode(&pki.vst_aut.cert_der)]),
     );
     let payload = serde_json::json!({
         "iss": "konform mock-vst (Vertrauensstelle IRD, TEST-ONLY)",
@@ -25,5 +28,5 @@ pub fn build(pki: &TestPki, iat: u64, validity_secs: u64) -> String {
         ],
     });
     let payload = serde_json::to_vec(&payload).unwrap_or_default();
-    jws::sign_compact(header, &payload, &pki.vst_sig.key)
+    jws::sign_compact(header, &payload, &pki.vst_aut.key)
 }

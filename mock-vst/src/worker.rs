@@ -1,19 +1,24 @@
-//! Where the asynchronous checks run: on tokio's blocking pool (inline when there is no runtime, as in
-//! synchronous tests), and how to wait for them ([`VstState::settle`]). Part of the edge: the state only
-//! hands out [`PendingJob`]s.
+//! Where the asynchronous checks run: on tokio's blocking pool after the processing delay (profile
+//! `processing_delay_ms`; with `0` before the answer), and how to wait for them
+//! ([`VstState::settle`]). Part of the edge: the state only hands out [`PendingJob`]s.
 
 use crate::state::{PendingJob, VstState};
 use std::time::Duration;
 
-/// Run a job after the answer.
-pub(crate) fn spawn(state: &VstState, job: PendingJob) {
+/// Run a job: with no processing delay now (the caller answers afterwards), else after the delay in the
+/// background, so a poll meanwhile answers 204.
+pub(crate) async fn run(state: &VstState, job: PendingJob) {
+    let delay = Duration::from_millis(job.processing_delay_ms());
     let s = state.clone();
-    match tokio::runtime::Handle::try_current() {
-        Ok(h) => {
-            h.spawn_blocking(move || s.run_job(job));
-        }
-        Err(_) => s.run_job(job),
+    if delay.is_zero() {
+        // A panic in the checks loses the job (the count drops with it); the answer still goes out.
+        let _ = tokio::task::spawn_blocking(move || s.run_job(job)).await;
+        return;
     }
+    tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        let _ = tokio::task::spawn_blocking(move || s.run_job(job)).await;
+    });
 }
 
 impl VstState {

@@ -39,6 +39,7 @@ pub mod layer;
 pub mod limits;
 pub mod serve;
 pub mod store;
+pub mod style;
 pub mod tls;
 pub mod xml_escape;
 pub mod xmltree;

@@ -14,7 +14,7 @@ pub mod run;
 pub mod selftest;
 pub mod up;
 pub mod up_melderegister;
-pub mod up_osci;
+pub mod up_ui;
 pub mod up_xta;
 
 /// Exit codes every subcommand uses (documented in `--help` and the README).

@@ -99,7 +99,7 @@ pub fn run(a: Args) -> CmdResult {
                     "--defect only works with the reference client",
                 ));
             }
-            Adapter::load(&PathBuf::from(path)).map_err(|e| Failure::usage("run", e))?
+            Adapter::load(&PathBuf::from(path)).map_err(|e| Failure::usage("run", e.to_string()))?
         }
     };
     let paths = if a.packs.is_empty() {
@@ -121,7 +121,7 @@ pub fn run(a: Args) -> CmdResult {
         return Err(Failure::usage("run", "no scenarios found"));
     }
     let dir = work_dir("run")?;
-    let shared = Arc::new(Shared::create(&dir).map_err(|e| Failure::usage("run", e))?);
+    let shared = Arc::new(Shared::create(&dir).map_err(|e| Failure::usage("run", e.to_string()))?);
     let opts = RunOptions {
         adapter,
         jobs: jobs(a.jobs),

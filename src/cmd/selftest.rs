@@ -41,7 +41,8 @@ pub fn run(a: Args) -> CmdResult {
         ));
     }
     let dir = super::run::work_dir("selftest")?;
-    let shared = Arc::new(Shared::create(&dir).map_err(|e| Failure::usage("selftest", e))?);
+    let shared =
+        Arc::new(Shared::create(&dir).map_err(|e| Failure::usage("selftest", e.to_string()))?);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -44,13 +44,21 @@ pub struct Args {
     /// With --konnektor-tls: require a client certificate issued by `tls/ca.pem` (e.g. `tls/client.pem`)
     #[arg(long, requires = "konnektor_tls")]
     pub konnektor_client_auth: bool,
+    /// Serve the VST over TLS (certificate `tls/server.pem` of the test PKI, CA `tls/ca.pem`); the seed: "muss per TLS gesichert sein"
+    #[arg(long)]
+    pub vst_tls: bool,
+    /// With --vst-tls: require a client certificate issued by `tls/ca.pem` (e.g. `tls/client.pem`)
+    #[arg(long, requires = "vst_tls")]
+    pub vst_client_auth: bool,
     #[command(flatten)]
     pub osci: super::up_osci::OsciArgs,
-    /// Write {"vst":URL,"konnektor":URL,"xta":URL,"osci":URL,"melderegister":URL,"melderegister_portal":URL,"pki":DIR} here once listening
+    /// Write {"vst":URL,"konnektor":URL,"xta":URL,"osci":URL,"melderegister":URL,"melderegister_portal":URL,"ui":URL,"pki":DIR} here once listening
     #[arg(long)]
     pub ready_file: Option<PathBuf>,
     #[command(flatten)]
     pub melderegister: super::up_melderegister::MelderegisterArgs,
+    #[command(flatten)]
+    pub ui: super::up_ui::UiArgs,
 }
 
 fn usage(m: impl Into<String>) -> Failure {
@@ -146,8 +154,18 @@ pub fn run(a: Args) -> CmdResult {
     )?;
     let vst =
         mock_vst::VstState::new(vst_cfg, pki.clone()).map_err(|e| usage(format!("vst: {e}")))?;
-    let konnektor = mock_konnektor::KonnektorState::new(kon_cfg, pki.clone())
+    // TODO(harden): the durable store under --data-dir; until it is wired, Konnektor state is in memory.
+    let kon_store =
+        sim_kit::store::Store::ephemeral().map_err(|e| usage(format!("konnektor: {e}")))?;
+    let konnektor = mock_konnektor::KonnektorState::new(kon_cfg, pki.clone(), kon_store)
         .map_err(|e| usage(format!("konnektor: {e}")))?;
+    let vst_tls = match a.vst_tls {
+        true => Some(
+            sim_kit::tls::server_config(&mock_vst::tls_settings(&pki, a.vst_client_auth))
+                .map_err(|e| usage(e.to_string()))?,
+        ),
+        false => None,
+    };
     let xta = super::up_xta::prepare(&a.xta, &a.data_dir, &pki_dir, &pki, file_cfg.get("xta"))?;
     let osci = super::up_osci::state(&a.osci, &pki_dir, &a.data_dir, file_cfg.get("osci"))?;
     let konnektor_tls = if a.konnektor_tls {
@@ -175,15 +193,21 @@ pub fn run(a: Args) -> CmdResult {
         let xl = bind(a.xta_port).await?;
         let xta_url = format!("{}://{}", xta.scheme(), xl.local_addr().map_err(|e| usage(e.to_string()))?);
         let ol = bind(a.osci.osci_port).await?;
-        let osci_url = format!("http://{}{}", ol.local_addr().map_err(|e| usage(e.to_string()))?, osci.config().path);
-        let vst_url = format!("http://{}", vl.local_addr().map_err(|e| usage(e.to_string()))?);
+        let osci_base = format!("http://{}", ol.local_addr().map_err(|e| usage(e.to_string()))?);
+        let osci_url = format!("{osci_base}{}", osci.config().path);
+        let ul = super::up_ui::bind(&a.ui).await?;
+        let vst_scheme = if vst_tls.is_some() { "https" } else { "http" };
+        let vst_url = format!("{vst_scheme}://{}", vl.local_addr().map_err(|e| usage(e.to_string()))?);
         let scheme = if konnektor_tls.is_some() { "https" } else { "http" };
         let kon_url = format!("{scheme}://{}", kl.local_addr().map_err(|e| usage(e.to_string()))?);
         let (tx, rx) = tokio::sync::watch::channel(false);
         let stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|v| *v).await;
         };
-        let v_task = tokio::spawn(mock_vst::serve(vl, vst, stop(rx.clone())));
+        let v_task = match vst_tls {
+            Some(tls) => tokio::spawn(mock_vst::serve_tls(vl, vst, tls, stop(rx.clone()))),
+            None => tokio::spawn(mock_vst::serve(vl, vst, stop(rx.clone()))),
+        };
         let mr = super::up_melderegister::start(&a.melderegister, &a.data_dir, &pki, file_cfg.get("melderegister"), || stop(rx.clone())).await?;
         let k_task = match konnektor_tls {
             Some(tls) => tokio::spawn(mock_konnektor::serve_tls(kl, konnektor, tls, stop(rx.clone()))),
@@ -191,6 +215,23 @@ pub fn run(a: Args) -> CmdResult {
         };
         let x_task = super::up_xta::spawn(xta, xl, stop(rx.clone()));
         let o_task = tokio::spawn(mock_osci::serve(ol, osci, stop(rx.clone())));
+        let ui = match ul {
+            Some(l) => Some(super::up_ui::spawn(
+                l,
+                &[
+                    ("vst", &vst_url),
+                    ("konnektor", &kon_url),
+                    ("xta", &xta_url),
+                    ("osci", &osci_base),
+                    ("melderegister", &mr.portal_url),
+                ],
+                &pki,
+                &a.data_dir,
+                &a.ui,
+                stop(rx.clone()),
+            )?),
+            None => None,
+        };
         let pki_abs = std::fs::canonicalize(&pki_dir).unwrap_or(pki_dir.clone());
         println!("konform up: simulators listening (Ctrl-C to stop)");
         println!("  VST-IRD     {vst_url}   (.well-known, /notify/api/v1/…, admin /__konform/)");
@@ -199,9 +240,12 @@ pub fn run(a: Args) -> CmdResult {
         println!("  OSCI        {osci_url}   (OSCI-Transport 1.2 intermediary, admin /__konform/)");
         println!("  Melderegister {}   (/okkommbis/services/XoevService, client certificate required)", mr.service_url);
         println!("  Melderegister portal {}   (/minca/ order page, admin /__konform/)", mr.portal_url);
+        if let Some((url, _)) = &ui {
+            println!("  dashboard   {url}/");
+        }
         println!("  test PKI    {}", pki_abs.display());
         if let Some(rf) = &a.ready_file {
-            let ready = json!({ "vst": vst_url, "konnektor": kon_url, "xta": xta_url, "osci": osci_url, "melderegister": mr.service_url, "melderegister_portal": mr.portal_url, "pki": pki_abs.display().to_string() });
+            let ready = json!({ "vst": vst_url, "konnektor": kon_url, "xta": xta_url, "osci": osci_url, "melderegister": mr.service_url, "melderegister_portal": mr.portal_url, "ui": ui.as_ref().map(|u| &u.0), "pki": pki_abs.display().to_string() });
             let tmp = rf.with_extension("tmp");
             std::fs::write(&tmp, serde_json::to_string_pretty(&ready).expect("JSON") + "\n")
                 .and_then(|_| std::fs::rename(&tmp, rf))
@@ -215,6 +259,9 @@ pub fn run(a: Args) -> CmdResult {
         let _ = x_task.await;
         let _ = o_task.await;
         for t in mr.tasks {
+            let _ = t.await;
+        }
+        if let Some((_, t)) = ui {
             let _ = t.await;
         }
         Ok(())

@@ -57,6 +57,14 @@ pub mod oids {
     pub const ATTR_SIGNING_TIME: Oid = Oid::new_unwrap("1.2.840.113549.1.9.5");
     /// gematik Admission extension (Telematik-ID as registration number).
     pub const ADMISSION: Oid = Oid::new_unwrap("1.3.36.8.3.3");
+    /// Certificate policies of the TI roles (gemSpec_OID): `oid_smc_b_enc`, `oid_smc_b_aut`,
+    /// `oid_smc_b_osig`, `oid_fd_aut`, `oid_fd_enc`, `oid_fd_sig`.
+    pub const POLICY_SMC_B_ENC: Oid = Oid::new_unwrap("1.2.276.0.76.4.76");
+    pub const POLICY_SMC_B_AUT: Oid = Oid::new_unwrap("1.2.276.0.76.4.77");
+    pub const POLICY_SMC_B_OSIG: Oid = Oid::new_unwrap("1.2.276.0.76.4.78");
+    pub const POLICY_FD_AUT: Oid = Oid::new_unwrap("1.2.276.0.76.4.155");
+    pub const POLICY_FD_ENC: Oid = Oid::new_unwrap("1.2.276.0.76.4.202");
+    pub const POLICY_FD_SIG: Oid = Oid::new_unwrap("1.2.276.0.76.4.203");
 }
 
 /// Strict standard base64 (RFC 4648 with padding), as `Format: Byte` values use it.
@@ -141,7 +149,10 @@ mod tests {
             ("ids.rs", include_str!("ids.rs")),
             ("jws.rs", include_str!("jws.rs")),
             ("keys.rs", include_str!("keys.rs")),
-            ("pki.rs", include_str!("pki.rs")),
+            ("pki/mod.rs", include_str!("pki/mod.rs")),
+            ("pki/issue.rs", include_str!("pki/issue.rs")),
+            ("pki/role.rs", include_str!("pki/role.rs")),
+            ("pki/verify.rs", include_str!("pki/verify.rs")),
             ("sig.rs", include_str!("sig.rs")),
             ("sig_input.rs", include_str!("sig_input.rs")),
         ];

@@ -50,6 +50,22 @@ pub enum Defect {
     Treat204AsError,
     #[serde(rename = "ignore-4xx")]
     Ignore4xx,
+    // mock-vst fidelity (issue 15)
+    SigWithAutCertificate,
+    #[serde(rename = "response-sig-with-x5c-key")]
+    ResponseSigWithX5cKey,
+    // OSCI-Transport 1.2 (seed 001, 4.2)
+    OsciWrongCipherCertificate,
+    OsciAesCbcTransport,
+    OsciAesCbcContent,
+    OsciPlainContent,
+    OsciTwoContainers,
+    OsciUnencryptedUsageData,
+    OsciReusedChallenge,
+    OsciIgnoreServerChallenge,
+    OsciFetchWithoutDialog,
+    OsciSkipExitDialog,
+    OsciReuseMessageId,
     // XTA / FIM-Versammlungsanzeige (seed 001)
     XtaServiceMisspelt,
     XtaMetaNotFromHeader,
@@ -235,6 +251,69 @@ pub const TABLE: &[DefectInfo] = &[
         description: "4xx answers reported as success",
     },
     DefectInfo {
+        defect: Defect::SigWithAutCertificate,
+        obligation: "vst.sig.smcb-signature-certificate",
+        description: "delivery CMS signed locally with the SMC-B's C.AUT key and certificate instead of SignDocument's C.SIG",
+    },
+    DefectInfo {
+        defect: Defect::ResponseSigWithX5cKey,
+        obligation: "vst.response.signature-key",
+        description: "response signatures verified with the key of the .well-known token's x5c (the VST's AUT certificate) instead of the listed vst-sig key",
+    },
+    DefectInfo {
+        defect: Defect::OsciWrongCipherCertificate,
+        obligation: "osci.transport.intermediary-certificate",
+        description: "requests encrypted for the addressee's cipher certificate instead of the intermediary's",
+    },
+    DefectInfo {
+        defect: Defect::OsciAesCbcTransport,
+        obligation: "osci.profile.aes-256-gcm",
+        description: "transport encryption with AES-256-CBC instead of AES-256-GCM",
+    },
+    DefectInfo {
+        defect: Defect::OsciAesCbcContent,
+        obligation: "osci.profile.aes-256-gcm",
+        description: "content container encrypted with AES-256-CBC instead of AES-256-GCM",
+    },
+    DefectInfo {
+        defect: Defect::OsciPlainContent,
+        obligation: "osci.profile.content-encrypted",
+        description: "the FIM_DATA container sent unencrypted",
+    },
+    DefectInfo {
+        defect: Defect::OsciTwoContainers,
+        obligation: "osci.profile.one-container",
+        description: "two content containers instead of exactly one",
+    },
+    DefectInfo {
+        defect: Defect::OsciUnencryptedUsageData,
+        obligation: "osci.profile.usage-data-encrypted",
+        description: "requests sent without transport encryption",
+    },
+    DefectInfo {
+        defect: Defect::OsciReusedChallenge,
+        obligation: "osci.dialog.challenge",
+        description: "the same Challenge in every request of a dialog",
+    },
+    DefectInfo {
+        defect: Defect::OsciIgnoreServerChallenge,
+        obligation: "osci.dialog.response",
+        description: "the intermediary's Challenge is not returned as Response",
+    },
+    DefectInfo {
+        defect: Defect::OsciFetchWithoutDialog,
+        obligation: "osci.dialog.explicit",
+        description: "FetchDelivery without InitDialog (no explicit dialog)",
+    },
+    DefectInfo {
+        defect: Defect::OsciSkipExitDialog,
+        obligation: "osci.dialog.exit",
+        description: "the recipient never ends its dialog, so the delivery is never marked received",
+    },
+    DefectInfo {
+        defect: Defect::OsciReuseMessageId,
+        obligation: "osci.store.message-id",
+        description: "one MessageId for several deliveries",
         defect: Defect::XtaServiceMisspelt,
         obligation: "fim.xta.service",
         description: "Service urn:fim:Versamlungsanzeige:1.4 copied from the concept's prose (one m)",

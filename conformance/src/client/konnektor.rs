@@ -54,7 +54,7 @@ fn call(env: &ClientEnv, action: &str, body: &str) -> Result<Vec<soap::Node>, Cl
     let url = http::join(&env.konnektor_url, "/Konnektorservice");
     let soap_action = format!("\"{action}\"");
     let req = envelope(body);
-    let resp = http::request(
+    let resp = env.http()?.request(
         "POST",
         &url,
         &[
@@ -62,7 +62,6 @@ fn call(env: &ClientEnv, action: &str, body: &str) -> Result<Vec<soap::Node>, Cl
             ("SOAPAction", &soap_action),
         ],
         req.as_bytes(),
-        env.timeout,
     )?;
     let text = resp.text();
     let nodes = soap::flatten(&text).map_err(|e| {

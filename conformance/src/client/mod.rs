@@ -7,13 +7,14 @@
 
 mod defect;
 pub mod konnektor;
+pub mod osci;
 pub mod soap;
 pub mod vst;
 pub mod xta;
 
 pub use defect::{Defect, DefectInfo};
 
-use crate::http::HttpError;
+use crate::http::{Http, HttpError};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -34,6 +35,8 @@ pub struct ClientEnv {
     pub haupt_ik: Option<String>,
     pub timeout: Duration,
     pub defect: Option<Defect>,
+    /// CA certificate(s) (PEM) an `https://` service must chain to (`KONFORM_TLS_CA`).
+    pub tls_ca: Option<PathBuf>,
     /// Every `KONFORM_*` variable the client was given.
     pub vars: BTreeMap<String, String>,
 }
@@ -70,6 +73,7 @@ impl ClientEnv {
                     .unwrap_or(10_000),
             ),
             defect: var("KONFORM_DEFECT").and_then(|d| Defect::from_name(&d)),
+            tls_ca: var("KONFORM_TLS_CA").map(PathBuf::from),
             vars,
         }
     }
@@ -80,6 +84,11 @@ impl ClientEnv {
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
+    }
+
+    /// The HTTP client for this action (timeout, TLS CA).
+    pub fn http(&self) -> Result<Http, ClientError> {
+        Ok(Http::new(self.timeout, self.tls_ca.as_deref())?)
     }
 
     pub fn has(&self, d: Defect) -> bool {
@@ -132,7 +141,7 @@ impl std::fmt::Debug for Action {
 
 /// Every simulator's action table. A new simulator's client module (`client/<sim>.rs`) declares
 /// `pub const ACTIONS: &[Action]` and adds it here (one line).
-const ACTION_TABLES: &[&[Action]] = &[vst::ACTIONS, konnektor::ACTIONS, xta::ACTIONS];
+const ACTION_TABLES: &[&[Action]] = &[vst::ACTIONS, konnektor::ACTIONS, osci::ACTIONS, xta::ACTIONS];
 
 /// Every action, in table order.
 pub fn actions() -> impl Iterator<Item = &'static Action> {

@@ -101,13 +101,9 @@ pub fn fetch_wellknown(
     env: &ClientEnv,
     own_ca: &x509_cert::Certificate,
 ) -> Result<WellKnown, ClientError> {
-    let resp = http::request(
-        "GET",
-        &http::join(&env.vst_url, "/.well-known"),
-        &[],
-        b"",
-        env.timeout,
-    )?;
+    let resp = env
+        .http()?
+        .request("GET", &http::join(&env.vst_url, "/.well-known"), &[], b"")?;
     if resp.status != 200 {
         return Err(status_err(&resp));
     }
@@ -185,7 +181,11 @@ pub fn fetch_wellknown(
     })?;
     let vst_enc = find(&|l| !l.contains("regist") && l.contains("enc"))
         .ok_or_else(|| ClientError::Refused(".well-known lists no VST encryption key".into()))?;
-    let vst_sig = find(&|l| !l.contains("regist") && l.contains("sig")).unwrap_or(x5c_key);
+    let listed_sig = find(&|l| !l.contains("regist") && l.contains("sig"));
+    let vst_sig = match listed_sig {
+        Some(k) if !env.has(Defect::ResponseSigWithX5cKey) => k,
+        _ => x5c_key,
+    };
     Ok(WellKnown {
         vst_enc,
         registerstelle_enc,
@@ -239,12 +239,13 @@ fn send(
     body: &[u8],
 ) -> Result<http::Response, ClientError> {
     let url = http::join(&env.vst_url, path);
+    let client = env.http()?;
     let mut last_err = None;
     for attempt in 0..3 {
         if attempt > 0 {
             std::thread::sleep(Duration::from_millis(200 * attempt as u64));
         }
-        match http::request(method, &url, headers, body, env.timeout) {
+        match client.request(method, &url, headers, body) {
             Ok(r) if r.status >= 500 && !env.has(Defect::NoRetryAfter500) => {
                 last_err = Some(status_err(&r));
             }
@@ -390,6 +391,16 @@ fn sign(env: &ClientEnv, handle: &str, segments: &[Segment<'_>]) -> Result<Strin
         .map_err(|e| ClientError::Input(e.to_string()))?;
     let sig = if env.has(Defect::SigRawEcdsa) {
         konnektor::external_authenticate(env, handle, &ti_core::sha256(&input))?
+    } else if env.has(Defect::SigWithAutCertificate) {
+        // The AUT key file of the test PKI stands in for a card's C.AUT (which only ExternalAuthenticate
+        // can use): the CMS names the C.AUT certificate as signer.
+        let aut = pki::Identity::from_pem(
+            &read(env, "insurer/aut.pem")?,
+            &read(env, "insurer/aut.key.pem")?,
+        )
+        .map_err(|e| ClientError::Setup(format!("insurer/aut.pem: {e}")))?;
+        ti_core::cms::sign(&input, &aut.key, &aut.cert_der, false, SystemTime::now())
+            .map_err(|e| ClientError::Setup(e.to_string()))?
     } else {
         konnektor::sign_document(env, handle, &input, env.has(Defect::SigEmbeddedContent))?
     };

@@ -128,6 +128,7 @@ fn check(sc: &Scenario, spans: &Spans) -> Result<(), Invalid> {
         })?;
         plugin
             .check_given(given)
+            .map_err(|e| e.message())
             .map_err(|e| (spans.given(name), format!("field `given.{name}`: {e}")))?;
     }
     if sc.when.is_empty() {

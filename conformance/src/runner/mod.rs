@@ -7,6 +7,7 @@
 //! - [`expect`]: the pure matching of `then` checks against journal snapshots and outputs
 
 pub mod expect;
+mod raw_http;
 mod scenario;
 pub mod steps;
 
@@ -42,19 +43,35 @@ pub struct Shared {
     pub work_dir: PathBuf,
 }
 
+/// Why a run could not be prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("generating the test PKI: {0}")]
+    Pki(#[source] ti_core::Error),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
 impl Shared {
     /// Generate a PKI and write it under `work_dir/pki`.
-    pub fn create(work_dir: &Path) -> Result<Shared, String> {
+    pub fn create(work_dir: &Path) -> Result<Shared, SetupError> {
         let pki =
-            TestPki::generate(&ti_core::pki::PkiOptions::default()).map_err(|e| e.to_string())?;
+            TestPki::generate(&ti_core::pki::PkiOptions::default()).map_err(SetupError::Pki)?;
         let pki_dir = work_dir.join("pki");
         for (rel, text) in pki.files() {
             let p = pki_dir.join(rel);
+            let io = |source| SetupError::Io {
+                path: p.clone(),
+                source,
+            };
             if let Some(parent) = p.parent() {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| format!("{}: {e}", parent.display()))?;
+                std::fs::create_dir_all(parent).map_err(io)?;
             }
-            std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
+            std::fs::write(&p, text).map_err(io)?;
         }
         Ok(Shared {
             pki: Arc::new(pki),

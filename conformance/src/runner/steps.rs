@@ -1,8 +1,8 @@
 //! The steps of a scenario: client actions through the adapter (the in-process reference client or a
 //! vendor's commands) and raw requests the runner sends itself.
 
-use super::RunOptions;
-use crate::adapter::{ActionCommand, Adapter, AdapterFile, run_command};
+use super::{RunOptions, raw_http};
+use crate::adapter::{self, Adapter, run_command};
 use crate::client::{self, ClientEnv};
 use crate::http;
 use crate::model::RawRequest;
@@ -53,7 +53,7 @@ fn write_json(path: &Path, v: &Value) -> Result<(), StepError> {
     })
 }
 
-/// Run action step `index` with `input`; its files live in `dir`.
+/// Run action step `index` with `input`; its files live in `dir`. An action without input gets `{}`.
 pub async fn run_action(
     action: &str,
     input: Option<&Value>,
@@ -64,7 +64,9 @@ pub async fn run_action(
 ) -> Result<ActionOutcome, StepError> {
     let input_path = dir.join(format!("step{index}.input.json"));
     let output_path = dir.join(format!("step{index}.output.json"));
-    let input = input.cloned().unwrap_or(Value::Null);
+    let input = input
+        .cloned()
+        .unwrap_or_else(|| Value::Object(Default::default()));
     write_json(&input_path, &input)?;
     match &opts.adapter {
         Adapter::Reference { defect } => {
@@ -97,71 +99,61 @@ pub async fn run_action(
                 .actions
                 .get(action)
                 .ok_or_else(|| StepError::Adapter(format!("lacks `{action}`")))?;
-            let files = StepFiles {
-                input: &input_path,
-                output: &output_path,
+            let mut runner = vars.clone();
+            runner.insert("KONFORM_ACTION".into(), action.to_string());
+            runner.insert("KONFORM_INPUT".into(), input_path.display().to_string());
+            runner.insert("KONFORM_OUTPUT".into(), output_path.display().to_string());
+            let env = adapter::env::build(std::env::vars(), &runner, &file.env, &cmd.env)
+                .map_err(|e| StepError::Adapter(e.to_string()))?;
+            let timeout = cmd
+                .timeout_ms
+                .or(file.timeout_ms)
+                .map(Duration::from_millis)
+                .unwrap_or(opts.step_timeout);
+            if let Some(h) = &cmd.http {
+                // The harness is told the runner's variables and the adapter's own, not the inherited ones.
+                let mut sent = runner;
+                for k in file.env.keys().chain(cmd.env.keys()) {
+                    if let Some(v) = env.get(k) {
+                        sent.insert(k.clone(), v.clone());
+                    }
+                }
+                return call_harness(action, h, env, sent, input, timeout).await;
+            }
+            let cwd = base_dir.join(file.cwd.clone().unwrap_or_default());
+            let cwd = if cwd.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                cwd
             };
-            run_command_action(action, file, cmd, base_dir, opts, vars, files).await
+            let argv: Vec<String> = match (&cmd.run, &cmd.shell) {
+                (Some(run), _) => run
+                    .iter()
+                    .map(|a| adapter::expand(a, &env))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| StepError::Adapter(e.to_string()))?,
+                (None, Some(sh)) => vec!["sh".into(), "-c".into(), sh.clone()],
+                (None, None) => {
+                    return Err(StepError::Adapter(format!(
+                        "action `{action}` has no command"
+                    )));
+                }
+            };
+            run_command_action(&argv, &env, &cwd, timeout, &output_path).await
         }
     }
-}
-
-struct StepFiles<'a> {
-    input: &'a Path,
-    output: &'a Path,
 }
 
 async fn run_command_action(
-    action: &str,
-    file: &AdapterFile,
-    cmd: &ActionCommand,
-    base_dir: &Path,
-    opts: &RunOptions,
-    vars: &BTreeMap<String, String>,
-    files: StepFiles<'_>,
+    argv: &[String],
+    env: &BTreeMap<String, String>,
+    cwd: &Path,
+    timeout: Duration,
+    output_path: &Path,
 ) -> Result<ActionOutcome, StepError> {
-    let mut env = vars.clone();
-    env.extend(file.env.clone());
-    env.extend(cmd.env.clone());
-    env.insert("KONFORM_ACTION".into(), action.to_string());
-    env.insert("KONFORM_INPUT".into(), files.input.display().to_string());
-    env.insert("KONFORM_OUTPUT".into(), files.output.display().to_string());
-    let argv: Vec<String> = match (&cmd.run, &cmd.shell) {
-        (Some(run), _) => run
-            .iter()
-            .map(|a| crate::adapter::expand(a, &env))
-            .collect(),
-        (None, Some(sh)) => vec!["sh".into(), "-c".into(), sh.clone()],
-        (None, None) => {
-            return Err(StepError::Adapter(format!(
-                "action `{action}` has no command"
-            )));
-        }
-    };
-    // Keep PATH and HOME so vendor commands resolve; everything else comes from the runner.
-    for k in ["PATH", "HOME", "LANG", "TMPDIR"] {
-        if let Ok(v) = std::env::var(k) {
-            env.entry(k.to_string()).or_insert(v);
-        }
-    }
-    let cwd = file
-        .cwd
-        .clone()
-        .map(|c| base_dir.join(c))
-        .unwrap_or_else(|| base_dir.to_path_buf());
-    let cwd = if cwd.as_os_str().is_empty() {
-        PathBuf::from(".")
-    } else {
-        cwd
-    };
-    let timeout = cmd
-        .timeout_ms
-        .or(file.timeout_ms)
-        .map(Duration::from_millis)
-        .unwrap_or(opts.step_timeout);
-    let o = run_command(&argv, &env, &cwd, timeout)
+    let o = run_command(argv, env, cwd, timeout)
         .await
-        .map_err(StepError::Adapter)?;
+        .map_err(|e| StepError::Adapter(e.to_string()))?;
     let mut note = String::new();
     if o.timed_out {
         note = format!(
@@ -169,7 +161,7 @@ async fn run_command_action(
             timeout.as_millis()
         );
     }
-    let output = match std::fs::read(files.output) {
+    let output = match std::fs::read(output_path) {
         Ok(b) if !b.is_empty() => match serde_json::from_slice::<Value>(&b) {
             Ok(v) => Some(v),
             Err(e) => {
@@ -187,6 +179,31 @@ async fn run_command_action(
         stdout: o.stdout,
         stderr: o.stderr,
         note,
+    })
+}
+
+/// An `http:` action: the harness gets the action, its input and `sent` (the runner's variables plus
+/// the adapter's `env:`), and answers like a command.
+async fn call_harness(
+    action: &str,
+    h: &adapter::http::HttpAction,
+    env: BTreeMap<String, String>,
+    sent: BTreeMap<String, String>,
+    input: Value,
+    timeout: Duration,
+) -> Result<ActionOutcome, StepError> {
+    let body = adapter::http::request_body(action, &input, &sent);
+    let h = h.clone();
+    let answer = tokio::task::spawn_blocking(move || adapter::http::call(&h, &env, &body, timeout))
+        .await
+        .map_err(|e| StepError::Panicked(e.to_string()))?
+        .map_err(|e| StepError::Adapter(e.to_string()))?;
+    Ok(ActionOutcome {
+        exit_code: answer.exit_code,
+        output: answer.output,
+        stdout: answer.stdout,
+        stderr: answer.stderr,
+        note: String::new(),
     })
 }
 
@@ -222,11 +239,7 @@ pub async fn raw_request(req: &RawRequest, sims: &SimSet) -> Result<http::Respon
     }
     let method = req.method.to_ascii_uppercase();
     tokio::task::spawn_blocking(move || {
-        let h: Vec<(&str, &str)> = headers
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        http::request(&method, &url, &h, &body, Duration::from_secs(30))
+        raw_http::send(&method, &url, &headers, &body, Duration::from_secs(30))
             .map_err(|e| StepError::Request(e.to_string()))
     })
     .await

@@ -104,7 +104,9 @@ fn state(
     g: &KonnektorGiven,
     pki: &Arc<TestPki>,
 ) -> Result<mock_konnektor::KonnektorState, SimError> {
-    let k = mock_konnektor::KonnektorState::new(config(g)?, pki.clone()).map_err(given_err)?;
+    let store = sim_kit::store::Store::ephemeral().map_err(given_err)?;
+    let k =
+        mock_konnektor::KonnektorState::new(config(g)?, pki.clone(), store).map_err(given_err)?;
     let card = mock_konnektor::DEFAULT_CARD_HANDLE;
     if let Some(s) = &g.pin_status {
         k.set_pin_status(card, pin_status(s)?)
@@ -128,14 +130,14 @@ impl SimPlugin for Konnektor {
         "konnektor"
     }
 
-    fn check_given(&self, given: &Value) -> Result<(), String> {
-        let g: KonnektorGiven = parse_given(given)?;
-        config(&g).map_err(|e| e.to_string())?;
+    fn check_given(&self, given: &Value) -> Result<(), SimError> {
+        let g: KonnektorGiven = parse_given("konnektor", given)?;
+        config(&g)?;
         if let Some(s) = &g.pin_status {
-            pin_status(s).map_err(|e| e.to_string())?;
+            pin_status(s)?;
         }
         if let Some(s) = &g.next_verify_pin {
-            verify_answer(s).map_err(|e| e.to_string())?;
+            verify_answer(s)?;
         }
         Ok(())
     }
@@ -146,7 +148,7 @@ impl SimPlugin for Konnektor {
         ctx: &'a StartContext<'a>,
     ) -> BoxFuture<'a, Result<Box<dyn RunningSim>, SimError>> {
         Box::pin(async move {
-            let g: KonnektorGiven = parse_given(given).map_err(given_err)?;
+            let g: KonnektorGiven = parse_given("konnektor", given)?;
             let state = state(&g, ctx.pki)?;
             let server = serve::spawn(mock_konnektor::app(state.clone()), serve::loopback_any())
                 .await

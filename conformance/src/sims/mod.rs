@@ -7,6 +7,7 @@
 //! to the runner").
 
 pub mod konnektor;
+pub mod osci;
 pub mod vst;
 pub mod xta;
 
@@ -26,7 +27,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Every simulator the runner knows. A new simulator adds its plugin here (one line).
 pub fn registry() -> &'static [&'static dyn SimPlugin] {
-    &[&vst::Vst, &konnektor::Konnektor, &xta::Xta]
+    &[&vst::Vst, &konnektor::Konnektor, &osci::Osci, &xta::Xta]
 }
 
 /// The plugin named `name` (the key under `given:`, `sim:` in checks, `target:` in raw requests).
@@ -57,6 +58,18 @@ pub enum SimError {
     Unsupported { sim: &'static str, message: String },
 }
 
+impl SimError {
+    /// The explanation without the `given.<sim>:` prefix.
+    pub fn message(&self) -> String {
+        match self {
+            SimError::Given { message, .. } | SimError::Unsupported { message, .. } => {
+                message.clone()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
 /// What every simulator of a run shares: the test PKI, in memory and on disk.
 pub struct StartContext<'a> {
     pub pki: &'a Arc<TestPki>,
@@ -74,7 +87,7 @@ pub trait SimPlugin: Send + Sync {
     }
 
     /// Check `given.<name>` when the scenario is loaded, so a typo is a file:line error, not a failed run.
-    fn check_given(&self, given: &Value) -> Result<(), String>;
+    fn check_given(&self, given: &Value) -> Result<(), SimError>;
 
     /// Apply `given.<name>` (`Value::Null` when absent) and start the server.
     fn start<'a>(
@@ -119,12 +132,18 @@ pub trait RunningSim: Send + Sync {
     fn stop(self: Box<Self>) -> BoxFuture<'static, ()>;
 }
 
-/// Parse `given.<name>` into the plugin's typed form (JSON semantics, unknown keys are errors).
-pub fn parse_given<T: serde::de::DeserializeOwned + Default>(given: &Value) -> Result<T, String> {
+/// Parse `given.<sim>` into the plugin's typed form (JSON semantics, unknown keys are errors).
+pub fn parse_given<T: serde::de::DeserializeOwned + Default>(
+    sim: &'static str,
+    given: &Value,
+) -> Result<T, SimError> {
     if given.is_null() {
         return Ok(T::default());
     }
-    serde_json::from_value(given.clone()).map_err(|e| e.to_string())
+    serde_json::from_value(given.clone()).map_err(|e| SimError::Given {
+        sim,
+        message: e.to_string(),
+    })
 }
 
 /// The simulators started for one scenario.

@@ -121,9 +121,9 @@ impl SimPlugin for Vst {
         &["konnektor"]
     }
 
-    fn check_given(&self, given: &Value) -> Result<(), String> {
-        let g: VstGiven = parse_given(given)?;
-        config(&g).map(|_| ()).map_err(|e| e.to_string())
+    fn check_given(&self, given: &Value) -> Result<(), SimError> {
+        let g: VstGiven = parse_given("vst", given)?;
+        config(&g).map(|_| ())
     }
 
     fn start<'a>(
@@ -132,7 +132,7 @@ impl SimPlugin for Vst {
         ctx: &'a StartContext<'a>,
     ) -> BoxFuture<'a, Result<Box<dyn RunningSim>, SimError>> {
         Box::pin(async move {
-            let g: VstGiven = parse_given(given).map_err(given_err)?;
+            let g: VstGiven = parse_given("vst", given)?;
             let state = state(&g, ctx.pki)?;
             let server = serve::spawn(mock_vst::app(state.clone()), serve::loopback_any())
                 .await

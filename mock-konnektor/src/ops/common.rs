@@ -30,6 +30,7 @@ pub struct CallContext {
 
 impl CallContext {
     pub fn parse(c: &Child<'_>) -> OpResult<CallContext> {
+        c.allowed_attrs(&[])?;
         let m = c.sequence(&[MANDANT_ID, CLIENT_SYSTEM_ID, WORKPLACE_ID, USER_ID])?;
         Ok(CallContext {
             mandant: m.required(MANDANT_ID)?.max_length(64)?,
@@ -250,6 +251,7 @@ pub struct PinTarget {
 
 impl PinTarget {
     pub fn parse(el: &Child<'_>) -> OpResult<PinTarget> {
+        el.allowed_attrs(&[])?;
         let m = el.sequence(&[CONTEXT, CARD_HANDLE, PIN_TYP])?;
         let pin = m.required(PIN_TYP)?;
         Ok(PinTarget {

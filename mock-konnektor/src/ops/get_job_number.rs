@@ -15,6 +15,7 @@ pub struct GetJobNumberRequest {
 
 impl GetJobNumberRequest {
     pub fn parse(el: &Child<'_>) -> OpResult<GetJobNumberRequest> {
+        el.allowed_attrs(&[])?;
         let m = el.sequence(&[CONTEXT])?;
         Ok(GetJobNumberRequest {
             context: CallContext::parse(&m.required(CONTEXT)?)?,

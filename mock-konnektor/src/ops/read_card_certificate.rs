@@ -24,6 +24,7 @@ pub struct ReadCardCertificateRequest {
 
 impl ReadCardCertificateRequest {
     pub fn parse(el: &Child<'_>) -> OpResult<ReadCardCertificateRequest> {
+        el.allowed_attrs(&[])?;
         let m = el.sequence(&[CARD_HANDLE, CONTEXT, CERT_REF_LIST, CRYPT])?;
         let card = CardRef::parse(&m.required(CARD_HANDLE)?)?;
         let context = CallContext::parse(&m.required(CONTEXT)?)?;

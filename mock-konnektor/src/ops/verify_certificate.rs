@@ -23,6 +23,7 @@ pub struct VerifyCertificateRequest {
 
 impl VerifyCertificateRequest {
     pub fn parse(el: &Child<'_>) -> OpResult<VerifyCertificateRequest> {
+        el.allowed_attrs(&[])?;
         let m = el.sequence(&[CONTEXT, X509_CERTIFICATE, VERIFICATION_TIME])?;
         let cert = m.required(X509_CERTIFICATE)?;
         Ok(VerifyCertificateRequest {

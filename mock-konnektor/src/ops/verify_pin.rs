@@ -39,6 +39,11 @@ impl VerifyPinRequest {
                 ),
             )
             .at(self.path.clone()),
+            VerifyError::Store(e) => OpErr::new(
+                codes::INTERNAL,
+                "konnektor.internal",
+                format!("the PIN state could not be stored: {e}"),
+            ),
         })?;
         let mut w = XmlWriter::new();
         w.open(

@@ -26,6 +26,9 @@ use std::borrow::Cow;
 pub struct Limits {
     pub max_depth: usize,
     pub max_elements: usize,
+    /// Attributes on one element (the JAXP default `jdk.xml.elementAttributeLimit` of the Java XML stacks
+    /// real Konnektors run on is 10,000).
+    pub max_attributes: usize,
 }
 
 impl Default for Limits {
@@ -33,6 +36,7 @@ impl Default for Limits {
         Limits {
             max_depth: 64,
             max_elements: 100_000,
+            max_attributes: 10_000,
         }
     }
 }
@@ -331,15 +335,15 @@ mod tests {
         let deep = "<a>".repeat(100) + &"</a>".repeat(100);
         assert_eq!(p(&deep).unwrap_err().rule, "xml.depth");
         let many = format!("<r>{}</r>", "<a/>".repeat(11));
-        let e = parse(
-            many.as_bytes(),
-            Limits {
-                max_depth: 8,
-                max_elements: 10,
-            },
-        )
-        .unwrap_err();
+        let small = Limits {
+            max_depth: 8,
+            max_elements: 10,
+            max_attributes: 3,
+        };
+        let e = parse(many.as_bytes(), small).unwrap_err();
         assert_eq!(e.rule, "xml.element-count");
+        let e = parse(b"<x a='1' b='2' c='3' d='4'/>", small).unwrap_err();
+        assert_eq!(e.rule, "xml.attribute-count");
         assert_eq!(
             parse(&[0x3c, 0x78, 0xff, 0x2f, 0x3e], Limits::default())
                 .unwrap_err()

@@ -111,7 +111,18 @@ impl<'a> Builder<'a> {
             }
         };
         let first_attr = self.doc.attrs.len() as u32;
-        for a in e.attributes().with_checks(true) {
+        for (n, a) in e.attributes().with_checks(true).enumerate() {
+            if n >= self.limits.max_attributes {
+                return Err(XmlError::new(
+                    "xml.attribute-count",
+                    format!(
+                        "Element \"{}\" has more than {} attributes",
+                        quote(&name),
+                        self.limits.max_attributes
+                    ),
+                )
+                .at(self.path(Some(&name))));
+            }
             let a = a.map_err(|err| {
                 XmlError::new(
                     "xml.well-formed",

@@ -201,6 +201,24 @@ async fn soap_version_action_and_content_type() {
     assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(r.code(), Some(4000));
 
+    // No Content-Type at all: 415 too (SOAP 1.1 §6.1.1: SOAP bodies travel as text/xml).
+    let r = send(
+        &app,
+        axum::http::Request::post("/Konnektorservice")
+            .header("soapaction", A_VERIFY_PIN)
+            .body(axum::body::Body::from(good.clone()))
+            .unwrap(),
+    )
+    .await;
+    validate_soap_response(&r);
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(r.code(), Some(4000));
+    assert!(
+        r.has_diag("konnektor.http.content-type"),
+        "{:?}",
+        r.diagnoses
+    );
+
     let r = send(
         &app,
         axum::http::Request::get("/Konnektorservice")

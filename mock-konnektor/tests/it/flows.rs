@@ -564,7 +564,7 @@ fn bad_configurations_are_refused() {
         ),
     ] {
         let cfg: KonnektorConfig = sim_kit::config::from_yaml(yaml, "t.yaml").unwrap();
-        let e = KonnektorState::new(cfg, pki())
+        let e = KonnektorState::new(cfg, pki(), sim_kit::store::Store::ephemeral().unwrap())
             .err()
             .expect(yaml)
             .to_string();

@@ -7,8 +7,10 @@
 
 mod bad_input;
 mod flows;
+mod hostile;
 mod recorded;
 mod snapshot;
+mod store;
 mod support;
 mod tls;
 mod zeep;

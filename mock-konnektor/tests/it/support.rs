@@ -22,7 +22,8 @@ pub fn pki() -> Arc<TestPki> {
 }
 
 pub fn sim(config: KonnektorConfig) -> (Router, KonnektorState) {
-    let st = KonnektorState::new(config, pki()).expect("valid config");
+    let store = sim_kit::store::Store::ephemeral().expect("in-memory store");
+    let st = KonnektorState::new(config, pki(), store).expect("valid config");
     (mock_konnektor::app(st.clone()), st)
 }
 

@@ -147,6 +147,8 @@ pub struct AsyncResult {
     pub record: usize,
     pub values: Vec<DecryptedValue>,
     pub errors: Vec<Finding>,
+    /// Diagnoses without a processing error (journaled only).
+    pub notes: Vec<Diagnosis>,
 }
 
 /// The checks after the answer: VST values in `async` mode, and the Registerstelle's checks of
@@ -198,6 +200,11 @@ pub fn run_async_checks(ctx: &Ctx<'_>, p: &PendingChecks) -> Vec<AsyncResult> {
                 .find(|v| v.field == f)
                 .map(|v| v.value.as_str())
         };
+        res.notes.extend(super::decrypt::alt_equals_new(
+            i,
+            get(Field::IdVersicherter),
+            get(Field::IdVersicherterAlt),
+        ));
         let (vs, sd) = (get(Field::Vitalstatus), get(Field::Sterbedatum));
         let mut errors = Vec::new();
         registerstelle_checks(i, vs, sd, &mut errors);

@@ -12,7 +12,27 @@ use ti_core::ecies::{self, DecryptFailure};
 use ti_core::ids::{self, KvnrError};
 
 /// Diagnoses listed for a rejected delivery before the rest are only counted.
-const LISTED: usize = 20;
+pub(crate) const LISTED: usize = 20;
+
+/// An `IdVersicherterAlt` equal to the new `IdVersicherter`: accepted (the seed lists no check), but the
+/// seed sets it only "wenn der Versicherte bei seiner Vorversicherung unter einer anderen Nummer
+/// versichert war".
+pub(crate) fn alt_equals_new(
+    record: usize,
+    id_versicherter: Option<&str>,
+    id_versicherter_alt: Option<&str>,
+) -> Option<Diagnosis> {
+    let (new, old) = (id_versicherter?, id_versicherter_alt?);
+    (new == old).then(|| {
+        Diagnosis::new(
+            "kvnr.alt-equals-new",
+            "IdVersicherterAlt equals IdVersicherter; it is only set when the insured person had another number at the previous insurer",
+        )
+        .at(ptr(record, "IdVersicherterAlt"))
+        .hint("leave IdVersicherterAlt out when the number did not change")
+        .seed(seed::KVNR_ALT)
+    })
+}
 
 /// Decrypt and check every VST value (IdVersicherter, IdVersicherterAlt, IkAlt) before the answer; keep
 /// the plaintext in `records`. The first failing value decides the status.

@@ -8,6 +8,7 @@ use sim_kit::Diagnosis;
 use std::collections::HashMap;
 use ti_core::cms::{CmsFailure, ParsedCms};
 use ti_core::ids;
+use ti_core::pki::{CertRole, role_of};
 use ti_core::sig_input::{self, Segment, Variant};
 
 /// "Allgemeiner Hinweis": no patient data in IdDatenlieferung / IdDatensatz; IdDatensatz unique.
@@ -75,7 +76,45 @@ pub(crate) fn check_signature(
     let parsed = parse_detached(signatur_b64)?;
     parsed.check_signature().map_err(|f| r400(&f, None))?;
     check_message_digest(ctx, &parsed, segments)?;
+    check_signer_role(&parsed)?;
     check_signer(ctx, &parsed)
+}
+
+/// The signer must be the SMC-B's signature certificate ("eine detached nonQES-Signatur …, die mithilfe
+/// des Signatur-Zertifikats auf der SMC-B-Karte gebildet wird"): a signature by another certificate of
+/// the card is not the signature the seed asks for, so it does not verify (400).
+fn check_signer_role(parsed: &ParsedCms) -> Result<(), Rejection> {
+    let reading = role_of(&parsed.signer_cert);
+    if reading.role == Some(CertRole::SmcbSig) {
+        return Ok(());
+    }
+    let found = match reading.role {
+        Some(r) if r == CertRole::SmcbAut => {
+            format!("{r} (the SMC-B's authentication certificate)")
+        }
+        Some(r) => r.to_string(),
+        None => "a certificate without a TI role".to_string(),
+    };
+    let hint = if reading.role == Some(CertRole::SmcbAut) {
+        "sign with SignDocument (which uses the card's C.SIG), not with the C.AUT key that ExternalAuthenticate uses"
+    } else {
+        "sign with the Konnektor's SignDocument and the SMC-B's signature certificate (C.SIG / C.HCI.OSIG)"
+    };
+    Err(Rejection::new(
+        400,
+        Diagnosis::new(
+            "cms.signer-role",
+            format!(
+                "the CMS signer certificate `{}` is {found} ({}); the signature must be made with {} (the SMC-B's Signatur-Zertifikat)",
+                ti_core::pki::subject_string(&parsed.signer_cert),
+                reading.basis,
+                CertRole::SmcbSig
+            ),
+        )
+        .at(AT)
+        .hint(hint)
+        .seed(seed::SIGNER_ROLE),
+    ))
 }
 
 /// base64 → DER CMS SignedData, detached.

@@ -176,11 +176,14 @@ impl Rejection {
 }
 
 /// Processing error codes konform raises (the seed names only `DecryptionError` and
-/// `WrongFormatIdVersicherter` as examples; the others are konform's, see `docs/vst.md`).
+/// `WrongFormatIdVersicherter` as examples; the others are konform's, see `docs/vst.md`). There is no
+/// code for a repeated `IdDatensatz`: a processing error names its record by `IdDatenlieferung` and
+/// `IdDatensatz`, which a duplicate cannot do, and the seed evaluates errors found on acceptance "auf die
+/// gesamte Meldung" — so it is a synchronous 400 (`delivery.duplicate-id-datensatz`).
 pub mod codes {
     pub const DECRYPTION_ERROR: &str = "DecryptionError";
     pub const INCONSISTENT_STERBEDATUM: &str = "InconsistentSterbedatum";
-    pub const ALL: [&str; 10] = [
+    pub const ALL: [&str; 9] = [
         "DecryptionError",
         "WrongFormatIdVersicherter",
         "WrongEnvironmentIdVersicherter",
@@ -190,7 +193,6 @@ pub mod codes {
         "WrongFormatVitalstatus",
         "WrongFormatSterbedatum",
         "InconsistentSterbedatum",
-        "DuplicateIdDatensatz",
     ];
 }
 
@@ -312,8 +314,22 @@ pub fn check_delivery(
             ..StoredRecord::default()
         })
         .collect();
+    let mut warnings = warnings;
     if ctx.profile.id_checks == IdChecks::Sync {
         decrypt::check_vst_values(ctx, stream, &values, &mut records)?;
+        warnings.extend(
+            records
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| {
+                    decrypt::alt_equals_new(
+                        i,
+                        r.id_versicherter.as_deref(),
+                        r.id_versicherter_alt.as_deref(),
+                    )
+                })
+                .take(decrypt::LISTED),
+        );
     }
     let pending = PendingChecks::prepare(ctx.profile.id_checks, stream, body, &values);
     Ok(Checked {

@@ -155,6 +155,7 @@ impl VstState {
     pub fn set_profile(&self, p: Profile) {
         self.data().profile = p;
         *lock(&self.inner.wellknown) = None;
+        self.forget_logins();
     }
     pub fn profile(&self) -> Profile {
         self.data().profile.clone()

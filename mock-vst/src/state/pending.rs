@@ -29,6 +29,10 @@ impl PendingJob {
     pub fn seq(&self) -> u64 {
         self.seq
     }
+    /// How long after the answer the job runs (profile at acceptance).
+    pub fn processing_delay_ms(&self) -> u64 {
+        self.profile.processing_delay_ms
+    }
 }
 
 /// Decrements the pending count when dropped.
@@ -117,6 +121,11 @@ impl VstState {
             delivery.processed = true;
             let mut errs = Vec::new();
             for r in results.iter() {
+                for n in &r.notes {
+                    if diagnoses.len() < JOURNALED {
+                        diagnoses.push(n.clone());
+                    }
+                }
                 let Some(id_datensatz) = delivery.records.get(r.record).map(|r| &r.id_datensatz)
                 else {
                     continue;

@@ -18,6 +18,8 @@ pub struct Insurer {
     pub id: InsurerId,
     pub aut_cert_der: Vec<u8>,
     pub aut_key: EcPublicKey,
+    /// The C.SIG key, when registered (for the `auth_token_key: sig` reading of the login token).
+    pub sig_key: Option<EcPublicKey>,
     /// For values the VST encrypts for this insurer (requests, anonymizations).
     pub enc_key: Option<EcPublicKey>,
     pub registered_at: String,
@@ -145,6 +147,10 @@ pub fn verify_registration(
         Some(text) => Some(certificate(text, "encryption certificate", anchors)?.1),
         None => None,
     };
+    let sig_key = match &r.signature_certificate {
+        Some(text) => Some(certificate(text, "signature certificate", anchors)?.1),
+        None => None,
+    };
     let aut_cert_der = cert.to_der().map_err(|e| RegistrationError::Certificate {
         what: "certificate",
         source: ti_core::Error::Certificate(e.to_string()),
@@ -156,6 +162,7 @@ pub fn verify_registration(
         },
         aut_cert_der,
         aut_key,
+        sig_key,
         enc_key,
         registered_at: sim_kit::now_rfc3339(),
     })
@@ -171,6 +178,7 @@ pub fn default_registration(pki: &TestPki) -> Registration {
         certificate: pki.insurer_aut.cert_pem(),
         signature: b64_encode(&sig),
         encryption_certificate: Some(pki.insurer_enc.cert_pem()),
+        signature_certificate: Some(pki.insurer_sig.cert_pem()),
     }
 }
 

@@ -310,6 +310,14 @@ pub async fn get(s: &Sim, path: &str) -> Resp {
     .await
 }
 
+/// Wait until the asynchronous checks have run (the processing delay included).
+pub async fn settled(s: &Sim) {
+    assert!(
+        s.state.settle(std::time::Duration::from_secs(30)).await,
+        "asynchronous checks did not finish"
+    );
+}
+
 /// Verify a VST response signature (base64 DER ECDSA-SHA256) over `input` with the VST signing key.
 pub fn verify_vst_sig(pki: &TestPki, input: &[u8], sig_b64: &str) -> bool {
     let sig = ti_core::b64_decode(sig_b64).unwrap();
@@ -348,7 +356,28 @@ pub mod tcp {
     impl Conn {
         pub async fn connect(addr: SocketAddr) -> std::io::Result<Conn> {
             let stream = tokio::net::TcpStream::connect(addr).await?;
-            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            Self::over(stream).await
+        }
+
+        /// Over TLS to `localhost`, with the given client configuration.
+        pub async fn connect_tls(
+            addr: SocketAddr,
+            cfg: std::sync::Arc<rustls::ClientConfig>,
+        ) -> std::io::Result<Conn> {
+            let stream = tokio::net::TcpStream::connect(addr).await?;
+            let name = rustls::pki_types::ServerName::try_from("localhost")
+                .map_err(std::io::Error::other)?;
+            let tls = tokio_rustls::TlsConnector::from(cfg)
+                .connect(name, stream)
+                .await?;
+            Self::over(tls).await
+        }
+
+        async fn over<T>(io: T) -> std::io::Result<Conn>
+        where
+            T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+        {
+            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
                 .await
                 .map_err(std::io::Error::other)?;
             tokio::spawn(conn);

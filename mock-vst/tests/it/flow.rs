@@ -50,10 +50,17 @@ async fn insurer_client_flow_over_tcp() {
         ti_core::jws::public_key_from_jwk(k).unwrap()
     };
     let (vst_enc, reg_enc, vst_sig) = (key("vst-enc"), key("registerstelle-enc"), key("vst-sig"));
-    assert_eq!(
+    // The token is signed with the VST's AUT certificate; response signatures come from the key the
+    // token lists as vst-sig (a different certificate: C.FD.SIG).
+    assert_ne!(
         vst_sig,
         ti_core::pki::public_key_of_cert(&vst_cert).unwrap()
     );
+    assert_eq!(
+        ti_core::pki::role_of(&vst_cert).role,
+        Some(ti_core::pki::CertRole::FdAut)
+    );
+    assert_eq!(vst_sig, pki.vst_sig.public_key());
 
     // 2. Encrypt, sign, submit.
     let p = EciesParams::default();
@@ -111,8 +118,15 @@ async fn insurer_client_flow_over_tcp() {
     );
     assert!(r.body.is_empty(), "the answer to a delivery is empty");
 
-    // 3. Poll processing errors: the Registerstelle found Vitalstatus 05.
+    // 3. Poll processing errors: nothing yet right after the delivery (the processing takes its time),
+    // then the Registerstelle found Vitalstatus 05.
     let auth_only = [("authorization", a.as_str())];
+    let r = c.request("GET", VS_ERR, &auth_only, b"").await.unwrap();
+    assert_eq!(
+        r.status, 204,
+        "a poll during the processing delay finds nothing"
+    );
+    assert!(state.settle(std::time::Duration::from_secs(30)).await);
     let r = c.request("GET", VS_ERR, &auth_only, b"").await.unwrap();
     assert_eq!(r.status, 200);
     let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();

@@ -31,13 +31,24 @@ async fn content_type_must_be_application_json() {
         let r = post_ct(&s, Some(ct), body).await;
         assert_eq!(r.status, StatusCode::OK, "{ct}: {:?}", r.diags);
     }
-    for ct in [
-        Some("text/plain"),
-        None,
-        Some("application/json; charset=iso-8859-1"),
-        Some("application/xml"),
-        Some("application/json; boundary=x"),
-    ] {
+    // Any charset label is read as UTF-8 (issue 15: it was 415), with a diagnosis; so are other
+    // parameters. The strict reading is a profile switch (see fidelity::content_type_strict_switch).
+    for (i, (ct, rule)) in [
+        ("application/json; charset=iso-8859-1", "http.charset"),
+        (
+            "application/json; boundary=x",
+            "http.content-type-parameter",
+        ),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let body = vs_body(&s.pki, &format!("ct-lenient-{i}"), &[good(20 + i)]);
+        let r = post_ct(&s, Some(ct), body).await;
+        assert_eq!(r.status, StatusCode::OK, "{ct}: {:?}", r.diags);
+        assert!(r.has(rule, Some("header:Content-Type")), "{:?}", r.diags);
+    }
+    for ct in [Some("text/plain"), None, Some("application/xml")] {
         let body = vs_body(&s.pki, "ct-bad", &[good(9)]);
         let r = post_ct(&s, ct, body).await;
         assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{ct:?}");
@@ -48,7 +59,7 @@ async fn content_type_must_be_application_json() {
         );
         assert!(r.body.is_empty(), "no extended error description");
     }
-    assert_eq!(s.state.deliveries().len(), 3);
+    assert_eq!(s.state.deliveries().len(), 5);
 }
 
 #[tokio::test]
@@ -705,6 +716,10 @@ async fn registerstelle_checks_are_asynchronous_processing_errors() {
         "synchronous answer first: {:?}",
         r.diags
     );
+    // The processing takes its time (profile processing_delay_ms): a poll right away finds nothing yet
+    // and does not wait (issue 15: it used to block until the checks had run).
+    assert_eq!(get(&s, VS_ERR).await.status, StatusCode::NO_CONTENT);
+    settled(&s).await;
     let r = get(&s, VS_ERR).await;
     assert_eq!(r.status, StatusCode::OK);
     let v = r.json();
@@ -967,6 +982,7 @@ async fn async_id_checks_profile_turns_errors_into_processing_errors() {
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.diags);
+    settled(&s).await;
     let v = get(&s, VS_ERR).await.json();
     let codes: Vec<&str> = v["Fehler"]
         .as_array()
@@ -1028,7 +1044,12 @@ async fn wellknown_is_a_signed_jwt_with_the_keys() {
             .unwrap();
         ti_core::pki::verify_chain(&cert, &[], &[s.pki.ca.cert()], std::time::SystemTime::now())
             .unwrap();
-        assert_eq!(v.x5c[0], s.pki.vst_sig.cert_der);
+        // Signed with the VST's AUT certificate (issue 15: it was the signing certificate).
+        assert_eq!(v.x5c[0], s.pki.vst_aut.cert_der);
+        assert_eq!(
+            ti_core::pki::role_of(&cert).role,
+            Some(ti_core::pki::CertRole::FdAut)
+        );
         let p: serde_json::Value = serde_json::from_slice(&v.payload).unwrap();
         assert!(p["exp"].as_u64().unwrap() > p["iat"].as_u64().unwrap());
         let keys = p["keys"].as_array().unwrap();
@@ -1127,6 +1148,7 @@ async fn json_escapes_are_read_as_the_values_they_stand_for() {
     assert!(body.contains("\\/"));
     let r = post(&s, VS, body).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.diags);
+    settled(&s).await;
     let v = get(&s, VS_ERR).await.json();
     assert_eq!(v["Fehler"][0]["IdDatensatz"], "e-001");
     assert_eq!(v["Fehler"][0]["Code"], "InconsistentSterbedatum");

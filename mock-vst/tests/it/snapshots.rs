@@ -123,6 +123,7 @@ async fn response_bodies() {
             .as_u16(),
         200
     );
+    settled(&s).await;
     let mut bodies = serde_json::Map::new();
     for (name, path) in [
         ("requests", VS_REQ),

@@ -1,0 +1,13 @@
+//! Integration tests of the conformance crate, in one binary: the shipped packs against the scenario
+//! schema, the reporters' output (snapshots), adapters (command environment, HTTP harness).
+
+mod adapters;
+mod reports;
+mod schema;
+
+use std::path::PathBuf;
+
+/// The workspace's `scenarios/` folder.
+pub fn scenarios_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
+}
