@@ -170,3 +170,65 @@ fn pki_init_writes_account_certificates() {
         }
     }
 }
+
+/// The "done when": a portal client and an authority client exchange a FIM Versammlungsanzeige
+/// through `konform up`'s XTA server over mTLS (the reference client with the account certificates
+/// `konform up` wrote), and the message survives a `kill -9` in between.
+#[test]
+fn portal_and_authority_exchange_over_mtls_across_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let ready = dir.path().join("ready.json");
+    let (mut child, url) = start(&data, &ready, &[]);
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let files = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/xta-fim/files");
+    let input = dir.path().join("send.json");
+    std::fs::write(
+        &input,
+        serde_json::json!({
+            "message": files.join("Versammlungsanzeige.xml"),
+            "attachments": [files.join("Lageplan.pdf"), files.join("Foto_Bühne.png")],
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let client = |action: &str, input: Option<&Path>, url: &str| {
+        let mut c = Command::new(common::KONFORM);
+        c.args(["client", action])
+            .env("KONFORM_XTA_URL", url)
+            .env("KONFORM_PKI_DIR", data.join("pki"));
+        if let Some(i) = input {
+            c.arg("--input").arg(i);
+        }
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{action}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .unwrap_or_else(|e| panic!("{action}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
+    };
+    let sent = client("xta.send", Some(&input), &url);
+    let id = sent["message_id"].as_str().unwrap().to_string();
+    assert_eq!(sent["status"], 0);
+    child.kill().unwrap();
+    let _ = child.wait();
+    let (mut child, url) = start(&data, &ready, &[]);
+    let got = client("xta.fetch", None, &url);
+    assert_eq!(got["messages"][0]["message_id"], id.as_str());
+    let pdf = std::fs::read(files.join("Lageplan.pdf")).unwrap();
+    let sha: String = ti_core::sha256(&pdf)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(got["messages"][0]["attachments"][0]["sha256"], sha.as_str());
+    let rep_in = dir.path().join("rep.json");
+    std::fs::write(&rep_in, serde_json::json!({ "message_id": id }).to_string()).unwrap();
+    assert_eq!(
+        client("xta.transport_report", Some(&rep_in), &url)["status"],
+        1
+    );
+    child.kill().unwrap();
+    let _ = child.wait();
+}

@@ -66,6 +66,27 @@ pub enum Defect {
     OsciFetchWithoutDialog,
     OsciSkipExitDialog,
     OsciReuseMessageId,
+    // XTA / FIM-Versammlungsanzeige (seed 001)
+    XtaServiceMisspelt,
+    XtaMetaNotFromHeader,
+    #[serde(rename = "xta-payload-schema-1-2")]
+    XtaPayloadSchema12,
+    XtaBusinessScenarioUndefined,
+    XtaAttachmentPathAsFilename,
+    XtaFilenameUrlEncoded,
+    XtaZipAttachments,
+    XtaMessageDoubleBase64,
+    #[serde(rename = "xta-latin1-message")]
+    XtaLatin1Message,
+    XtaProductionAuthorKey,
+    #[serde(rename = "xta-soap-1-1")]
+    XtaSoap11,
+    XtaNoWsAddressing,
+    XtaOwnMessageId,
+    XtaSharedTlsCertificate,
+    XtaNoClose,
+    XtaFirstPageOnly,
+    XtaListFormTypo,
 }
 
 /// A defect, the obligation it breaks and what it does.
@@ -293,6 +314,89 @@ pub const TABLE: &[DefectInfo] = &[
         defect: Defect::OsciReuseMessageId,
         obligation: "osci.store.message-id",
         description: "one MessageId for several deliveries",
+        defect: Defect::XtaServiceMisspelt,
+        obligation: "fim.xta.service",
+        description: "Service urn:fim:Versamlungsanzeige:1.4 copied from the concept's prose (one m)",
+    },
+    DefectInfo {
+        defect: Defect::XtaMetaNotFromHeader,
+        obligation: "fim.xta.congruent-header",
+        description: "transport order filled from configuration, not from the FIM message header",
+    },
+    DefectInfo {
+        defect: Defect::XtaPayloadSchema12,
+        obligation: "fim.xta.message-type",
+        description: "payloadSchema of FIM-Versammlungsanzeige 1.2 (the concept's earlier version)",
+    },
+    DefectInfo {
+        defect: Defect::XtaBusinessScenarioUndefined,
+        obligation: "fim.xta.business-scenario",
+        description: "BusinessScenario sent as Undefined text instead of the Defined code FIM_DATA",
+    },
+    DefectInfo {
+        defect: Defect::XtaAttachmentPathAsFilename,
+        obligation: "fim.xta.attachment-names",
+        description: "attachment filename is the local path, not the proof name",
+    },
+    DefectInfo {
+        defect: Defect::XtaFilenameUrlEncoded,
+        obligation: "fim.xta.attachment-names",
+        description: "attachment file names URL-encoded (umlauts as %C3%BC)",
+    },
+    DefectInfo {
+        defect: Defect::XtaZipAttachments,
+        obligation: "fim.xta.no-compression",
+        description: "attachments bundled into one ZIP",
+    },
+    DefectInfo {
+        defect: Defect::XtaMessageDoubleBase64,
+        obligation: "fim.xta.message-xml",
+        description: "the FIM message base64-encoded before it is put into the container",
+    },
+    DefectInfo {
+        defect: Defect::XtaLatin1Message,
+        obligation: "fim.xta.message-encoding",
+        description: "the FIM message re-encoded as ISO-8859-1",
+    },
+    DefectInfo {
+        defect: Defect::XtaProductionAuthorKey,
+        obligation: "fim.keys.test-environment",
+        description: "the concept's example author key ehp:010100100000 (a production key) in the transport order",
+    },
+    DefectInfo {
+        defect: Defect::XtaSoap11,
+        obligation: "xta.ws.soap12",
+        description: "SOAP 1.1 (text/xml) instead of SOAP 1.2",
+    },
+    DefectInfo {
+        defect: Defect::XtaNoWsAddressing,
+        obligation: "xta.ws.addressing",
+        description: "no WS-Addressing headers (Action, MessageID)",
+    },
+    DefectInfo {
+        defect: Defect::XtaOwnMessageId,
+        obligation: "xta.ws.create-message-id",
+        description: "a self-made MessageID instead of createMessageId's",
+    },
+    DefectInfo {
+        defect: Defect::XtaSharedTlsCertificate,
+        obligation: "xta.ws.client-certificate",
+        description: "a generic TLS client certificate instead of the account's",
+    },
+    DefectInfo {
+        defect: Defect::XtaNoClose,
+        obligation: "xta.msgbox.close",
+        description: "fetched messages never confirmed with close",
+    },
+    DefectInfo {
+        defect: Defect::XtaFirstPageOnly,
+        obligation: "xta.msgbox.items-pending",
+        description: "ItemsPending ignored: only the first status list page is fetched",
+    },
+    DefectInfo {
+        defect: Defect::XtaListFormTypo,
+        obligation: "xta.msgbox.list-form",
+        description: "ListForm=\"MsgAttributes\" (the schema spells it MsgAtrributes)",
     },
 ];
 

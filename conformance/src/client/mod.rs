@@ -10,6 +10,7 @@ pub mod konnektor;
 pub mod osci;
 pub mod soap;
 pub mod vst;
+pub mod xta;
 
 pub use defect::{Defect, DefectInfo};
 
@@ -140,7 +141,7 @@ impl std::fmt::Debug for Action {
 
 /// Every simulator's action table. A new simulator's client module (`client/<sim>.rs`) declares
 /// `pub const ACTIONS: &[Action]` and adds it here (one line).
-const ACTION_TABLES: &[&[Action]] = &[vst::ACTIONS, konnektor::ACTIONS, osci::ACTIONS];
+const ACTION_TABLES: &[&[Action]] = &[vst::ACTIONS, konnektor::ACTIONS, osci::ACTIONS, xta::ACTIONS];
 
 /// Every action, in table order.
 pub fn actions() -> impl Iterator<Item = &'static Action> {

@@ -53,6 +53,18 @@ fn runner_env(sc: &Scenario, shared: &Shared) -> BTreeMap<String, String> {
         ),
         ("KONFORM_IK".to_string(), shared.pki.insurer.ik.clone()),
         ("KONFORM_SCENARIO".to_string(), sc.id.clone()),
+        (
+            "KONFORM_SCENARIO_DIR".to_string(),
+            sc.file
+                .parent()
+                .map(|d| {
+                    std::fs::canonicalize(d)
+                        .unwrap_or_else(|_| d.to_path_buf())
+                        .display()
+                        .to_string()
+                })
+                .unwrap_or_default(),
+        ),
     ])
 }
 

@@ -9,6 +9,7 @@
 pub mod konnektor;
 pub mod osci;
 pub mod vst;
+pub mod xta;
 
 use serde_json::Value;
 use sim_kit::{JournalEntry, Kit};
@@ -26,7 +27,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Every simulator the runner knows. A new simulator adds its plugin here (one line).
 pub fn registry() -> &'static [&'static dyn SimPlugin] {
-    &[&vst::Vst, &konnektor::Konnektor, &osci::Osci]
+    &[&vst::Vst, &konnektor::Konnektor, &osci::Osci, &xta::Xta]
 }
 
 /// The plugin named `name` (the key under `given:`, `sim:` in checks, `target:` in raw requests).

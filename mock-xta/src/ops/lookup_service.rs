@@ -69,15 +69,34 @@ impl Request {
 
     pub fn apply(self, cx: &Ctx<'_>, env: &Envelope) -> Result<Answer, XtaFault> {
         let caller = cx.caller(env)?;
+        let mut notes = caller.notes.clone();
         let mut w = W::new();
         w.open("xta:LookupServiceResponse", &[("xmlns:xta", ns::XTA)])
             .open("xta:LookupServiceResultList", &[]);
         let mut results = Vec::new();
         for q in &self.queries {
             let account = cx.st.account(&q.reader.id);
-            let offered = account
-                .as_ref()
-                .is_some_and(|a| a.offers.iter().any(|o| o.service == q.service));
+            // A spelling the service's transport profile lists as a variant names the same service.
+            let profile_uri = cx
+                .st
+                .profiles()
+                .for_service(&q.service)
+                .map(|p| p.service.uri.clone());
+            let offered = account.as_ref().is_some_and(|a| {
+                a.offers
+                    .iter()
+                    .any(|o| o.service == q.service || Some(&o.service) == profile_uri.as_ref())
+            });
+            if offered && profile_uri.as_ref().is_some_and(|u| *u != q.service) {
+                notes.push(sim_kit::Diagnosis::new(
+                    "profile.service.variant",
+                    format!(
+                        "ServiceType '{}' is a variant spelling of '{}'; answered for that service",
+                        q.service,
+                        profile_uri.as_deref().unwrap_or("")
+                    ),
+                ));
+            }
             w.open("xta:LookupServiceResult", &[]);
             write_element(&mut w.buf, &q.reader_element);
             w.leaf("xta:ServiceType", &q.service)
@@ -104,7 +123,7 @@ impl Request {
         w.close("xta:LookupServiceResultList")
             .close("xta:LookupServiceResponse");
         Ok(Answer::xml(w.buf)
-            .notes(caller.notes)
+            .notes(notes)
             .data(serde_json::json!({ "results": results })))
     }
 }
