@@ -147,8 +147,8 @@ pub fn run(a: Args) -> CmdResult {
         file_cfg.get("konnektor"),
         "konnektor",
     )?;
-    let vst =
-        mock_vst::VstState::new(vst_cfg, pki.clone()).map_err(|e| usage(format!("vst: {e}")))?;
+    let vst = mock_vst::VstState::new(vst_cfg, pki.clone(), vst_store(&a.data_dir)?)
+        .map_err(|e| usage(format!("vst: {e}")))?;
     let konnektor = mock_konnektor::KonnektorState::new(kon_cfg, pki.clone())
         .map_err(|e| usage(format!("konnektor: {e}")))?;
     let vst_tls = match a.vst_tls {
@@ -237,4 +237,11 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = tokio::signal::ctrl_c().await;
+}
+
+/// The store the VST keeps its state in (registrations, deliveries, mailboxes, profile), under
+/// `--data-dir`. The one store of `konform up` is the hardening work's to share between simulators; until
+/// then the VST opens the same database the OSCI intermediary does.
+fn vst_store(data_dir: &Path) -> Result<sim_kit::store::Store, Failure> {
+    sim_kit::store::Store::open(&data_dir.join("store")).map_err(|e| usage(format!("store: {e}")))
 }
