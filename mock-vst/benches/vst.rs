@@ -251,7 +251,12 @@ fn child(dir: &Path) {
         body_limit: 512 * 1024 * 1024,
         ..VstConfig::default()
     };
-    let state = VstState::new(cfg, pki.clone()).unwrap();
+    let state = VstState::new(
+        cfg,
+        pki.clone(),
+        sim_kit::store::Store::ephemeral().unwrap(),
+    )
+    .unwrap();
     let app = mock_vst::app(state.clone());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cores)
@@ -663,7 +668,12 @@ fn part_small() {
         .enable_all()
         .build()
         .unwrap();
-    let state = VstState::new(VstConfig::default(), pki.clone()).unwrap();
+    let state = VstState::new(
+        VstConfig::default(),
+        pki.clone(),
+        sim_kit::store::Store::ephemeral().unwrap(),
+    )
+    .unwrap();
     let listener = server_rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
@@ -711,7 +721,12 @@ fn part_small() {
     let post_len = posts[0].len();
     // CPU per POST, measured without load: the synchronous checks, then the asynchronous ones.
     {
-        let probe = VstState::new(VstConfig::default(), pki.clone()).unwrap();
+        let probe = VstState::new(
+            VstConfig::default(),
+            pki.clone(),
+            sim_kit::store::Store::ephemeral().unwrap(),
+        )
+        .unwrap();
         let who = mock_vst::InsurerId {
             telematik_id: pki.insurer.telematik_id.clone(),
             haupt_ik: pki.insurer.ik.clone(),

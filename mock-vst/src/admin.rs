@@ -18,6 +18,11 @@ use ti_core::ids::Environment;
 fn api_err(e: Error) -> ApiError {
     match e {
         Error::UnknownInsurer(_) => ApiError::not_found(e.to_string()),
+        Error::Store(_) => ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            error: e.to_string(),
+            detail: None,
+        },
         _ => ApiError::bad_request(e.to_string()),
     }
 }
@@ -117,7 +122,8 @@ async fn add_error(
             id_datensatz: b.id_datensatz,
             code: b.code,
         },
-    );
+    )
+    .map_err(api_err)?;
     Ok(StatusCode::CREATED.into_response())
 }
 
@@ -133,9 +139,7 @@ async fn put_profile(
     State(s): State<VstState>,
     AdminJson(p): AdminJson<Profile>,
 ) -> Result<Response, ApiError> {
-    p.validate()
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    s.set_profile(p);
+    s.set_profile(p).map_err(api_err)?;
     Ok(Json(s.profile()).into_response())
 }
 
@@ -145,9 +149,12 @@ struct EnvBody {
     environment: Environment,
 }
 
-async fn put_environment(State(s): State<VstState>, AdminJson(b): AdminJson<EnvBody>) -> Response {
-    s.set_environment(b.environment);
-    Json(serde_json::json!({ "environment": s.environment() })).into_response()
+async fn put_environment(
+    State(s): State<VstState>,
+    AdminJson(b): AdminJson<EnvBody>,
+) -> Result<Response, ApiError> {
+    s.set_environment(b.environment).map_err(api_err)?;
+    Ok(Json(serde_json::json!({ "environment": s.environment() })).into_response())
 }
 
 #[derive(Deserialize)]

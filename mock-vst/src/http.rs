@@ -28,6 +28,18 @@ fn reject(op: Outcome, r: Rejection) -> Response {
     o.attach(status)
 }
 
+/// The store failed: an internal error ("StatusCode 500: … wenn ein interner Fehler bei der Verarbeitung
+/// aufgetreten ist"), never the client's fault.
+fn store_failure(e: &dyn std::fmt::Display) -> Rejection {
+    Rejection::new(
+        500,
+        Diagnosis::new(
+            "simulator.store",
+            format!("the simulator could not store its state: {e}"),
+        ),
+    )
+}
+
 fn bad_signature_injected(ext: &axum::http::Extensions) -> bool {
     ext.get::<InjectedFault>()
         .is_some_and(|f| f.action == Some(FaultAction::BadSignature))
@@ -245,7 +257,10 @@ async fn get_list(s: VstState, kind: ListKind, op: &'static str, req: Request) -
         Ok(i) => i,
         Err(r) => return reject(op, r),
     };
-    let polled = s.take(&insurer.telematik_id, kind);
+    let polled = match s.take(&insurer.telematik_id, kind) {
+        Ok(p) => p,
+        Err(e) => return reject(op, store_failure(&e)),
+    };
     let mut o = op;
     if polled.is_empty() {
         // "Wenn keine Daten zum Abruf vorhanden sind, wird der StatusCode 204 zurückgegeben."

@@ -40,7 +40,24 @@ impl sim_kit::Simulator for VstState {
         VstState::kit(self)
     }
     fn reset(&self) {
-        self.reset_state();
+        if let Err(e) = self.reset_state() {
+            // Nothing to answer with here: the journal says it (the admin reset itself succeeded for the
+            // kit's parts).
+            self.kit().journal().record(sim_kit::JournalEntry {
+                seq: 0,
+                at: String::new(),
+                simulator: String::new(),
+                method: "RESET".into(),
+                path: sim_kit::ADMIN_PREFIX.into(),
+                operation: Some("reset".into()),
+                status: 0,
+                verdict: sim_kit::Verdict::Failed,
+                diagnoses: vec![sim_kit::Diagnosis::new("simulator.store", e.to_string())],
+                fault: None,
+                duration_ms: 0.0,
+                data: None,
+            });
+        }
     }
     fn describe(&self) -> serde_json::Value {
         self.describe_state()
@@ -54,12 +71,14 @@ pub fn app(state: VstState) -> axum::Router {
     sim_kit::admin::finish(routes, state)
 }
 
-/// Serve on `listener` until `shutdown` resolves.
+/// Serve on `listener` until `shutdown` resolves (first resuming asynchronous checks a previous run left
+/// unfinished in the store).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: VstState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    worker::resume(&state);
     sim_kit::serve::serve(listener, app(state), shutdown).await
 }
 
@@ -72,6 +91,7 @@ pub async fn serve_tls(
     tls: sim_kit::tls::TlsServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    worker::resume(&state);
     sim_kit::tls::serve_tls(listener, app(state), tls, shutdown).await
 }
 

@@ -21,6 +21,15 @@ pub(crate) async fn run(state: &VstState, job: PendingJob) {
     });
 }
 
+/// Run the asynchronous checks a previous run of the simulator left unfinished (see
+/// [`VstState::resume_unfinished`]), in the background.
+pub fn resume(state: &VstState) {
+    for job in state.resume_unfinished() {
+        let s = state.clone();
+        tokio::spawn(async move { run(&s, job).await });
+    }
+}
+
 impl VstState {
     /// Wait until every asynchronous check has finished (at most `timeout`). Returns whether they have.
     pub async fn settle(&self, timeout: Duration) -> bool {

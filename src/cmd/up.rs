@@ -297,8 +297,6 @@ pub fn run(a: Args) -> CmdResult {
     let (pki, write_pki) = super::pki::prepare(&pki_dir, plan.curve).map_err(usage)?;
     let pki = Arc::new(pki);
     let sims = Sims {
-        vst: mock_vst::VstState::new(plan.vst.clone(), pki.clone())
-            .map_err(|e| usage(format!("vst: {e}")))?,
         vst_tls: vst_tls(&a, &pki)?,
         konnektor_tls: konnektor_tls(&a, &pki)?,
         vl: bind(a.bind, a.vst_port)?,
@@ -328,12 +326,13 @@ pub fn run(a: Args) -> CmdResult {
     }
     let store = open_store(&a)?;
     let hardening = Hardening::new(&a, &plan)?;
-    hardening.apply(&sims.vst);
     let xta_store = match a.xta.xta_ephemeral {
         true => sim_kit::store::Store::ephemeral().map_err(|e| usage(format!("xta: {e}")))?,
         false => store.clone(),
     };
     let later = Later {
+        vst: mock_vst::VstState::new(plan.vst.clone(), pki.clone(), store.clone())
+            .map_err(|e| usage(format!("vst: {e}")))?,
         konnektor: mock_konnektor::KonnektorState::new(
             plan.konnektor.clone(),
             pki.clone(),
@@ -349,6 +348,7 @@ pub fn run(a: Args) -> CmdResult {
         )?,
         pki: pki.clone(),
     };
+    hardening.apply(&later.vst);
     hardening.apply(&later.konnektor);
     hardening.apply(&later.xta.state);
     hardening.apply(&later.osci);
@@ -371,7 +371,6 @@ pub fn run(a: Args) -> CmdResult {
 
 /// The simulators, built and with their ports bound, before anything is written.
 struct Sims {
-    vst: mock_vst::VstState,
     vst_tls: Option<sim_kit::tls::TlsServerConfig>,
     konnektor_tls: Option<sim_kit::tls::TlsServerConfig>,
     vl: std::net::TcpListener,
@@ -385,6 +384,7 @@ struct Sims {
 
 /// The simulators that need the store (or write keys of their own), built once writing is allowed.
 struct Later {
+    vst: mock_vst::VstState,
     konnektor: mock_konnektor::KonnektorState,
     xta: super::up_xta::Prepared,
     osci: mock_osci::OsciState,
@@ -454,7 +454,7 @@ async fn serve_until_signal(
         let _ = rx.wait_for(|v| *v).await;
     };
     let serve = sim_kit::serve::serve_with;
-    let (vl, vst) = (adopt(sims.vl)?, mock_vst::app(sims.vst));
+    let (vl, vst) = (adopt(sims.vl)?, mock_vst::app(later.vst));
     let mut tasks = vec![match sims.vst_tls {
         Some(tls) => tokio::spawn(sim_kit::tls::serve_tls_with(
             vl,

@@ -87,7 +87,8 @@ fn config(g: &VstGiven) -> Result<mock_vst::VstConfig, SimError> {
 }
 
 fn state(g: &VstGiven, pki: &Arc<TestPki>) -> Result<mock_vst::VstState, SimError> {
-    let vst = mock_vst::VstState::new(config(g)?, pki.clone()).map_err(given_err)?;
+    let store = sim_kit::store::Store::ephemeral().map_err(given_err)?;
+    let vst = mock_vst::VstState::new(config(g)?, pki.clone(), store).map_err(given_err)?;
     for k in &g.requests {
         vst.queue_request(k)
             .map_err(|e| given_err(format!("requests: {e}")))?;
@@ -101,7 +102,8 @@ fn state(g: &VstGiven, pki: &Arc<TestPki>) -> Result<mock_vst::VstState, SimErro
             StreamName::Vitalstatus => mock_vst::ErrorStream::VitalStatus,
             StreamName::Insuranceupdate => mock_vst::ErrorStream::InsuranceUpdate,
         };
-        vst.inject_processing_error(stream, &e.id_datenlieferung, &e.id_datensatz, &e.code);
+        vst.inject_processing_error(stream, &e.id_datenlieferung, &e.id_datensatz, &e.code)
+            .map_err(|e| given_err(format!("processing_errors: {e}")))?;
     }
     for f in &g.faults {
         vst.kit()

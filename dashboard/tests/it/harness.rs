@@ -39,8 +39,12 @@ impl Env {
             .unwrap();
         let sh = shared();
         let (vst, konnektor, ui, state) = rt.block_on(async {
-            let v =
-                mock_vst::VstState::new(mock_vst::VstConfig::default(), sh.pki.clone()).unwrap();
+            let v = mock_vst::VstState::new(
+                mock_vst::VstConfig::default(),
+                sh.pki.clone(),
+                sim_kit::store::Store::ephemeral().unwrap(),
+            )
+            .unwrap();
             let k = mock_konnektor::KonnektorState::new(
                 mock_konnektor::KonnektorConfig::default(),
                 sh.pki.clone(),

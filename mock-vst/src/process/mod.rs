@@ -342,6 +342,25 @@ pub fn check_delivery(
     })
 }
 
+/// The asynchronous checks of an accepted delivery, from its body alone (after a restart: the body was
+/// checked before it was stored, so only the values are read again).
+pub fn pending_from_body(
+    stream: ErrorStream,
+    body: &bytes::Bytes,
+    id_checks: IdChecks,
+    limits: json::Limits,
+) -> Option<PendingChecks> {
+    let doc = json::parse(body, limits).ok()?;
+    let (type_name, props) = stream.record_schema();
+    let bundle = model::delivery(doc, type_name, props).ok()?;
+    let values: Vec<Slots<'_>> = bundle
+        .meldungen
+        .iter()
+        .map(|r| r.values.each_ref().map(|v| v.as_deref()))
+        .collect();
+    PendingChecks::prepare(id_checks, stream, body, &values)
+}
+
 /// The signature input of a delivery: `IdDatenlieferung|IdDatensatz1|value|value|value|IdDatensatz2|…`,
 /// an absent optional value contributing nothing (see `ti_core::sig_input`).
 fn signature_segments<'a>(

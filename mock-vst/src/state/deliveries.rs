@@ -3,12 +3,13 @@
 //! checks), so a rejected delivery stores nothing and an accepted one appears whole.
 
 use super::pending::PendingJob;
-use super::{VstState, lock};
+use super::{VstState, lock, persist};
 use crate::config::ReusePolicy;
 use crate::process::{self, Checked, Ctx, ErrorStream, InsurerId, Rejection, StoredRecord};
 use crate::seed;
 use serde::{Deserialize, Serialize};
 use sim_kit::Diagnosis;
+use sim_kit::store::{NewBlob, StoreError};
 use std::time::{Duration, Instant, SystemTime};
 use ti_core::cms::{CmsFailure, ParsedCms};
 
@@ -119,6 +120,14 @@ impl VstState {
             fingerprints,
             pending,
         } = checked;
+        // A durable store keeps the body of a delivery whose checks are still to run, so they can run
+        // after a restart; written before the lock (it is invisible until the delivery's row commits).
+        let body_blob = match &pending {
+            Some(p) if !self.inner.store.is_ephemeral() => {
+                Some(self.body_blob(&p.body).map_err(|e| store_failure(&e))?)
+            }
+            _ => None,
+        };
         let mut d = self.data();
         let profile = d.profile.clone();
         let key = DeliveryKey {
@@ -148,14 +157,11 @@ impl VstState {
                 });
             }
             warnings.extend(found);
-            d.reuse.remember(&fingerprints);
         }
-        d.delivery_ids.insert(key);
         let seq = d.next_seq;
-        d.next_seq += 1;
         let transfer_number =
             (stream == ErrorStream::InsuranceUpdate).then(|| new_transfer_number(seq));
-        d.deliveries.push(StoredDelivery {
+        let delivery = StoredDelivery {
             seq,
             stream,
             telematik_id: insurer.telematik_id.clone(),
@@ -164,7 +170,25 @@ impl VstState {
             transfer_number: transfer_number.clone(),
             processed: pending.is_none(),
             records,
-        });
+        };
+        let mut meta = d.meta();
+        meta.next_seq = seq + 1;
+        let blob_id = body_blob.as_ref().map(|b| b.id().to_string());
+        self.inner
+            .store
+            .write_with_blobs(body_blob.into_iter().collect(), |tx| {
+                let pending = blob_id.as_deref().map(|b| (b, &profile));
+                persist::insert_delivery(tx, &delivery, &fingerprints, pending)?;
+                persist::put_meta(tx, &meta)
+            })
+            .map_err(|e| store_failure(&e))?;
+        // Stored: now the working copy.
+        if profile.key_reuse != ReusePolicy::Ignore {
+            d.reuse.remember(&fingerprints);
+        }
+        d.delivery_ids.insert(key);
+        d.next_seq = seq + 1;
+        d.deliveries.push(delivery);
         let generation = d.generation;
         drop(d);
         let job =
@@ -188,6 +212,27 @@ impl VstState {
             .iter()
             .find(|d| d.seq == seq)
             .cloned()
+    }
+}
+
+/// The store failed while accepting a delivery: an internal error (500), not the client's.
+fn store_failure(e: &StoreError) -> Rejection {
+    Rejection::new(
+        500,
+        Diagnosis::new(
+            "simulator.store",
+            format!("the simulator could not store the delivery: {e}"),
+        ),
+    )
+}
+
+impl VstState {
+    fn body_blob(&self, body: &[u8]) -> Result<NewBlob, StoreError> {
+        use std::io::Write as _;
+        let mut w = self.inner.store.blob_writer()?;
+        w.write_all(body)
+            .map_err(|e| StoreError::Rejected(format!("store: body: {e}")))?;
+        w.finish()
     }
 }
 

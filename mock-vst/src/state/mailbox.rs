@@ -2,7 +2,7 @@
 //! KVNR for the insurer), and processing errors per stream. The seed has no acknowledge endpoint, so
 //! fetched items are consumed by default (profile `consume_fetched`).
 
-use super::{Error, VstState};
+use super::{Error, VstState, persist};
 use crate::process::ErrorStream;
 use serde::{Deserialize, Serialize};
 use ti_core::{b64_encode, ecies};
@@ -29,6 +29,17 @@ pub struct Mailbox {
 }
 
 impl Mailbox {
+    fn items_empty(&self, kind: ListKind) -> bool {
+        match kind {
+            ListKind::Requests => self.requests.is_empty(),
+            ListKind::Anonymizations => self.anonymizations.is_empty(),
+            ListKind::Errors(ErrorStream::VitalStatus) => self.errors_vitalstatus.is_empty(),
+            ListKind::Errors(ErrorStream::InsuranceUpdate) => {
+                self.errors_insuranceupdate.is_empty()
+            }
+        }
+    }
+
     pub fn errors_mut(&mut self, stream: ErrorStream) -> &mut Vec<ProcessingError> {
         match stream {
             ErrorStream::VitalStatus => &mut self.errors_vitalstatus,
@@ -89,6 +100,14 @@ impl VstState {
             .enc_key
             .ok_or_else(|| Error::NoEncryptionKey(tid.clone()))?;
         let value = b64_encode(&ecies::encrypt(&key, kvnr.as_bytes(), &d.profile.ecies()));
+        let kind = if anonymization {
+            ListKind::Anonymizations
+        } else {
+            ListKind::Requests
+        };
+        self.inner
+            .store
+            .write(|tx| persist::push_mailbox(tx, &tid, kind, &value))?;
         let mb = d.mailboxes.entry(tid).or_default();
         if anonymization {
             mb.anonymizations.push(value);
@@ -120,13 +139,13 @@ impl VstState {
         id_datenlieferung: &str,
         id_datensatz: &str,
         code: &str,
-    ) {
+    ) -> Result<(), Error> {
         let e = ProcessingError {
             id_datenlieferung: id_datenlieferung.into(),
             id_datensatz: id_datensatz.into(),
             code: code.into(),
         };
-        self.inject_processing_error_for(stream, None, e);
+        self.inject_processing_error_for(stream, None, e)
     }
 
     /// Add a processing error for an insurer (default: the first registered one).
@@ -135,7 +154,7 @@ impl VstState {
         stream: ErrorStream,
         telematik_id: Option<&str>,
         error: ProcessingError,
-    ) {
+    ) -> Result<(), Error> {
         let mut d = self.data();
         let tid = match telematik_id {
             Some(t) => t.to_string(),
@@ -145,11 +164,15 @@ impl VstState {
                 .map(|i| i.id.telematik_id.clone())
                 .unwrap_or_default(),
         };
+        self.inner
+            .store
+            .write(|tx| persist::push_mailbox(tx, &tid, ListKind::Errors(stream), &error))?;
         d.mailboxes
             .entry(tid)
             .or_default()
             .errors_mut(stream)
             .push(error);
+        Ok(())
     }
 
     /// Pending items per mailbox (admin view, nothing is consumed).
@@ -172,20 +195,30 @@ impl VstState {
         serde_json::Value::Object(out)
     }
 
-    /// Take (or, with `consume_fetched: false`, copy) a mailbox's items for a poll.
-    pub fn take(&self, telematik_id: &str, kind: ListKind) -> Polled {
+    /// Take (or, with `consume_fetched: false`, copy) a mailbox's items for a poll. Consumed items are
+    /// removed from the store before they are handed out.
+    pub fn take(&self, telematik_id: &str, kind: ListKind) -> Result<Polled, Error> {
         let mut d = self.data();
         let consume = d.profile.consume_fetched;
+        let waiting = d
+            .mailboxes
+            .get_mut(telematik_id)
+            .is_some_and(|mb| !mb.items_empty(kind));
+        if consume && waiting {
+            self.inner
+                .store
+                .write(|tx| persist::clear_mailbox(tx, telematik_id, kind))?;
+        }
         let Some(mb) = d.mailboxes.get_mut(telematik_id) else {
-            return match kind {
+            return Ok(match kind {
                 ListKind::Errors(_) => Polled::Errors(Vec::new()),
                 _ => Polled::Ids(Vec::new()),
-            };
+            });
         };
-        match kind {
+        Ok(match kind {
             ListKind::Requests => Polled::Ids(grab(&mut mb.requests, consume)),
             ListKind::Anonymizations => Polled::Ids(grab(&mut mb.anonymizations, consume)),
             ListKind::Errors(s) => Polled::Errors(grab(mb.errors_mut(s), consume)),
-        }
+        })
     }
 }

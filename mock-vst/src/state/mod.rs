@@ -15,6 +15,7 @@ pub mod auth;
 pub mod deliveries;
 pub mod mailbox;
 pub mod pending;
+mod persist;
 pub mod registry;
 
 pub use auth::Credentials;
@@ -31,6 +32,7 @@ use crate::process::{InsurerId, ReuseIndex};
 use deliveries::DeliveryKey;
 use mailbox::Mailbox;
 use sim_kit::Kit;
+use sim_kit::store::{Store, StoreError};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
@@ -57,6 +59,8 @@ pub enum Error {
     NoEncryptionKey(String),
     #[error("no registered insurer with Telematik-ID `{0}`")]
     UnknownInsurer(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 struct Data {
@@ -73,6 +77,37 @@ struct Data {
 }
 
 impl Data {
+    /// The state as stored (or, for a fresh store, as configured).
+    fn loaded(config: &VstConfig, l: persist::Loaded) -> Data {
+        let mut d = Data::new(config, 1, 0);
+        if let Some(m) = l.meta {
+            d.profile = m.profile;
+            d.environment = m.environment;
+            d.next_seq = m.next_seq;
+        }
+        d.insurers = l.insurers;
+        d.mailboxes = l.mailboxes;
+        for (delivery, fingerprints) in l.deliveries {
+            d.reuse.remember(&fingerprints);
+            d.delivery_ids.insert(DeliveryKey {
+                telematik_id: delivery.telematik_id.clone(),
+                stream: delivery.stream,
+                id_datenlieferung: delivery.id_datenlieferung.clone(),
+            });
+            d.next_seq = d.next_seq.max(delivery.seq + 1);
+            d.deliveries.push(delivery);
+        }
+        d
+    }
+
+    fn meta(&self) -> persist::Meta {
+        persist::Meta {
+            profile: self.profile.clone(),
+            environment: self.environment,
+            next_seq: self.next_seq,
+        }
+    }
+
     fn new(config: &VstConfig, next_seq: u64, generation: u64) -> Data {
         Data {
             profile: config.profile.clone(),
@@ -94,6 +129,10 @@ const WELLKNOWN_CACHE: Duration = Duration::from_secs(60);
 struct Inner {
     kit: Kit,
     config: VstConfig,
+    /// Where everything the VST keeps is stored (changes go there first).
+    store: Store,
+    /// Deliveries stored with their asynchronous checks still to run, until the edge resumes them.
+    unfinished: Mutex<Vec<persist::Unfinished>>,
     pki: Arc<TestPki>,
     anchors: Vec<Certificate>,
     data: Mutex<Data>,
@@ -117,14 +156,27 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl VstState {
-    pub fn new(config: VstConfig, pki: Arc<TestPki>) -> Result<Self, Error> {
+    /// The simulator with its state in `store` (read back when the store holds some: registrations,
+    /// mailboxes, deliveries, profile and environment survive a restart). The runner and tests pass
+    /// `Store::ephemeral()`.
+    pub fn new(config: VstConfig, pki: Arc<TestPki>, store: Store) -> Result<Self, Error> {
         config.validate()?;
+        persist::migrate(&store)?;
+        let mut loaded = persist::load(&store)?;
+        let fresh = loaded.meta.is_none();
+        let unfinished = std::mem::take(&mut loaded.unfinished);
+        let data = Data::loaded(&config, loaded);
+        let meta = data.meta();
+        if fresh {
+            store.write(|tx| persist::put_meta(tx, &meta))?;
+        }
         let anchors = vec![pki.ca.cert()];
-        let data = Data::new(&config, 1, 0);
         let s = VstState {
             inner: Arc::new(Inner {
                 kit: Kit::new("vst"),
                 config,
+                store,
+                unfinished: Mutex::new(unfinished),
                 pki,
                 anchors,
                 data: Mutex::new(data),
@@ -152,16 +204,37 @@ impl VstState {
         &self.inner.pki
     }
 
-    pub fn set_profile(&self, p: Profile) {
-        self.data().profile = p;
+    /// The store the state lives in.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// Store a new profile and environment, then use them.
+    fn put_meta(&self, profile: Profile, environment: Environment) -> Result<(), Error> {
+        let mut d = self.data();
+        let meta = persist::Meta {
+            profile,
+            environment,
+            next_seq: d.next_seq,
+        };
+        self.inner.store.write(|tx| persist::put_meta(tx, &meta))?;
+        d.profile = meta.profile;
+        d.environment = meta.environment;
+        Ok(())
+    }
+
+    pub fn set_profile(&self, p: Profile) -> Result<(), Error> {
+        p.validate()?;
+        self.put_meta(p, self.environment())?;
         *lock(&self.inner.wellknown) = None;
         self.forget_logins();
+        Ok(())
     }
     pub fn profile(&self) -> Profile {
         self.data().profile.clone()
     }
-    pub fn set_environment(&self, e: Environment) {
-        self.data().environment = e;
+    pub fn set_environment(&self, e: Environment) -> Result<(), Error> {
+        self.put_meta(self.profile(), e)
     }
     pub fn environment(&self) -> Environment {
         self.data().environment
@@ -201,17 +274,25 @@ impl VstState {
         t
     }
 
-    /// Back to the configured state: registrations, profile, environment; empty mailboxes and store.
-    pub fn reset_state(&self) {
+    /// Back to the configured state: registrations, profile, environment; empty mailboxes and no
+    /// deliveries, in the store as in memory.
+    pub fn reset_state(&self) -> Result<(), Error> {
         {
             let mut d = self.data();
             let (next_seq, generation) = (d.next_seq, d.generation + 1);
-            *d = Data::new(&self.inner.config, next_seq, generation);
+            let fresh = Data::new(&self.inner.config, next_seq, generation);
+            let meta = fresh.meta();
+            self.inner.store.write(|tx| {
+                persist::clear(tx)?;
+                persist::put_meta(tx, &meta)
+            })?;
+            *d = fresh;
+            lock(&self.inner.unfinished).clear();
         }
         self.forget_logins();
         *lock(&self.inner.wellknown) = None;
         // The configured registrations were valid at start; they still are.
-        let _ = self.register_configured();
+        self.register_configured()
     }
 
     pub fn describe_state(&self) -> serde_json::Value {

@@ -6,7 +6,8 @@ use super::VstState;
 use crate::config::Profile;
 use crate::process::{self, AsyncResult, Ctx, ErrorStream, InsurerId, PendingChecks};
 use crate::state::mailbox::ProcessingError;
-use sim_kit::{JournalEntry, Verdict};
+use crate::state::{ListKind, persist};
+use sim_kit::{Diagnosis, JournalEntry, Verdict};
 use ti_core::cms::{CmsFailure, ParsedCms};
 use tokio::sync::watch;
 
@@ -108,6 +109,7 @@ impl VstState {
     ) {
         let mut diagnoses = Vec::new();
         let mut codes = 0usize;
+        let stored;
         {
             let mut d = self.data();
             if d.generation != generation {
@@ -142,11 +144,29 @@ impl VstState {
                     });
                 }
             }
+            // The store first; should it fail, the delivery stays unfinished there and its checks run
+            // again after a restart (the working copy already has the results).
+            let delivery = &d.deliveries[pos];
+            stored = self.inner.store.write(|tx| {
+                persist::finish_delivery(tx, delivery)?;
+                for e in &errs {
+                    persist::push_mailbox(tx, &insurer.telematik_id, ListKind::Errors(stream), e)?;
+                }
+                Ok(())
+            });
             d.mailboxes
                 .entry(insurer.telematik_id.clone())
                 .or_default()
                 .errors_mut(stream)
                 .extend(errs);
+        }
+        if let Err(e) = stored {
+            diagnoses.push(Diagnosis::new(
+                "simulator.store",
+                format!(
+                    "the results of delivery {seq}'s asynchronous checks could not be stored: {e}"
+                ),
+            ));
         }
         self.inner.kit.journal().record(JournalEntry {
             seq: 0,
@@ -165,6 +185,82 @@ impl VstState {
             fault: None,
             duration_ms: 0.0,
             data: Some(serde_json::json!({ "delivery": seq, "processing_errors": codes })),
+        });
+    }
+
+    /// The deliveries stored with their asynchronous checks still to run (a restart during the processing
+    /// delay, or a `kill -9`): their jobs, read back from the stored bodies, to run now. Taken once.
+    pub fn resume_unfinished(&self) -> Vec<PendingJob> {
+        let unfinished = std::mem::take(&mut *super::lock(&self.inner.unfinished));
+        let mut jobs = Vec::new();
+        for u in unfinished {
+            let body = match self.read_blob(&u.body_blob) {
+                Ok(b) => bytes::Bytes::from(b),
+                Err(e) => {
+                    self.journal_resume_failure(u.seq, &e.to_string());
+                    continue;
+                }
+            };
+            let limits = crate::json::Limits {
+                max_depth: self.inner.config.max_json_depth,
+                ..Default::default()
+            };
+            let stream = self
+                .delivery(u.seq)
+                .map(|d| d.stream)
+                .unwrap_or(ErrorStream::VitalStatus);
+            let Some(checks) =
+                process::pending_from_body(stream, &body, u.profile.id_checks, limits)
+            else {
+                self.journal_resume_failure(u.seq, "the stored body no longer yields the checks");
+                continue;
+            };
+            let haupt_ik = self
+                .data()
+                .insurers
+                .iter()
+                .find(|i| i.id.telematik_id == u.insurer.telematik_id)
+                .map(|i| i.id.haupt_ik.clone())
+                .unwrap_or_default();
+            let insurer = InsurerId {
+                haupt_ik,
+                ..u.insurer
+            };
+            let mut profile = u.profile;
+            // Its delay has passed while the simulator was down.
+            profile.processing_delay_ms = 0;
+            let generation = self.data().generation;
+            jobs.push(self.begin_job(insurer, u.seq, generation, profile, checks));
+        }
+        jobs
+    }
+
+    fn read_blob(&self, id: &str) -> Result<Vec<u8>, sim_kit::store::StoreError> {
+        use std::io::Read as _;
+        let mut f = self.inner.store.open_blob(id)?;
+        let mut out = Vec::new();
+        f.read_to_end(&mut out)
+            .map_err(|e| sim_kit::store::StoreError::Rejected(format!("store: blob {id}: {e}")))?;
+        Ok(out)
+    }
+
+    fn journal_resume_failure(&self, seq: u64, why: &str) {
+        self.inner.kit.journal().record(JournalEntry {
+            seq: 0,
+            at: String::new(),
+            simulator: String::new(),
+            method: "ASYNC".into(),
+            path: String::new(),
+            operation: Some("resume".into()),
+            status: 0,
+            verdict: Verdict::Failed,
+            diagnoses: vec![Diagnosis::new(
+                "simulator.store",
+                format!("the asynchronous checks of delivery {seq} cannot be resumed: {why}"),
+            )],
+            fault: None,
+            duration_ms: 0.0,
+            data: Some(serde_json::json!({ "delivery": seq })),
         });
     }
 

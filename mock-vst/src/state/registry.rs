@@ -18,9 +18,12 @@ pub struct Insurer {
     pub id: InsurerId,
     pub aut_cert_der: Vec<u8>,
     pub aut_key: EcPublicKey,
-    /// The C.SIG key, when registered (for the `auth_token_key: sig` reading of the login token).
+    /// The C.SIG certificate and key, when registered (for the `auth_token_key: sig` reading of the
+    /// login token).
+    pub sig_cert_der: Option<Vec<u8>>,
     pub sig_key: Option<EcPublicKey>,
     /// For values the VST encrypts for this insurer (requests, anonymizations).
+    pub enc_cert_der: Option<Vec<u8>>,
     pub enc_key: Option<EcPublicKey>,
     pub registered_at: String,
 }
@@ -91,16 +94,27 @@ pub fn parse_certificate(text: &str) -> Result<Certificate, ti_core::Error> {
         .map_err(|e| ti_core::Error::Certificate(format!("not an X.509 certificate: {e}")))
 }
 
+/// A registered certificate: parsed, DER, its key.
+struct Registered {
+    cert: Certificate,
+    der: Vec<u8>,
+    key: EcPublicKey,
+}
+
 fn certificate(
     text: &str,
     what: &'static str,
     anchors: &[Certificate],
-) -> Result<(Certificate, EcPublicKey), RegistrationError> {
+) -> Result<Registered, RegistrationError> {
+    use der::Encode as _;
     let err = |source| RegistrationError::Certificate { what, source };
     let cert = parse_certificate(text).map_err(err)?;
     ti_core::pki::verify_chain(&cert, &[], anchors, SystemTime::now()).map_err(err)?;
     let key = ti_core::pki::public_key_of_cert(&cert).map_err(err)?;
-    Ok((cert, key))
+    let der = cert
+        .to_der()
+        .map_err(|e| err(ti_core::Error::Certificate(e.to_string())))?;
+    Ok(Registered { cert, der, key })
 }
 
 /// Check a registration: certificate chains to the CA, belongs to the Telematik-ID/IK it names (when it
@@ -109,7 +123,6 @@ pub fn verify_registration(
     r: &Registration,
     anchors: &[Certificate],
 ) -> Result<Insurer, RegistrationError> {
-    use der::Encode as _;
     if r.telematik_id.trim().is_empty() || r.telematik_id.contains('|') {
         return Err(RegistrationError::TelematikId);
     }
@@ -117,8 +130,8 @@ pub fn verify_registration(
         ik: r.haupt_ik.clone(),
         source,
     })?;
-    let (cert, aut_key) = certificate(&r.certificate, "certificate", anchors)?;
-    let (tid, ik) = ti_core::pki::insurer_of_cert(&cert);
+    let aut = certificate(&r.certificate, "certificate", anchors)?;
+    let (tid, ik) = ti_core::pki::insurer_of_cert(&aut.cert);
     if let Some(t) = tid.filter(|t| t != &r.telematik_id) {
         return Err(RegistrationError::ForeignTelematikId {
             found: t,
@@ -134,36 +147,34 @@ pub fn verify_registration(
     let sig = b64_decode(r.signature.trim()).map_err(RegistrationError::SignatureEncoding)?;
     let input = ti_core::sig_input::registration_input(&r.telematik_id, &r.haupt_ik);
     let digest = ti_core::sha256(&input);
-    if aut_key.verify_prehash(&digest, &sig).is_err() {
+    if aut.key.verify_prehash(&digest, &sig).is_err() {
         return Err(RegistrationError::Signature {
             telematik_id: r.telematik_id.clone(),
             haupt_ik: r.haupt_ik.clone(),
-            double_hashed: aut_key
+            double_hashed: aut
+                .key
                 .verify_prehash(&ti_core::sha256(&digest), &sig)
                 .is_ok(),
         });
     }
-    let enc_key = match &r.encryption_certificate {
-        Some(text) => Some(certificate(text, "encryption certificate", anchors)?.1),
-        None => None,
+    let optional = |text: &Option<String>, what| {
+        text.as_deref()
+            .map(|t| certificate(t, what, anchors))
+            .transpose()
     };
-    let sig_key = match &r.signature_certificate {
-        Some(text) => Some(certificate(text, "signature certificate", anchors)?.1),
-        None => None,
-    };
-    let aut_cert_der = cert.to_der().map_err(|e| RegistrationError::Certificate {
-        what: "certificate",
-        source: ti_core::Error::Certificate(e.to_string()),
-    })?;
+    let enc = optional(&r.encryption_certificate, "encryption certificate")?;
+    let sig = optional(&r.signature_certificate, "signature certificate")?;
     Ok(Insurer {
         id: InsurerId {
             telematik_id: r.telematik_id.clone(),
             haupt_ik: r.haupt_ik.clone(),
         },
-        aut_cert_der,
-        aut_key,
-        sig_key,
-        enc_key,
+        aut_cert_der: aut.der,
+        aut_key: aut.key,
+        sig_key: sig.as_ref().map(|c| c.key),
+        sig_cert_der: sig.map(|c| c.der),
+        enc_key: enc.as_ref().map(|c| c.key),
+        enc_cert_der: enc.map(|c| c.der),
         registered_at: sim_kit::now_rfc3339(),
     })
 }
@@ -203,6 +214,9 @@ impl VstState {
     pub fn register_insurer(&self, r: Registration) -> Result<(), Error> {
         let insurer = verify_registration(&r, &self.inner.anchors)?;
         let mut d = self.data();
+        self.inner
+            .store
+            .write(|tx| super::persist::put_registration(tx, &insurer))?;
         d.insurers
             .retain(|i| i.id.telematik_id != insurer.id.telematik_id);
         d.mailboxes
@@ -217,11 +231,13 @@ impl VstState {
     /// Remove a registration. Its mailbox stays until reset.
     pub fn unregister_insurer(&self, telematik_id: &str) -> Result<(), Error> {
         let mut d = self.data();
-        let before = d.insurers.len();
-        d.insurers.retain(|i| i.id.telematik_id != telematik_id);
-        if d.insurers.len() == before {
+        if !d.insurers.iter().any(|i| i.id.telematik_id == telematik_id) {
             return Err(Error::UnknownInsurer(telematik_id.into()));
         }
+        self.inner
+            .store
+            .write(|tx| super::persist::delete_registration(tx, telematik_id))?;
+        d.insurers.retain(|i| i.id.telematik_id != telematik_id);
         drop(d);
         self.forget_logins();
         Ok(())

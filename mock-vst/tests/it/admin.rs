@@ -185,6 +185,7 @@ async fn registrations_deliveries_and_unregistering() {
             ..VstConfig::default()
         },
         pki.clone(),
+        sim_kit::store::Store::ephemeral().unwrap(),
     );
     assert!(e.is_err());
 }
@@ -193,12 +194,15 @@ async fn registrations_deliveries_and_unregistering() {
 async fn profile_switches_change_the_crypto_conventions() {
     let s = sim();
     // Raw r||s response signatures.
-    s.state.set_profile(Profile {
-        response_signature: SignatureEncoding::Raw,
-        ..Profile::default()
-    });
     s.state
-        .inject_processing_error(mock_vst::ErrorStream::VitalStatus, "L", "D", "C");
+        .set_profile(Profile {
+            response_signature: SignatureEncoding::Raw,
+            ..Profile::default()
+        })
+        .unwrap();
+    s.state
+        .inject_processing_error(mock_vst::ErrorStream::VitalStatus, "L", "D", "C")
+        .unwrap();
     let v = get(&s, VS_ERR).await.json();
     let sig = ti_core::b64_decode(v["Signatur"].as_str().unwrap()).unwrap();
     assert_eq!(sig.len(), 64);
@@ -209,10 +213,12 @@ async fn profile_switches_change_the_crypto_conventions() {
         .unwrap();
 
     // A client that signs the base64 text is accepted when the profile says so.
-    s.state.set_profile(Profile {
-        signature_input: SignatureInput::Base64Text,
-        ..Profile::default()
-    });
+    s.state
+        .set_profile(Profile {
+            signature_input: SignatureInput::Base64Text,
+            ..Profile::default()
+        })
+        .unwrap();
     let r = post(
         &s,
         VS,
@@ -230,11 +236,13 @@ async fn profile_switches_change_the_crypto_conventions() {
     );
 
     // AES-256 and another HKDF info.
-    s.state.set_profile(Profile {
-        aes_key_bits: 256,
-        hkdf_info: "other-info".into(),
-        ..Profile::default()
-    });
+    s.state
+        .set_profile(Profile {
+            aes_key_bits: 256,
+            hkdf_info: "other-info".into(),
+            ..Profile::default()
+        })
+        .unwrap();
     let p = EciesParams {
         info: "other-info".into(),
         aes: AesKeySize::Aes256,

@@ -40,7 +40,12 @@ pub fn sim() -> Sim {
 
 pub fn sim_with(cfg: VstConfig) -> Sim {
     let pki = pki();
-    let state = VstState::new(cfg, pki.clone()).unwrap();
+    let state = VstState::new(
+        cfg,
+        pki.clone(),
+        sim_kit::store::Store::ephemeral().unwrap(),
+    )
+    .unwrap();
     Sim {
         app: mock_vst::app(state.clone()),
         state,

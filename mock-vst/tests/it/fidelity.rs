@@ -140,7 +140,12 @@ fn tls_client(pki: &ti_core::pki::TestPki, cert: Option<&Identity>) -> Arc<rustl
 async fn served_over_tls_with_and_without_client_authentication() {
     for client_auth in [false, true] {
         let pki = pki();
-        let state = VstState::new(VstConfig::default(), pki.clone()).unwrap();
+        let state = VstState::new(
+            VstConfig::default(),
+            pki.clone(),
+            sim_kit::store::Store::ephemeral().unwrap(),
+        )
+        .unwrap();
         let tls = sim_kit::tls::server_config(&mock_vst::tls_settings(&pki, client_auth)).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -276,11 +281,13 @@ async fn login_token_key_and_header_readings() {
     );
 
     // The seed's wording: C.SIG in Authentication.
-    s.state.set_profile(Profile {
-        auth_token_key: TokenKey::Sig,
-        auth_header: TokenHeader::Authentication,
-        ..Profile::default()
-    });
+    s.state
+        .set_profile(Profile {
+            auth_token_key: TokenKey::Sig,
+            auth_header: TokenHeader::Authentication,
+            ..Profile::default()
+        })
+        .unwrap();
     assert_eq!(
         poll_with(&s, "authentication", &sig).await.status,
         StatusCode::NO_CONTENT
@@ -300,11 +307,13 @@ async fn login_token_key_and_header_readings() {
     );
 
     // Either: both keys in both headers.
-    s.state.set_profile(Profile {
-        auth_token_key: TokenKey::Either,
-        auth_header: TokenHeader::Either,
-        ..Profile::default()
-    });
+    s.state
+        .set_profile(Profile {
+            auth_token_key: TokenKey::Either,
+            auth_header: TokenHeader::Either,
+            ..Profile::default()
+        })
+        .unwrap();
     for h in ["authorization", "authentication"] {
         for t in [&aut, &sig] {
             assert_eq!(

@@ -19,7 +19,12 @@ fn verify_with(key: &EcPublicKey, input: &[u8], sig_b64: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn insurer_client_flow_over_tcp() {
     let pki = pki();
-    let state = VstState::new(VstConfig::default(), pki.clone()).unwrap();
+    let state = VstState::new(
+        VstConfig::default(),
+        pki.clone(),
+        sim_kit::store::Store::ephemeral().unwrap(),
+    )
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

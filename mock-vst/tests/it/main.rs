@@ -4,6 +4,7 @@ mod common;
 
 mod admin;
 mod bad_input;
+mod durable;
 mod fidelity;
 mod flow;
 mod openapi;

@@ -239,18 +239,22 @@ async fn every_endpoint_answers_as_declared() {
     }
     s.state.queue_request("A111100008").unwrap();
     s.state.queue_anonymization("A111100010").unwrap();
-    s.state.inject_processing_error(
-        mock_vst::ErrorStream::VitalStatus,
-        "L",
-        "D",
-        "DecryptionError",
-    );
-    s.state.inject_processing_error(
-        mock_vst::ErrorStream::InsuranceUpdate,
-        "L",
-        "D",
-        "WrongFormatIkAlt",
-    );
+    s.state
+        .inject_processing_error(
+            mock_vst::ErrorStream::VitalStatus,
+            "L",
+            "D",
+            "DecryptionError",
+        )
+        .unwrap();
+    s.state
+        .inject_processing_error(
+            mock_vst::ErrorStream::InsuranceUpdate,
+            "L",
+            "D",
+            "WrongFormatIkAlt",
+        )
+        .unwrap();
     for p in [VS_REQ, VS_ANON, VS_ERR, IU_ERR] {
         let r = get(&s, p).await;
         assert_eq!(r.status, StatusCode::OK, "{p}");

@@ -280,10 +280,12 @@ async fn authentication_and_authorisation() {
     // Accept side.
     assert_eq!(call(Some(auth(&s.pki))).await.status, StatusCode::OK);
     // Mode `none`: no header needed.
-    s.state.set_profile(Profile {
-        auth: mock_vst::AuthMode::None,
-        ..Profile::default()
-    });
+    s.state
+        .set_profile(Profile {
+            auth: mock_vst::AuthMode::None,
+            ..Profile::default()
+        })
+        .unwrap();
     assert_eq!(
         call(None).await.status,
         StatusCode::OK,
@@ -475,7 +477,8 @@ async fn kvnr_pattern_check_digit_reserved_and_environment() {
     );
     // Production environment: production KVNRs and test KVNRs (connection tests) are accepted.
     s.state
-        .set_environment(ti_core::ids::Environment::Production);
+        .set_environment(ti_core::ids::Environment::Production)
+        .unwrap();
     assert_eq!(
         post(&s, VS, vs_body(&s.pki, "k-pu1", &[with("A123456780")]))
             .await
@@ -778,20 +781,25 @@ async fn registerstelle_checks_are_asynchronous_processing_errors() {
 #[tokio::test]
 async fn fetched_items_are_consumed_unless_profile_says_otherwise() {
     let s = sim();
-    s.state.inject_processing_error(
-        mock_vst::ErrorStream::InsuranceUpdate,
-        "L1",
-        "D1",
-        "DecryptionError",
-    );
+    s.state
+        .inject_processing_error(
+            mock_vst::ErrorStream::InsuranceUpdate,
+            "L1",
+            "D1",
+            "DecryptionError",
+        )
+        .unwrap();
     assert_eq!(get(&s, IU_ERR).await.status, StatusCode::OK);
     assert_eq!(get(&s, IU_ERR).await.status, StatusCode::NO_CONTENT);
-    s.state.set_profile(Profile {
-        consume_fetched: false,
-        ..Profile::default()
-    });
     s.state
-        .inject_processing_error(mock_vst::ErrorStream::InsuranceUpdate, "L1", "D2", "X");
+        .set_profile(Profile {
+            consume_fetched: false,
+            ..Profile::default()
+        })
+        .unwrap();
+    s.state
+        .inject_processing_error(mock_vst::ErrorStream::InsuranceUpdate, "L1", "D2", "X")
+        .unwrap();
     assert_eq!(get(&s, IU_ERR).await.status, StatusCode::OK);
     assert_eq!(get(&s, IU_ERR).await.status, StatusCode::OK);
 }
@@ -944,10 +952,12 @@ async fn ephemeral_key_and_iv_reuse_is_flagged() {
         r.diags
     );
     // Reject mode.
-    s.state.set_profile(Profile {
-        key_reuse: ReusePolicy::Reject,
-        ..Profile::default()
-    });
+    s.state
+        .set_profile(Profile {
+            key_reuse: ReusePolicy::Reject,
+            ..Profile::default()
+        })
+        .unwrap();
     let eph3 = EcSecretKey::generate(Curve::BrainpoolP256r1);
     let r = post(&s, VS, reuse_delivery(&s, "kr-3", &eph3, [9; 12])).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
@@ -1015,10 +1025,12 @@ async fn duplicate_delivery_id_is_diagnosed_or_rejected() {
         "delivery.duplicate-id-datenlieferung",
         Some("/IdDatenlieferung")
     ));
-    s.state.set_profile(Profile {
-        duplicate_delivery_id: ReusePolicy::Reject,
-        ..Profile::default()
-    });
+    s.state
+        .set_profile(Profile {
+            duplicate_delivery_id: ReusePolicy::Reject,
+            ..Profile::default()
+        })
+        .unwrap();
     let r = post(&s, VS, vs_body(&s.pki, "dl-1", &[good(3)])).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(s.state.deliveries().len(), 2);
@@ -1167,7 +1179,12 @@ async fn p256_mode_for_clients_without_brainpool() {
         })
         .unwrap(),
     );
-    let state = mock_vst::VstState::new(VstConfig::default(), pki.clone()).unwrap();
+    let state = mock_vst::VstState::new(
+        VstConfig::default(),
+        pki.clone(),
+        sim_kit::store::Store::ephemeral().unwrap(),
+    )
+    .unwrap();
     let s = Sim {
         app: mock_vst::app(state.clone()),
         state,
