@@ -44,6 +44,7 @@ impl Env {
             let k = mock_konnektor::KonnektorState::new(
                 mock_konnektor::KonnektorConfig::default(),
                 sh.pki.clone(),
+                sim_kit::store::Store::ephemeral().unwrap(),
             )
             .unwrap();
             let any = sim_kit::serve::loopback_any();
