@@ -23,17 +23,17 @@ pub struct Card {
     pub enc: Identity,
     /// `YYYY-MM-DD` of the C.AUT notAfter.
     pub expiration_date: String,
-    pub initial_pin: PinConfig,
+    pub initial_pin: InitialPin,
 }
 
-/// What the next VerifyPin does (there is no PIN value in the request: a PIN pad is simulated).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum VerifyAnswer {
-    /// The user types the right PIN.
-    Ok,
-    /// The user types a wrong PIN: REJECTED with LeftTries, NOWBLOCKED when no tries are left.
-    Wrong,
+pub use crate::config::VerifyAnswer;
+
+/// A card's configured PIN start, resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InitialPin {
+    pub status: PinStatus,
+    pub left_tries: u32,
+    pub next_verify: Vec<VerifyAnswer>,
 }
 
 /// The mutable state of one card.
@@ -83,14 +83,14 @@ impl CardState {
         }
     }
 
-    pub fn initial(pin: &PinConfig, inserted: bool) -> CardState {
+    pub fn initial(pin: &InitialPin, inserted: bool) -> CardState {
         CardState {
             pin: pin.status,
             left_tries: match pin.status {
                 PinStatus::Blocked => 0,
                 _ => pin.left_tries.min(MAX_PIN_TRIES),
             },
-            next_verify: VecDeque::new(),
+            next_verify: pin.next_verify.iter().copied().collect(),
             inserted,
         }
     }
@@ -202,13 +202,18 @@ impl Card {
         CardState::initial(&self.initial_pin, self.cfg.inserted)
     }
 
-    /// The identity behind a CertRef (`C.QES` only on an HBA, where it is the signature key).
+    /// The identity behind a CertRef, as the card type carries it (gemSpec_Kon's mapping of CertRef to the
+    /// card's objects): an SMC-B C.AUT / C.ENC / C.SIG (C.HCI.*), an HBA C.AUT / C.ENC / C.QES (C.HP.*,
+    /// the QES key signs), an eGK C.AUT / C.ENC (C.CH.*), an SMC-KT only C.AUT (C.SMKT.AUT).
     pub fn certificate(&self, cert_ref: &str) -> Option<&Identity> {
+        let refs = crate::config::cert_refs(&self.cfg.card_type);
+        if !refs.contains(&cert_ref) {
+            return None;
+        }
         match cert_ref {
             "C.AUT" => Some(&self.aut),
-            "C.SIG" => Some(&self.sig),
             "C.ENC" => Some(&self.enc),
-            "C.QES" if self.cfg.card_type.starts_with("HBA") => Some(&self.sig),
+            "C.SIG" | "C.QES" => Some(&self.sig),
             _ => None,
         }
     }
@@ -265,6 +270,21 @@ fn check_context(config: &KonnektorConfig) -> Result<(), ConfigError> {
         }
     }
     Ok(())
+}
+
+fn check_endpoints(config: &KonnektorConfig) -> Result<(), ConfigError> {
+    let p = &config.endpoints.path_prefix;
+    let ok = p.is_empty()
+        || (p.starts_with('/')
+            && !p.ends_with('/')
+            && p.len() <= 200
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/-_.".contains(&b)));
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::PathPrefix(p.clone()))
+    }
 }
 
 fn check_terminals(config: &KonnektorConfig) -> Result<(), ConfigError> {
@@ -397,6 +417,7 @@ pub fn build(
     now: SystemTime,
 ) -> Result<Vec<Card>, ConfigError> {
     check_context(config)?;
+    check_endpoints(config)?;
     check_terminals(config)?;
     let mut cards = Vec::with_capacity(config.cards.len());
     let mut handles = HashSet::new();
@@ -430,14 +451,20 @@ pub fn build(
             _ => c.handle.clone(),
         });
         let (aut, sig, enc) = identities(c, i, &holder, pki, now)?;
-        let initial_pin = c.pin.clone().unwrap_or(PinConfig {
-            status: if config.pin_initially_verified {
+        let pin = c.pin.clone().unwrap_or(PinConfig {
+            status: None,
+            left_tries: MAX_PIN_TRIES,
+            next_verify: Vec::new(),
+        });
+        let initial_pin = InitialPin {
+            status: pin.status.unwrap_or(if config.pin_initially_verified {
                 PinStatus::Verified
             } else {
                 PinStatus::Verifiable
-            },
-            left_tries: MAX_PIN_TRIES,
-        });
+            }),
+            left_tries: pin.left_tries,
+            next_verify: pin.next_verify,
+        };
         if initial_pin.left_tries > MAX_PIN_TRIES {
             return Err(ConfigError::LeftTries {
                 handle: c.handle.clone(),
@@ -465,9 +492,10 @@ mod tests {
 
     fn st(pin: PinStatus, tries: u32) -> CardState {
         CardState::initial(
-            &PinConfig {
+            &InitialPin {
                 status: pin,
                 left_tries: tries,
+                next_verify: Vec::new(),
             },
             true,
         )

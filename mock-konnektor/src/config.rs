@@ -22,6 +22,8 @@ pub struct KonnektorConfig {
     pub limits: LimitsConfig,
     /// `Trace/Instance` in faults.
     pub instance: String,
+    /// Where the services are served (connector.sds lists exactly these paths).
+    pub endpoints: EndpointsConfig,
 }
 
 impl Default for KonnektorConfig {
@@ -34,7 +36,51 @@ impl Default for KonnektorConfig {
             cards: vec![CardConfig::default()],
             limits: LimitsConfig::default(),
             instance: "Konnektor-Lokal".into(),
+            endpoints: EndpointsConfig::default(),
         }
+    }
+}
+
+/// How a Konnektor lays out its service endpoints. The paths of `rise` and `cgm` are those of the real
+/// connector.sds documents in `reference/konnektor/sds-examples/` (without the test proxy's `/kon8` /
+/// `/kon7` prefix; `path_prefix` adds one).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndpointLayout {
+    /// `/ws/EventService`, `/ws/CardService`, … and `/Konnektorservice`.
+    #[default]
+    Konform,
+    /// RISE: `/webservices/eventservice`, `/webservices/cardservice`, `/webservices/certificateservice`,
+    /// `/webservices/signatureservice/v7.4`, `/webservices/authsignatureservice`.
+    Rise,
+    /// CGM (KoCoBox): `/service/systeminformationservice` (EventService), `/service/cardservice`,
+    /// `/service/certificateservice`, `/service/signservice`, `/service/authsignatureservice`.
+    Cgm,
+}
+
+/// Where the Konnektor serves its services.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EndpointsConfig {
+    pub layout: EndpointLayout,
+    /// Serve `/Konnektorservice` (dispatch on SOAPAction, as the seed's examples call it) besides the
+    /// service endpoints. Default: yes for `konform`, no for `rise` and `cgm` — a client that ignores
+    /// connector.sds then finds nothing there.
+    pub konnektorservice: Option<bool>,
+    /// Put before every service path (`/kon8` as behind the test proxy of the recorded examples); empty or
+    /// `/…` without a trailing `/`.
+    pub path_prefix: String,
+}
+
+impl EndpointsConfig {
+    /// The endpoint path of a service.
+    pub fn path(&self, s: crate::services::Service) -> String {
+        format!("{}{}", self.path_prefix, s.path_in(self.layout))
+    }
+    /// Is `/Konnektorservice` served?
+    pub fn serves_konnektorservice(&self) -> bool {
+        self.konnektorservice
+            .unwrap_or(self.layout == EndpointLayout::Konform)
     }
 }
 
@@ -126,13 +172,29 @@ impl PinStatus {
     }
 }
 
+/// What the next VerifyPin does (there is no PIN value in the request: a PIN pad is simulated).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerifyAnswer {
+    /// The user types the right PIN.
+    Ok,
+    /// The user types a wrong PIN: REJECTED with LeftTries, NOWBLOCKED when no tries are left.
+    Wrong,
+}
+
 /// Start state of a card's PIN.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PinConfig {
-    pub status: PinStatus,
+    /// Default: VERIFIABLE (VERIFIED when `pin_initially_verified`).
+    #[serde(default)]
+    pub status: Option<PinStatus>,
     #[serde(default = "max_tries")]
     pub left_tries: u32,
+    /// What the user types at the PIN pad for the first VerifyPin calls, in order (`[ok, wrong]`: the
+    /// second VerifyPin of a run answers REJECTED); after the script, every VerifyPin succeeds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub next_verify: Vec<VerifyAnswer>,
 }
 
 pub const MAX_PIN_TRIES: u32 = 3;
@@ -231,6 +293,17 @@ pub fn pin_types(card_type: &str) -> &'static [&'static str] {
     }
 }
 
+/// The CertRef values (CertificateService 6.0) a card type carries.
+pub fn cert_refs(card_type: &str) -> &'static [&'static str] {
+    match card_type {
+        "SMC-B" | "HSM-B" | "SM-B" => &["C.AUT", "C.ENC", "C.SIG"],
+        "HBA" | "HBA-qSig" | "HBAx" => &["C.AUT", "C.ENC", "C.QES"],
+        "EGK" => &["C.AUT", "C.ENC"],
+        "SMC-KT" => &["C.AUT"],
+        _ => &[],
+    }
+}
+
 /// Can this card type sign (SignDocument / ExternalAuthenticate)?
 pub fn can_sign(card_type: &str) -> bool {
     matches!(
@@ -277,6 +350,10 @@ pub enum ConfigError {
     Iccsn { handle: String },
     #[error("card `{handle}`: pin.left_tries must be at most {MAX_PIN_TRIES}")]
     LeftTries { handle: String },
+    #[error(
+        "endpoints.path_prefix `{0}` must be empty or `/` followed by letters, digits, `/`, `-`, `_`, `.` (no trailing `/`)"
+    )]
+    PathPrefix(String),
     #[error("card `{handle}`: issuing its certificates failed")]
     Certificate {
         handle: String,

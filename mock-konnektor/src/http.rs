@@ -29,18 +29,24 @@ pub const SOAP_CONTENT_TYPE: &str = "text/xml; charset=utf-8";
 /// A step of the pipeline: what it found, or the answer already made.
 type Step<T> = Result<T, Response>;
 
-pub fn routes(_st: &KonnektorState) -> Router<KonnektorState> {
-    let mut r = Router::new().route("/connector.sds", get(sds)).route(
-        "/Konnektorservice",
-        post(
-            |State(st): State<KonnektorState>, req: Request| async move {
-                soap_endpoint(st, None, req).await
-            },
-        ),
-    );
+/// `/connector.sds`, each service at the path of the configured layout, `/Konnektorservice` when served,
+/// and a 404 that names the served paths for everything else.
+pub fn routes(st: &KonnektorState) -> Router<KonnektorState> {
+    let endpoints = &st.config().endpoints;
+    let mut r = Router::new().route("/connector.sds", get(sds));
+    if endpoints.serves_konnektorservice() {
+        r = r.route(
+            "/Konnektorservice",
+            post(
+                |State(st): State<KonnektorState>, req: Request| async move {
+                    soap_endpoint(st, None, req).await
+                },
+            ),
+        );
+    }
     for s in Service::ALL {
         r = r.route(
-            s.path(),
+            &endpoints.path(s),
             post(
                 move |State(st): State<KonnektorState>, req: Request| async move {
                     soap_endpoint(st, Some(s), req).await
@@ -48,7 +54,31 @@ pub fn routes(_st: &KonnektorState) -> Router<KonnektorState> {
             ),
         );
     }
-    r
+    r.fallback(unknown_path)
+}
+
+/// No service here: 404, with a diagnosis naming where the services are (connector.sds).
+async fn unknown_path(State(st): State<KonnektorState>, req: Request) -> Response {
+    let path = crate::xml::quote(req.uri().path()).into_owned();
+    let endpoints = &st.config().endpoints;
+    let served: Vec<String> = Service::ALL.iter().map(|s| endpoints.path(*s)).collect();
+    let mut d = Diagnosis::new(
+        "konnektor.http.unknown-path",
+        format!("no service at {path}"),
+    )
+    .hint(format!(
+        "this Konnektor serves its services at the paths GET /connector.sds lists: {}",
+        served.join(", ")
+    ));
+    if path == "/Konnektorservice" {
+        d = d.seed("002 \"Generelle Informationen zu den Schnittstellen des Konnektors\": die Adressen der Endpunkte lassen sich mithilfe der Herstellerinformationen bestimmen");
+    }
+    Outcome {
+        verdict: Some(Verdict::Rejected),
+        diagnoses: vec![d],
+        ..Outcome::default()
+    }
+    .attach(StatusCode::NOT_FOUND.into_response())
 }
 
 fn host_of(headers: &HeaderMap) -> String {
@@ -65,7 +95,7 @@ fn host_of(headers: &HeaderMap) -> String {
         .to_string()
 }
 
-async fn sds(State(_st): State<KonnektorState>, req: Request) -> Response {
+async fn sds(State(st): State<KonnektorState>, req: Request) -> Response {
     let host = host_of(req.headers());
     let tls = req.extensions().get::<sim_kit::tls::TlsInfo>();
     let body = crate::sds::connector_sds(
@@ -73,6 +103,7 @@ async fn sds(State(_st): State<KonnektorState>, req: Request) -> Response {
         tls.is_some(),
         tls.is_some_and(|t| t.client_auth_required),
         &sim_kit::now_rfc3339(),
+        &st.config().endpoints,
     );
     Outcome::op("connector.sds").attach(
         (
@@ -313,15 +344,22 @@ fn dispatch_fault(st: &KonnektorState, e: &DispatchError) -> Response {
                 None,
             )
         }
-        DispatchError::WrongEndpoint { op, .. } => plain_fault(
-            Some(op.name),
-            FaultCode::Client,
-            &msg,
-            Diagnosis::new("konnektor.soap.wrong-endpoint", msg.clone()).hint(format!(
-                "send it to {} (see connector.sds) or to /Konnektorservice",
-                op.service.path()
-            )),
-        ),
+        DispatchError::WrongEndpoint { op, .. } => {
+            let endpoints = &st.config().endpoints;
+            let mut hint = format!(
+                "send it to {} (see connector.sds)",
+                endpoints.path(op.service)
+            );
+            if endpoints.serves_konnektorservice() {
+                hint.push_str(" or to /Konnektorservice");
+            }
+            plain_fault(
+                Some(op.name),
+                FaultCode::Client,
+                &msg,
+                Diagnosis::new("konnektor.soap.wrong-endpoint", msg.clone()).hint(hint),
+            )
+        }
         DispatchError::NotImplemented { op } => plain_fault(
             Some(op.name),
             FaultCode::Server,

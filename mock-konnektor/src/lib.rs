@@ -29,10 +29,10 @@ pub mod state;
 pub mod write;
 pub mod xml;
 
-pub use cards::{CardView, PinUpdate, VerifyAnswer};
+pub use cards::{CardView, PinUpdate};
 pub use config::{
-    CardConfig, ConfigError, ContextConfig, DEFAULT_CARD_HANDLE, KeySource, KonnektorConfig,
-    LimitsConfig, PinConfig, PinStatus, TerminalConfig,
+    CardConfig, ConfigError, ContextConfig, DEFAULT_CARD_HANDLE, EndpointLayout, EndpointsConfig,
+    KeySource, KonnektorConfig, LimitsConfig, PinConfig, PinStatus, TerminalConfig, VerifyAnswer,
 };
 pub use state::{Error, KonnektorState};
 

@@ -1,17 +1,20 @@
 //! `connector.sds`: ServiceDirectory 3.1 listing every service and version this simulator serves, with
 //! endpoints on the host the client used to reach it (taken from the request's `Host` header).
 
+use crate::config::EndpointsConfig;
 use crate::schema::ns;
 use crate::soap::Service;
 use crate::write::{XML_DECL, XmlWriter};
 
 /// Endpoint paths, for `GET /__konform/health`.
-pub fn endpoint_paths() -> serde_json::Value {
+pub fn endpoint_paths(endpoints: &EndpointsConfig) -> serde_json::Value {
     let mut m = serde_json::Map::new();
     for s in Service::ALL {
-        m.insert(s.name().into(), serde_json::Value::String(s.path().into()));
+        m.insert(s.name().into(), endpoints.path(s).into());
     }
-    m.insert("Konnektorservice".into(), "/Konnektorservice".into());
+    if endpoints.serves_konnektorservice() {
+        m.insert("Konnektorservice".into(), "/Konnektorservice".into());
+    }
     m.insert("connector.sds".into(), "/connector.sds".into());
     serde_json::Value::Object(m)
 }
@@ -50,12 +53,18 @@ pub fn product_information(
 }
 
 /// The document for a client that reached us as `host` (`127.0.0.1:8082`), over TLS or not, at time
-/// `date` (xs:dateTime, the InformationDate).
+/// `date` (xs:dateTime, the InformationDate), with the service paths of `endpoints`.
 ///
 /// Over plain HTTP: `Endpoint` is `http://host/…`, `EndpointTLS` (required by the schema) names the same
 /// host with `https`, `TLSMandatory` false. Over TLS: both name `https://host/…`, `TLSMandatory` true and
 /// `ClientAutMandatory` as configured.
-pub fn connector_sds(host: &str, tls: bool, client_auth: bool, date: &str) -> String {
+pub fn connector_sds(
+    host: &str,
+    tls: bool,
+    client_auth: bool,
+    date: &str,
+    endpoints: &EndpointsConfig,
+) -> String {
     let mut w = XmlWriter::new();
     w.raw(XML_DECL);
     w.open(
@@ -90,13 +99,13 @@ pub fn connector_sds(host: &str, tls: bool, client_auth: bool, date: &str) -> St
                     &format!(
                         "{}://{host}{}",
                         if tls { "https" } else { "http" },
-                        s.path()
+                        endpoints.path(s)
                     ),
                 )],
             )
             .empty(
                 "SI:EndpointTLS",
-                &[("Location", &format!("https://{host}{}", s.path()))],
+                &[("Location", &format!("https://{host}{}", endpoints.path(s)))],
             )
             .close("SI:Version")
             .close("SI:Versions")
@@ -111,7 +120,13 @@ pub fn connector_sds(host: &str, tls: bool, client_auth: bool, date: &str) -> St
 mod tests {
     #[test]
     fn lists_every_service_on_the_host() {
-        let s = super::connector_sds("127.0.0.1:9999", false, false, "2024-01-01T00:00:00.000Z");
+        let s = super::connector_sds(
+            "127.0.0.1:9999",
+            false,
+            false,
+            "2024-01-01T00:00:00.000Z",
+            &Default::default(),
+        );
         for name in [
             "EventService",
             "CardService",

@@ -1,6 +1,7 @@
 //! The operation table: which SOAPAction and body element belong to which operation of which service, and
 //! the WSDL version of each service as connector.sds lists it. Data only.
 
+use crate::config::EndpointLayout;
 use crate::schema::ns;
 use crate::xml::Element;
 
@@ -31,7 +32,27 @@ impl Service {
             Service::AuthSignature => "AuthSignatureService",
         }
     }
-    /// Endpoint path of the service.
+    /// Endpoint path of the service in a layout (see [`EndpointLayout`]).
+    pub fn path_in(self, layout: EndpointLayout) -> &'static str {
+        match layout {
+            EndpointLayout::Konform => self.path(),
+            EndpointLayout::Rise => match self {
+                Service::Event => "/webservices/eventservice",
+                Service::Card => "/webservices/cardservice",
+                Service::Certificate => "/webservices/certificateservice",
+                Service::Signature => "/webservices/signatureservice/v7.4",
+                Service::AuthSignature => "/webservices/authsignatureservice",
+            },
+            EndpointLayout::Cgm => match self {
+                Service::Event => "/service/systeminformationservice",
+                Service::Card => "/service/cardservice",
+                Service::Certificate => "/service/certificateservice",
+                Service::Signature => "/service/signservice",
+                Service::AuthSignature => "/service/authsignatureservice",
+            },
+        }
+    }
+    /// Endpoint path of the service in konform's own layout (`/ws/…`).
     pub fn path(self) -> &'static str {
         match self {
             Service::Event => "/ws/EventService",

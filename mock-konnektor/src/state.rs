@@ -258,7 +258,7 @@ impl Simulator for KonnektorState {
             "pin_initially_verified": self.inner.config.pin_initially_verified,
             "cards": self.cards(),
             "terminals": self.inner.config.terminals.iter().map(|t| &t.ct_id).collect::<Vec<_>>(),
-            "endpoints": crate::sds::endpoint_paths(),
+            "endpoints": crate::sds::endpoint_paths(&self.inner.config.endpoints),
         })
     }
 }

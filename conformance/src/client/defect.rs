@@ -40,6 +40,12 @@ pub enum Defect {
     NoVerifyPin,
     RegistrationUnhashed,
     HardcodedContext,
+    IgnoreConnectorSds,
+    FirstCard,
+    #[serde(rename = "first-smc-b")]
+    FirstSmcB,
+    ContinueAfterPinRejected,
+    RetryVerifyPin,
     // Responses and robustness
     IgnoreBadResponseSignature,
     NoWellknownCheck,
@@ -219,6 +225,31 @@ pub const TABLE: &[DefectInfo] = &[
         defect: Defect::HardcodedContext,
         obligation: "konn.context",
         description: "hard-coded Konnektor context (Mandant1/ClientID1/Workplace1) ignoring the configuration",
+    },
+    DefectInfo {
+        defect: Defect::IgnoreConnectorSds,
+        obligation: "konn.sds.endpoints",
+        description: "every Konnektor operation sent to /Konnektorservice instead of the endpoints connector.sds names",
+    },
+    DefectInfo {
+        defect: Defect::FirstCard,
+        obligation: "konn.card.smcb",
+        description: "the first card GetCards lists used, whatever its type, instead of the SMC-B",
+    },
+    DefectInfo {
+        defect: Defect::FirstSmcB,
+        obligation: "konn.card.own-institution",
+        description: "the first SMC-B used without checking that it belongs to the client's institution",
+    },
+    DefectInfo {
+        defect: Defect::ContinueAfterPinRejected,
+        obligation: "konn.pin.stop-on-failure",
+        description: "carries on signing after VerifyPin answered REJECTED",
+    },
+    DefectInfo {
+        defect: Defect::RetryVerifyPin,
+        obligation: "konn.pin.no-automatic-retry",
+        description: "repeats VerifyPin after REJECTED until it succeeds or the PIN is blocked",
     },
     DefectInfo {
         defect: Defect::IgnoreBadResponseSignature,

@@ -1,5 +1,8 @@
-//! Konnektor operations of the reference client, sent to `/Konnektorservice` with the seed's SOAPActions
-//! ("Übergreifende Beispiele").
+//! Konnektor operations of the reference client, with the seed's SOAPActions ("Übergreifende Beispiele"),
+//! each sent to the endpoint of its service that the Konnektor's connector.sds names ("Die korrekten
+//! Adressen der Endpunkte … lassen sich mithilfe der Herstellerinformationen bestimmen"). The SMC-B is the
+//! one of the client's own institution (its C.AUT names the Telematik-ID / IK) when several are inserted;
+//! VerifyPin is called once when the PIN is verifiable, and a rejection stops the action.
 
 use super::soap::{
     self, NS_CARD, NS_CARDCMN, NS_CCTX, NS_CERT, NS_CONN, NS_DSS, NS_EVT, NS_SIG, esc,
@@ -49,9 +52,58 @@ fn envelope(body: &str) -> String {
     )
 }
 
+/// The service (as connector.sds names it) and WSDL target namespace of a SOAPAction.
+fn service_of(action: &str) -> (&'static str, &'static str) {
+    let op = action.rsplit('#').next().unwrap_or("");
+    match op {
+        "GetCards" => (
+            "EventService",
+            "http://ws.gematik.de/conn/EventService/WSDL/v7.2",
+        ),
+        "VerifyPin" | "GetPinStatus" => (
+            "CardService",
+            "http://ws.gematik.de/conn/CardService/WSDL/v8.1",
+        ),
+        "ReadCardCertificate" => (
+            "CertificateService",
+            "http://ws.gematik.de/conn/CertificateService/WSDL/v6.0",
+        ),
+        "ExternalAuthenticate" => (
+            "AuthSignatureService",
+            "http://ws.gematik.de/conn/AuthSignatureService/WSDL/v7.4",
+        ),
+        _ => (
+            "SignatureService",
+            "http://ws.gematik.de/conn/SignatureService/WSDL/v7.4",
+        ),
+    }
+}
+
+/// Where to send a SOAPAction: the endpoint connector.sds names for its service.
+fn endpoint(env: &ClientEnv, action: &str) -> Result<String, ClientError> {
+    if env.has(Defect::IgnoreConnectorSds) {
+        return Ok(http::join(&env.konnektor_url, "/Konnektorservice"));
+    }
+    let url = http::join(&env.konnektor_url, "/connector.sds");
+    let resp = http::request("GET", &url, &[], &[], env.timeout)?;
+    if resp.status != 200 {
+        return Err(ClientError::Status {
+            service: "Konnektor (connector.sds)",
+            status: resp.status,
+            diagnosis: resp.header("x-konform-diagnosis").map(str::to_string),
+        });
+    }
+    let sds = soap::ServiceDirectory::parse(&resp.text())
+        .map_err(|e| ClientError::Soap(format!("connector.sds: {e}")))?;
+    let (service, tns) = service_of(action);
+    sds.endpoint(service, tns)
+        .map(str::to_string)
+        .ok_or_else(|| ClientError::Soap(format!("connector.sds names no {service} ({tns})")))
+}
+
 /// POST a SOAP request; a fault becomes `ClientError::Soap`.
 fn call(env: &ClientEnv, action: &str, body: &str) -> Result<Vec<soap::Node>, ClientError> {
-    let url = http::join(&env.konnektor_url, "/Konnektorservice");
+    let url = endpoint(env, action)?;
     let soap_action = format!("\"{action}\"");
     let req = envelope(body);
     let resp = env.http()?.request(
@@ -140,16 +192,52 @@ pub fn get_cards(env: &ClientEnv) -> Result<Vec<Card>, ClientError> {
     Ok(cards)
 }
 
-/// The configured card handle, else the first SMC-B the Konnektor reports.
+/// The configured card handle, else the SMC-B the Konnektor reports — of the client's own institution
+/// (Telematik-ID / IK in its C.AUT) when several are inserted.
 pub fn card_handle(env: &ClientEnv) -> Result<String, ClientError> {
     if let Some(h) = &env.card_handle {
         return Ok(h.clone());
     }
-    get_cards(env)?
-        .into_iter()
-        .find(|c| c.card_type == "SMC-B")
-        .map(|c| c.handle)
-        .ok_or_else(|| ClientError::Soap("no SMC-B inserted".into()))
+    let cards = get_cards(env)?;
+    if env.has(Defect::FirstCard)
+        && let Some(c) = cards.first()
+    {
+        return Ok(c.handle.clone());
+    }
+    let smcbs: Vec<&Card> = cards.iter().filter(|c| c.card_type == "SMC-B").collect();
+    match smcbs.as_slice() {
+        [] => Err(ClientError::Soap("no SMC-B inserted".into())),
+        [one] => Ok(one.handle.clone()),
+        [first, ..] if env.has(Defect::FirstSmcB) => Ok(first.handle.clone()),
+        several => own_smcb(env, several),
+    }
+}
+
+/// Among several SMC-Bs, the one whose C.AUT names this client's Telematik-ID and IK.
+fn own_smcb(env: &ClientEnv, smcbs: &[&Card]) -> Result<String, ClientError> {
+    if env.telematik_id.is_none() && env.haupt_ik.is_none() {
+        return Err(ClientError::Setup(format!(
+            "{} SMC-Bs are inserted; set KONFORM_TELEMATIK_ID / KONFORM_IK (or KONFORM_CARD_HANDLE) to pick the institution's own",
+            smcbs.len()
+        )));
+    }
+    for c in smcbs {
+        let der = read_certificate(env, &c.handle, "C.AUT")?;
+        let cert = <x509_cert::Certificate as der::Decode>::from_der(&der)
+            .map_err(|e| ClientError::Soap(format!("C.AUT of {}: {e}", c.handle)))?;
+        let (tid, ik) = ti_core::pki::insurer_of_cert(&cert);
+        let matches = |want: &Option<String>, got: &Option<String>| {
+            want.as_ref().is_none_or(|w| got.as_ref() == Some(w))
+        };
+        if matches(&env.telematik_id, &tid) && matches(&env.haupt_ik, &ik) {
+            return Ok(c.handle.clone());
+        }
+    }
+    Err(ClientError::Soap(format!(
+        "none of the inserted SMC-Bs belongs to Telematik-ID {} / IK {}",
+        env.telematik_id.as_deref().unwrap_or("-"),
+        env.haupt_ik.as_deref().unwrap_or("-")
+    )))
 }
 
 pub fn pin_status(env: &ClientEnv, handle: &str) -> Result<(String, Option<u32>), ClientError> {
@@ -192,18 +280,21 @@ pub fn ensure_unlocked(env: &ClientEnv, handle: &str) -> Result<(), ClientError>
     let (status, _) = pin_status(env, handle)?;
     match status.as_str() {
         "VERIFIED" => Ok(()),
-        "VERIFIABLE" => {
+        "VERIFIABLE" => loop {
             let (result, left) = verify_pin(env, handle)?;
-            if result == "OK" {
-                Ok(())
-            } else {
-                Err(ClientError::Soap(format!(
-                    "VerifyPin answered {result}{}",
-                    left.map(|l| format!(" ({l} tries left)"))
-                        .unwrap_or_default()
-                )))
+            if result == "OK" || env.has(Defect::ContinueAfterPinRejected) {
+                return Ok(());
             }
-        }
+            if result == "REJECTED" && env.has(Defect::RetryVerifyPin) {
+                continue;
+            }
+            // A wrong PIN is not retried automatically: each try costs one of three.
+            return Err(ClientError::Soap(format!(
+                "VerifyPin answered {result}{}",
+                left.map(|l| format!(" ({l} tries left)"))
+                    .unwrap_or_default()
+            )));
+        },
         other => Err(ClientError::Soap(format!(
             "SMC-B PIN status is {other}; cannot unlock"
         ))),

@@ -138,6 +138,66 @@ pub fn text_of(nodes: &[Node], name: &str) -> Option<String> {
     first(nodes, name).map(|n| n.text.trim().to_string())
 }
 
+/// The endpoints a connector.sds (ServiceDirectory 3.1) names: per service and WSDL target namespace, the
+/// `Endpoint` and `EndpointTLS` locations, and whether TLS is mandatory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceDirectory {
+    pub tls_mandatory: bool,
+    /// (service name, WSDL target namespace, Endpoint, EndpointTLS)
+    pub versions: Vec<(String, String, Option<String>, Option<String>)>,
+}
+
+impl ServiceDirectory {
+    /// Read a connector.sds document.
+    pub fn parse(xml: &str) -> Result<ServiceDirectory, String> {
+        let nodes = flatten(xml)?;
+        if first(&nodes, "ConnectorServices").is_none() {
+            return Err("not a connector.sds (no ConnectorServices)".into());
+        }
+        let attr = |n: &Node, k: &str| n.attrs.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone());
+        let mut sds = ServiceDirectory {
+            tls_mandatory: text_of(&nodes, "TLSMandatory").as_deref() == Some("true"),
+            versions: Vec::new(),
+        };
+        let mut service = String::new();
+        for n in &nodes {
+            match n.name.as_str() {
+                "Service" => service = attr(n, "Name").unwrap_or_default(),
+                "Version" if n.path.last().map(String::as_str) == Some("Versions") => {
+                    let tns = attr(n, "TargetNamespace").unwrap_or_default();
+                    sds.versions.push((service.clone(), tns, None, None));
+                }
+                "Endpoint" | "EndpointTLS" => {
+                    if let Some(v) = sds.versions.last_mut() {
+                        let loc = attr(n, "Location");
+                        if n.name == "Endpoint" {
+                            v.2 = loc;
+                        } else {
+                            v.3 = loc;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(sds)
+    }
+
+    /// The location of `service` in the WSDL version `target_namespace` (`EndpointTLS` when TLS is
+    /// mandatory).
+    pub fn endpoint(&self, service: &str, target_namespace: &str) -> Option<&str> {
+        let v = self
+            .versions
+            .iter()
+            .find(|(s, tns, _, _)| s == service && tns == target_namespace)?;
+        if self.tls_mandatory {
+            v.3.as_deref()
+        } else {
+            v.2.as_deref().or(v.3.as_deref())
+        }
+    }
+}
+
 /// A SOAP fault as the Konnektor sends it (tel/error 2.0 in the detail).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SoapFault {
@@ -196,6 +256,48 @@ mod tests {
         let f = fault_of(&flatten(&xml).unwrap()).unwrap();
         assert_eq!(f.code.as_deref(), Some("4004"));
         assert_eq!(f.error_text.as_deref(), Some("Ungültige Mandanten-ID"));
+    }
+
+    #[test]
+    fn reads_connector_sds() {
+        let sds = mock_konnektor::sds::connector_sds(
+            "k.example:8443",
+            false,
+            false,
+            "2024-01-01T00:00:00Z",
+            &mock_konnektor::EndpointsConfig {
+                layout: mock_konnektor::EndpointLayout::Cgm,
+                ..Default::default()
+            },
+        );
+        let d = ServiceDirectory::parse(&sds).unwrap();
+        assert!(!d.tls_mandatory);
+        assert_eq!(
+            d.endpoint(
+                "EventService",
+                "http://ws.gematik.de/conn/EventService/WSDL/v7.2"
+            ),
+            Some("http://k.example:8443/service/systeminformationservice")
+        );
+        assert_eq!(d.endpoint("EventService", "urn:other"), None);
+        assert!(ServiceDirectory::parse("<x/>").is_err());
+    }
+
+    #[test]
+    fn reads_a_real_connector_sds() {
+        let Some(xml) = test_support::shared::read_to_string(
+            "reference/konnektor/sds-examples/bbriccs_rise_connector_sds.xml",
+        ) else {
+            return;
+        };
+        let d = ServiceDirectory::parse(&xml).unwrap();
+        assert_eq!(
+            d.endpoint(
+                "SignatureService",
+                "http://ws.gematik.de/conn/SignatureService/WSDL/v7.4"
+            ),
+            Some("http://ksp.ltuzd.telematik-test/kon8/webservices/signatureservice/v7.4")
+        );
     }
 
     #[test]

@@ -86,7 +86,10 @@ impl ReadCardCertificateRequest {
                     ),
                 )
                 .at(self.refs_path.clone())
-                .hint("an SMC-B carries C.AUT, C.ENC and C.SIG"));
+                .hint(match crate::config::cert_refs(&card.cfg.card_type) {
+                    [] => format!("a {} card carries no certificates", card.cfg.card_type),
+                    refs => format!("a {} card carries {}", card.cfg.card_type, refs.join(", ")),
+                }));
             };
             let cert = id.cert();
             let tbs = cert.tbs_certificate();

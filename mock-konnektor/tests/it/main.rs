@@ -6,8 +6,10 @@
 //! there.
 
 mod bad_input;
+mod cards;
 mod flows;
 mod hostile;
+mod layouts;
 mod recorded;
 mod snapshot;
 mod store;
