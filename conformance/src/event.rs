@@ -58,6 +58,9 @@ pub struct ScenarioResult {
     pub failures: Vec<Failure>,
     /// Every diagnosis the simulators journaled during the scenario (`rule at location: message`).
     pub diagnoses: Vec<String>,
+    /// The step the client refused locally, before sending (allowed by the step's `may_refuse`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused_at: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

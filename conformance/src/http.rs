@@ -113,6 +113,16 @@ impl std::fmt::Debug for Http {
 impl Http {
     /// `tls_ca`: PEM file with the CA certificate(s) a `https://` server must chain to.
     pub fn new(timeout: Duration, tls_ca: Option<&Path>) -> Result<Http, HttpError> {
+        Http::with_verification(timeout, tls_ca, true)
+    }
+
+    /// [`Http::new`]; `verify: false` accepts any server certificate — only the reference client's
+    /// `tls-accept-any-certificate` defect does that.
+    pub fn with_verification(
+        timeout: Duration,
+        tls_ca: Option<&Path>,
+        verify: bool,
+    ) -> Result<Http, HttpError> {
         let mut tls = TlsConfig::builder()
             .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()));
         if let Some(p) = tls_ca {
@@ -134,6 +144,7 @@ impl Http {
             }
             tls = tls.root_certs(RootCerts::new_with_certs(&certs));
         }
+        tls = tls.disable_verification(!verify);
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)

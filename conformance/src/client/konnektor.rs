@@ -58,7 +58,14 @@ fn call(env: &ClientEnv, action: &str, body: &str) -> Result<Vec<soap::Node>, Cl
         "POST",
         &url,
         &[
-            ("Content-Type", "text/xml; charset=UTF-8"),
+            (
+                "Content-Type",
+                if env.has(Defect::Soap12ContentType) {
+                    "application/soap+xml; charset=UTF-8"
+                } else {
+                    "text/xml; charset=UTF-8"
+                },
+            ),
             ("SOAPAction", &soap_action),
         ],
         req.as_bytes(),
@@ -145,9 +152,10 @@ pub fn card_handle(env: &ClientEnv) -> Result<String, ClientError> {
     if let Some(h) = &env.card_handle {
         return Ok(h.clone());
     }
+    let first_card = env.has(Defect::FirstCard);
     get_cards(env)?
         .into_iter()
-        .find(|c| c.card_type == "SMC-B")
+        .find(|c| first_card || c.card_type == "SMC-B")
         .map(|c| c.handle)
         .ok_or_else(|| ClientError::Soap("no SMC-B inserted".into()))
 }
@@ -193,8 +201,15 @@ pub fn ensure_unlocked(env: &ClientEnv, handle: &str) -> Result<(), ClientError>
     match status.as_str() {
         "VERIFIED" => Ok(()),
         "VERIFIABLE" => {
-            let (result, left) = verify_pin(env, handle)?;
-            if result == "OK" {
+            let (mut result, mut left) = verify_pin(env, handle)?;
+            // The defect keeps trying: each REJECTED costs the card one of its tries.
+            while result == "REJECTED"
+                && env.has(Defect::RetryVerifyPin)
+                && left.is_some_and(|l| l > 0)
+            {
+                (result, left) = verify_pin(env, handle)?;
+            }
+            if result == "OK" || env.has(Defect::IgnoreVerifyPinResult) {
                 Ok(())
             } else {
                 Err(ClientError::Soap(format!(
@@ -219,10 +234,15 @@ pub fn read_certificate(
         env,
         "http://ws.gematik.de/conn/CertificateService/v6.0#ReadCardCertificate",
         &format!(
-            "<CERT:ReadCardCertificate><CONN:CardHandle>{}</CONN:CardHandle>{}<CERT:CertRefList><CERT:CertRef>{}</CERT:CertRef></CERT:CertRefList><CERT:Crypt>ECC</CERT:Crypt></CERT:ReadCardCertificate>",
+            "<CERT:ReadCardCertificate><CONN:CardHandle>{}</CONN:CardHandle>{}<CERT:CertRefList><CERT:CertRef>{}</CERT:CertRef></CERT:CertRefList><CERT:Crypt>{}</CERT:Crypt></CERT:ReadCardCertificate>",
             esc(handle),
             context(env),
-            esc(cert_ref)
+            esc(cert_ref),
+            if env.has(Defect::ReadCertificateRsa) {
+                "RSA"
+            } else {
+                "ECC"
+            }
         ),
     )?;
     let b64 = soap::text_of(&nodes, "X509Certificate").ok_or_else(|| {
@@ -278,12 +298,17 @@ pub fn external_authenticate(
         &format!(
             concat!(
                 "<SIG:ExternalAuthenticate><CONN:CardHandle>{}</CONN:CardHandle>{}",
-                "<SIG:OptionalInputs><dss:SignatureType>urn:bsi:tr:03111:ecdsa</dss:SignatureType></SIG:OptionalInputs>",
+                "<SIG:OptionalInputs><dss:SignatureType>{}</dss:SignatureType></SIG:OptionalInputs>",
                 "<SIG:BinaryString><dss:Base64Data MimeType=\"application/octet-stream\">{}</dss:Base64Data></SIG:BinaryString>",
                 "</SIG:ExternalAuthenticate>"
             ),
             esc(handle),
             context(env),
+            if env.has(Defect::ExternalAuthenticateCmsType) {
+                "urn:ietf:rfc:5652"
+            } else {
+                "urn:bsi:tr:03111:ecdsa"
+            },
             b64_encode(data)
         ),
     )?;
@@ -345,9 +370,12 @@ pub fn sign_document_action(env: &ClientEnv, input: &Value) -> Result<Value, Cli
 }
 
 pub fn external_authenticate_action(env: &ClientEnv, input: &Value) -> Result<Value, ClientError> {
-    let h = card_handle(env)?;
     let data = b64_decode(input_str(input, "Base64Data")?)
         .map_err(|e| ClientError::Input(e.to_string()))?;
+    if env.strict {
+        super::strict::digest(&data)?;
+    }
+    let h = card_handle(env)?;
     let sig = external_authenticate(env, &h, &data)?;
     Ok(json!({ "Base64Signature": b64_encode(&sig) }))
 }

@@ -197,6 +197,12 @@ fn check_step(i: usize, st: &Step) -> Result<(), String> {
             ));
         }
     }
+    if let Some(m) = &st.may_refuse {
+        if st.action.is_none() {
+            return Err(format!("field `when[{i}].may_refuse`: only for actions"));
+        }
+        known_sim(&format!("when[{i}].may_refuse.sim"), &m.sim)?;
+    }
     if let Some(e) = &st.expect {
         if e.status.is_some() && st.request.is_none() {
             return Err(format!(

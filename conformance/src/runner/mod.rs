@@ -34,6 +34,8 @@ pub struct RunOptions {
     pub step_timeout: Duration,
     /// Stop starting new scenarios after the first failure (selftest with defects).
     pub stop_on_failure: bool,
+    /// Serve every simulator over TLS (`konform run --tls`); clients get the CA as `KONFORM_TLS_CA`.
+    pub tls: bool,
 }
 
 /// Shared by every scenario of a run: the test PKI (in memory and on disk for external clients).
@@ -41,6 +43,7 @@ pub struct Shared {
     pub pki: Arc<TestPki>,
     pub pki_dir: PathBuf,
     pub work_dir: PathBuf,
+    pub tls: crate::sims::TlsMaterial,
 }
 
 /// Why a run could not be prepared.
@@ -54,6 +57,8 @@ pub enum SetupError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Tls(#[from] crate::sims::server::TlsMaterialError),
 }
 
 impl Shared {
@@ -73,7 +78,9 @@ impl Shared {
             }
             std::fs::write(&p, text).map_err(io)?;
         }
+        let tls = crate::sims::TlsMaterial::from_pki(&pki)?;
         Ok(Shared {
+            tls,
             pki: Arc::new(pki),
             pki_dir,
             work_dir: work_dir.to_path_buf(),
@@ -180,6 +187,7 @@ pub async fn run(
                         diagnoses: vec![],
                     }],
                     diagnoses: vec![],
+                    refused_at: None,
                 };
                 emit(reporters, &Event::ScenarioFinished(Box::new(r.clone())));
                 results.push(r);

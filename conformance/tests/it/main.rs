@@ -2,6 +2,8 @@
 //! schema, the reporters' output (snapshots), adapters (command environment, HTTP harness).
 
 mod adapters;
+mod fairness;
+mod obligations;
 mod reports;
 mod schema;
 

@@ -46,6 +46,7 @@ fn result(id: &str, verdict: Verdict, failures: Vec<Failure>) -> ScenarioResult 
         steps: vec![step(0, "vst.submit_vitalstatus", verdict == Verdict::Passed)],
         failures,
         diagnoses: vec!["POST /notify/api/v1/vitalstatusnotification → 400: kvnr.check-digit at /Meldungen/0/IdVersicherter: check digit 9, expected 8".into()],
+        refused_at: None,
     }
 }
 
