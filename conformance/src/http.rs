@@ -90,6 +90,17 @@ impl Response {
     }
 }
 
+/// One plain request with a fresh client (no TLS CA): for tools and tests that talk to `konform up`.
+pub fn request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    timeout: Duration,
+) -> Result<Response, HttpError> {
+    Http::new(timeout, None)?.request(method, url, headers, body)
+}
+
 /// Join a base URL and a path.
 pub fn join(base: &str, path: &str) -> String {
     format!("{}{}", base.trim_end_matches('/'), path)

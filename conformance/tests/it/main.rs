@@ -4,6 +4,7 @@
 mod adapters;
 mod fairness;
 mod obligations;
+mod python_example;
 mod reports;
 mod schema;
 
