@@ -41,6 +41,8 @@ fn main() {
             step_timeout: Duration::from_secs(60),
             stop_on_failure: false,
             tls: false,
+            partition: None,
+            obligations: None,
         };
         let t = Instant::now();
         let (_, summary) = rt.block_on(conformance::runner::run(

@@ -108,6 +108,8 @@ pub async fn selftest(
         step_timeout: Duration::from_secs(60),
         stop_on_failure: false,
         tls: false,
+        partition: None,
+        obligations: None,
     };
     let (results, reference) = run(packs, &opts, shared.clone(), reference_reporters).await;
     let reference_not_passing = not_passing(&results);
@@ -122,6 +124,8 @@ pub async fn selftest(
     let strict_not_passing = not_passing(&strict_results);
     let tls_opts = RunOptions {
         tls: true,
+        partition: None,
+        obligations: None,
         ..opts.clone()
     };
     let (tls_results, tls) = run(packs, &tls_opts, shared.clone(), &mut []).await;
@@ -145,6 +149,8 @@ pub async fn selftest(
             },
             stop_on_failure: true,
             tls: false,
+            partition: None,
+            obligations: None,
             ..opts.clone()
         };
         let ordered = ordered_for(&trusted, d);

@@ -10,11 +10,12 @@ pub mod ik;
 pub mod kvnr;
 pub mod melderegister;
 pub mod pki;
+pub mod report;
 pub mod run;
 pub mod selftest;
 pub mod up;
-pub mod up_osci;
 pub mod up_melderegister;
+pub mod up_osci;
 pub mod up_ui;
 
 /// Exit codes every subcommand uses (documented in `--help` and the README).
@@ -92,6 +93,8 @@ pub enum Command {
     Run(run::Args),
     /// Shipped packs with the reference client (all pass) and with each defect (each caught)
     Selftest(selftest::Args),
+    /// Reports: merge the JSON reports of a partitioned run; verify a report against pack folders
+    Report(report::Args),
     /// The reference client: one abstract action (vst.submit_vitalstatus, konnektor.sign_document, …)
     Client(client::Args),
     /// Test PKI: a TEST-ONLY CA and the TI and TLS certificates the simulators and clients need
@@ -111,6 +114,7 @@ pub fn dispatch(cli: Cli) -> CmdResult {
         Command::Up(a) => up::run(a),
         Command::Run(a) => run::run(a),
         Command::Selftest(a) => selftest::run(a),
+        Command::Report(a) => report::run(a),
         Command::Client(a) => client::run(a),
         Command::Pki(a) => pki::run(a),
         Command::Kvnr(a) => kvnr::run(a),

@@ -42,6 +42,13 @@ pub struct Args {
     /// Per-step timeout for client commands, in seconds
     #[arg(long, default_value_t = 60)]
     pub step_timeout: u64,
+    /// Run only shard K of N (`hash:K/N`): deterministic by scenario id, for CI matrices; join the shards'
+    /// JSON reports with `konform report merge`
+    #[arg(long)]
+    pub partition: Option<conformance::runner::partition::Partition>,
+    /// The obligations file whose hash the report records (default: obligations.yaml in or beside the packs)
+    #[arg(long)]
+    pub obligations: Option<PathBuf>,
     /// Serve every simulator over TLS (test PKI's TLS certificate); clients get the CA as KONFORM_TLS_CA
     #[arg(long)]
     pub tls: bool,
@@ -138,6 +145,11 @@ pub fn run(a: Args) -> CmdResult {
         step_timeout: Duration::from_secs(a.step_timeout),
         stop_on_failure: false,
         tls: a.tls,
+        partition: a.partition,
+        obligations: a
+            .obligations
+            .clone()
+            .or_else(|| conformance::obligations::find_for(&paths)),
     };
     let mut reporters: Vec<Box<dyn Reporter>> =
         vec![Box::new(Console::new(std::io::stdout(), a.verbose))];
@@ -165,7 +177,7 @@ pub fn run(a: Args) -> CmdResult {
     } else {
         let _ = std::fs::remove_dir_all(&dir);
     }
-    if summary.total == 0 {
+    if summary.total == 0 && a.partition.is_none() {
         return Err(Failure::usage("run", "the filter matched no scenario"));
     }
     if summary.all_passed() {

@@ -50,6 +50,9 @@ pub struct Scenario {
     pub file: PathBuf,
     #[serde(skip)]
     pub pack: String,
+    /// SHA-256 (hex) of the file as loaded, for the report's provenance.
+    #[serde(skip)]
+    pub sha256: String,
 }
 
 impl Scenario {

@@ -80,6 +80,7 @@ pub fn parse_scenario(text: &str, file: &Path, pack: &str) -> Result<Scenario, S
     })?;
     sc.file = file.to_path_buf();
     sc.pack = pack.to_string();
+    sc.sha256 = crate::report::provenance::sha256_hex(text.as_bytes());
     let spans = Spans::read(text);
     check(&sc, &spans).map_err(|(line, message)| ScenarioError {
         file: fname,

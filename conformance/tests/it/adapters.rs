@@ -29,6 +29,8 @@ async fn run_pack(dir: &Path, adapter: Adapter) -> Vec<ScenarioResult> {
         step_timeout: Duration::from_secs(30),
         stop_on_failure: false,
         tls: false,
+        partition: None,
+        obligations: None,
     };
     conformance::runner::run(&packs, &opts, shared, &mut [])
         .await

@@ -62,6 +62,8 @@ async fn the_python_example_passes_the_konnektor_scenarios_it_maps() {
         step_timeout: Duration::from_secs(30),
         stop_on_failure: false,
         tls: false,
+        partition: None,
+        obligations: None,
     };
     let (results, _) = conformance::runner::run(&packs, &opts, shared, &mut []).await;
     let verdict = |id: &str| {
