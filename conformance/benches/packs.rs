@@ -32,11 +32,17 @@ fn main() {
     let mut best = f64::MAX;
     for jobs in [1, 2, 4, 8] {
         let opts = RunOptions {
-            adapter: Adapter::Reference { defect: None },
+            adapter: Adapter::Reference {
+                defect: None,
+                strict: false,
+            },
             jobs,
             filter: None,
             step_timeout: Duration::from_secs(60),
             stop_on_failure: false,
+            tls: false,
+            partition: None,
+            obligations: None,
         };
         let t = Instant::now();
         let (_, summary) = rt.block_on(conformance::runner::run(
@@ -58,6 +64,7 @@ fn main() {
     let t = Instant::now();
     let report = rt.block_on(conformance::selftest::selftest(
         &packs,
+        None,
         shared.clone(),
         cores,
         &mut [],

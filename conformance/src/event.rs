@@ -58,6 +58,9 @@ pub struct ScenarioResult {
     pub failures: Vec<Failure>,
     /// Every diagnosis the simulators journaled during the scenario (`rule at location: message`).
     pub diagnoses: Vec<String>,
+    /// The step the client refused locally, before sending (allowed by the step's `may_refuse`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused_at: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -91,7 +94,22 @@ impl Summary {
 pub struct PackInfo {
     pub name: String,
     pub version: String,
+    /// Scenarios of the pack in this run (after `--filter` and `--partition`).
     pub scenarios: usize,
+    /// SHA-256 over the pack's file list (`report::provenance::pack_digest`).
+    #[serde(default)]
+    pub digest: String,
+    /// Every scenario file of the pack, with its SHA-256, whether it ran or not.
+    #[serde(default)]
+    pub files: Vec<FileDigest>,
+}
+
+/// A file and its SHA-256 (hex), named relative to its pack folder (or, for the obligations file, by
+/// its file name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileDigest {
+    pub file: String,
+    pub sha256: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -102,6 +120,15 @@ pub struct RunInfo {
     pub scenarios: usize,
     pub jobs: usize,
     pub konform_version: String,
+    /// The obligations file the packs were checked against, when one was found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub obligations: Option<FileDigest>,
+    /// `hash:K/N` when this run is one shard of a partitioned run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
+    /// For a merged report: the partitions it joins.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<String>,
 }
 
 /// Everything a reporter can be told. Scenario results arrive in a deterministic order (pack, then file

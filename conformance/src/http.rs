@@ -90,6 +90,17 @@ impl Response {
     }
 }
 
+/// One plain request with a fresh client (no TLS CA): for tools and tests that talk to `konform up`.
+pub fn request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    timeout: Duration,
+) -> Result<Response, HttpError> {
+    Http::new(timeout, None)?.request(method, url, headers, body)
+}
+
 /// Join a base URL and a path.
 pub fn join(base: &str, path: &str) -> String {
     format!("{}{}", base.trim_end_matches('/'), path)
@@ -113,6 +124,16 @@ impl std::fmt::Debug for Http {
 impl Http {
     /// `tls_ca`: PEM file with the CA certificate(s) a `https://` server must chain to.
     pub fn new(timeout: Duration, tls_ca: Option<&Path>) -> Result<Http, HttpError> {
+        Http::with_verification(timeout, tls_ca, true)
+    }
+
+    /// [`Http::new`]; `verify: false` accepts any server certificate — only the reference client's
+    /// `tls-accept-any-certificate` defect does that.
+    pub fn with_verification(
+        timeout: Duration,
+        tls_ca: Option<&Path>,
+        verify: bool,
+    ) -> Result<Http, HttpError> {
         let mut tls = TlsConfig::builder()
             .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()));
         if let Some(p) = tls_ca {
@@ -134,6 +155,7 @@ impl Http {
             }
             tls = tls.root_certs(RootCerts::new_with_certs(&certs));
         }
+        tls = tls.disable_verification(!verify);
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)

@@ -14,6 +14,7 @@ pub mod client;
 pub mod event;
 pub mod http;
 pub mod model;
+pub mod obligations;
 pub mod report;
 pub mod runner;
 pub mod selftest;

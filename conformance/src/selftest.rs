@@ -6,6 +6,7 @@ use crate::adapter::Adapter;
 use crate::client::Defect;
 use crate::event::{Reporter, ScenarioResult, Summary, Verdict};
 use crate::model::Pack;
+use crate::obligations::{Coverage, ObligationsFile};
 use crate::runner::{RunOptions, Shared, run};
 use serde::Serialize;
 use std::sync::Arc;
@@ -15,6 +16,9 @@ use std::time::{Duration, Instant};
 pub struct DefectOutcome {
     pub defect: String,
     pub description: String,
+    /// The obligation (`scenarios/obligations.yaml`) the defect breaks, and its class.
+    pub obligation: String,
+    pub class: String,
     /// The first scenario that failed with this defect, if any.
     pub caught_by: Option<String>,
     pub scenarios_run: usize,
@@ -24,14 +28,35 @@ pub struct DefectOutcome {
 pub struct SelftestReport {
     pub reference: Summary,
     pub reference_not_passing: Vec<String>,
+    /// The second correct mode (`--strict`): must pass every scenario too.
+    pub strict: Summary,
+    pub strict_not_passing: Vec<String>,
+    /// The reference client with every simulator served over TLS (`konform run --tls`).
+    pub tls: Summary,
+    pub tls_not_passing: Vec<String>,
     pub defects: Vec<DefectOutcome>,
     pub detection_rate: f64,
+    /// Detection rate per obligation class.
+    pub classes: Vec<ClassRate>,
+    /// How the packs cover the obligations file (absent when no file was given).
+    pub obligations: Option<Coverage>,
     pub duration_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassRate {
+    pub class: String,
+    pub defects: usize,
+    pub caught: usize,
 }
 
 impl SelftestReport {
     pub fn ok(&self) -> bool {
-        self.reference.all_passed() && self.defects.iter().all(|d| d.caught_by.is_some())
+        self.reference.all_passed()
+            && self.strict.all_passed()
+            && self.tls.all_passed()
+            && self.defects.iter().all(|d| d.caught_by.is_some())
+            && self.obligations.as_ref().is_none_or(Coverage::ok)
     }
 }
 
@@ -66,6 +91,7 @@ fn ordered_for(packs: &[Pack], d: Defect) -> Vec<Pack> {
 
 pub async fn selftest(
     packs: &[Pack],
+    obligations: Option<&ObligationsFile>,
     shared: Arc<Shared>,
     jobs: usize,
     reference_reporters: &mut [Box<dyn Reporter>],
@@ -73,18 +99,37 @@ pub async fn selftest(
 ) -> SelftestReport {
     let start = Instant::now();
     let opts = RunOptions {
-        adapter: Adapter::Reference { defect: None },
+        adapter: Adapter::Reference {
+            defect: None,
+            strict: false,
+        },
         jobs,
         filter: None,
         step_timeout: Duration::from_secs(60),
         stop_on_failure: false,
+        tls: false,
+        partition: None,
+        obligations: None,
     };
     let (results, reference) = run(packs, &opts, shared.clone(), reference_reporters).await;
-    let reference_not_passing: Vec<String> = results
-        .iter()
-        .filter(|r| r.verdict != Verdict::Passed)
-        .map(|r| r.id.clone())
-        .collect();
+    let reference_not_passing = not_passing(&results);
+    let strict_opts = RunOptions {
+        adapter: Adapter::Reference {
+            defect: None,
+            strict: true,
+        },
+        ..opts.clone()
+    };
+    let (strict_results, strict) = run(packs, &strict_opts, shared.clone(), &mut []).await;
+    let strict_not_passing = not_passing(&strict_results);
+    let tls_opts = RunOptions {
+        tls: true,
+        partition: None,
+        obligations: None,
+        ..opts.clone()
+    };
+    let (tls_results, tls) = run(packs, &tls_opts, shared.clone(), &mut []).await;
+    let tls_not_passing = not_passing(&tls_results);
     // A scenario that fails with the correct client proves nothing about a defect: leave it out.
     let trusted: Vec<Pack> = packs
         .iter()
@@ -98,8 +143,14 @@ pub async fn selftest(
     let mut defects = Vec::new();
     for d in Defect::all() {
         let opts = RunOptions {
-            adapter: Adapter::Reference { defect: Some(d) },
+            adapter: Adapter::Reference {
+                defect: Some(d),
+                strict: false,
+            },
             stop_on_failure: true,
+            tls: false,
+            partition: None,
+            obligations: None,
             ..opts.clone()
         };
         let ordered = ordered_for(&trusted, d);
@@ -108,6 +159,11 @@ pub async fn selftest(
         let o = DefectOutcome {
             defect: d.name(),
             description: d.describe().to_string(),
+            obligation: d.obligation().to_string(),
+            class: obligations
+                .and_then(|f| crate::obligations::class_of(f, d.obligation()))
+                .unwrap_or("unclassified")
+                .to_string(),
             caught_by: caught,
             scenarios_run: results.len(),
         };
@@ -115,13 +171,41 @@ pub async fn selftest(
         defects.push(o);
     }
     let caught = defects.iter().filter(|d| d.caught_by.is_some()).count();
+    let mut by_class: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
+    for d in &defects {
+        let e = by_class.entry(d.class.as_str()).or_default();
+        e.0 += 1;
+        e.1 += d.caught_by.is_some() as usize;
+    }
+    let classes = by_class
+        .into_iter()
+        .map(|(class, (defects, caught))| ClassRate {
+            class: class.to_string(),
+            defects,
+            caught,
+        })
+        .collect();
     SelftestReport {
         reference,
         reference_not_passing,
+        strict,
+        strict_not_passing,
+        tls,
+        tls_not_passing,
         detection_rate: caught as f64 / defects.len().max(1) as f64,
         defects,
+        classes,
+        obligations: obligations.map(|f| crate::obligations::coverage(f, packs)),
         duration_ms: start.elapsed().as_secs_f64() * 1000.0,
     }
+}
+
+fn not_passing(results: &[ScenarioResult]) -> Vec<String> {
+    results
+        .iter()
+        .filter(|r| r.verdict != Verdict::Passed)
+        .map(|r| r.id.clone())
+        .collect()
 }
 
 fn first_caught(results: &[ScenarioResult]) -> Option<String> {

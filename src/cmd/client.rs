@@ -33,6 +33,10 @@ pub struct Args {
     /// List the defects and exit
     #[arg(long)]
     pub list_defects: bool,
+    /// The second correct mode: validate everything checkable (KVNR, IK, environment, dates, sizes)
+    /// before sending and refuse instead of letting the service reject (also KONFORM_STRICT=1)
+    #[arg(long, conflicts_with = "defect")]
+    pub strict: bool,
     #[arg(long)]
     pub vst_url: Option<String>,
     #[arg(long)]
@@ -62,6 +66,9 @@ pub fn run(a: Args) -> CmdResult {
     }
     if a.card_handle.is_some() {
         env.card_handle = a.card_handle;
+    }
+    if a.strict {
+        env.strict = true;
     }
     if let Some(d) = a.defect {
         env.defect = Some(Defect::from_name(&d).ok_or_else(|| {

@@ -11,6 +11,7 @@ pub mod kvnr;
 pub mod logging;
 pub mod melderegister;
 pub mod pki;
+pub mod report;
 pub mod run;
 pub mod selftest;
 pub mod up;
@@ -94,6 +95,8 @@ pub enum Command {
     Run(run::Args),
     /// Shipped packs with the reference client (all pass) and with each defect (each caught)
     Selftest(selftest::Args),
+    /// Reports: merge the JSON reports of a partitioned run; verify a report against pack folders
+    Report(report::Args),
     /// The reference client: one abstract action (vst.submit_vitalstatus, konnektor.sign_document, …)
     Client(client::Args),
     /// Test PKI: a TEST-ONLY CA and the TI and TLS certificates the simulators and clients need
@@ -113,6 +116,7 @@ pub fn dispatch(cli: Cli) -> CmdResult {
         Command::Up(a) => up::run(a),
         Command::Run(a) => run::run(a),
         Command::Selftest(a) => selftest::run(a),
+        Command::Report(a) => report::run(a),
         Command::Client(a) => client::run(a),
         Command::Pki(a) => pki::run(a),
         Command::Kvnr(a) => kvnr::run(a),

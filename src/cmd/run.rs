@@ -24,6 +24,9 @@ pub struct Args {
     /// With the reference client: make this deliberate mistake
     #[arg(long)]
     pub defect: Option<String>,
+    /// With the reference client: its second correct mode, validating everything it can before sending
+    #[arg(long, conflicts_with = "defect")]
+    pub strict: bool,
     #[arg(long)]
     pub junit: Option<PathBuf>,
     #[arg(long)]
@@ -39,6 +42,16 @@ pub struct Args {
     /// Per-step timeout for client commands, in seconds
     #[arg(long, default_value_t = 60)]
     pub step_timeout: u64,
+    /// Run only shard K of N (`hash:K/N`): deterministic by scenario id, for CI matrices; join the shards'
+    /// JSON reports with `konform report merge`
+    #[arg(long)]
+    pub partition: Option<conformance::runner::partition::Partition>,
+    /// The obligations file whose hash the report records (default: obligations.yaml in or beside the packs)
+    #[arg(long)]
+    pub obligations: Option<PathBuf>,
+    /// Serve every simulator over TLS (test PKI's TLS certificate); clients get the CA as KONFORM_TLS_CA
+    #[arg(long)]
+    pub tls: bool,
     /// Keep the work directory (inputs, outputs, PKI) instead of deleting it
     #[arg(long)]
     pub keep: bool,
@@ -90,13 +103,16 @@ pub fn run(a: Args) -> CmdResult {
         None => None,
     };
     let adapter = match a.client.as_str() {
-        "reference" => Adapter::Reference { defect },
-        "reference-process" => Adapter::reference_process(defect),
+        "reference" => Adapter::Reference {
+            defect,
+            strict: a.strict,
+        },
+        "reference-process" => Adapter::reference_process(defect, a.strict),
         path => {
-            if defect.is_some() {
+            if defect.is_some() || a.strict {
                 return Err(Failure::usage(
                     "run",
-                    "--defect only works with the reference client",
+                    "--defect and --strict only work with the reference client",
                 ));
             }
             Adapter::load(&PathBuf::from(path)).map_err(|e| Failure::usage("run", e.to_string()))?
@@ -128,6 +144,12 @@ pub fn run(a: Args) -> CmdResult {
         filter: a.filter.clone(),
         step_timeout: Duration::from_secs(a.step_timeout),
         stop_on_failure: false,
+        tls: a.tls,
+        partition: a.partition,
+        obligations: a
+            .obligations
+            .clone()
+            .or_else(|| conformance::obligations::find_for(&paths)),
     };
     let mut reporters: Vec<Box<dyn Reporter>> =
         vec![Box::new(Console::new(std::io::stdout(), a.verbose))];
@@ -155,7 +177,7 @@ pub fn run(a: Args) -> CmdResult {
     } else {
         let _ = std::fs::remove_dir_all(&dir);
     }
-    if summary.total == 0 {
+    if summary.total == 0 && a.partition.is_none() {
         return Err(Failure::usage("run", "the filter matched no scenario"));
     }
     if summary.all_passed() {

@@ -20,6 +20,9 @@ pub struct Args {
     /// Write the selftest result as JSON
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// The obligations file (default: obligations.yaml in or beside the pack folders)
+    #[arg(long)]
+    pub obligations: Option<PathBuf>,
     #[arg(long, short)]
     pub verbose: bool,
 }
@@ -40,6 +43,17 @@ pub fn run(a: Args) -> CmdResult {
             format!("{} scenario file error(s)", errors.len()),
         ));
     }
+    let obligations_path = a
+        .obligations
+        .clone()
+        .or_else(|| conformance::obligations::find_for(&paths));
+    let obligations = match &obligations_path {
+        Some(p) => Some(
+            conformance::obligations::load(p)
+                .map_err(|e| Failure::usage("selftest", e.to_string()))?,
+        ),
+        None => None,
+    };
     let dir = super::run::work_dir("selftest")?;
     let shared =
         Arc::new(Shared::create(&dir).map_err(|e| Failure::usage("selftest", e.to_string()))?);
@@ -52,6 +66,7 @@ pub fn run(a: Args) -> CmdResult {
     println!("== reference client");
     let report = rt.block_on(conformance::selftest::selftest(
         &packs,
+        obligations.as_ref(),
         shared,
         super::run::jobs(a.jobs),
         &mut reporters,
@@ -81,11 +96,57 @@ pub fn run(a: Args) -> CmdResult {
         report.detection_rate * 100.0,
         report.duration_ms / 1000.0
     );
+    println!("detection rate per obligation class:");
+    for c in &report.classes {
+        println!(
+            "  {:<16} {:>3}/{:<3} {:.0}%",
+            c.class,
+            c.caught,
+            c.defects,
+            100.0 * c.caught as f64 / c.defects.max(1) as f64
+        );
+    }
+    match (&report.obligations, &obligations_path) {
+        (Some(c), Some(p)) => {
+            println!(
+                "obligations ({}): {}/{} of the loaded packs checked by a scenario{}",
+                p.display(),
+                c.checked,
+                c.total,
+                if c.other_packs > 0 {
+                    format!("; {} belong to packs not loaded", c.other_packs)
+                } else {
+                    String::new()
+                }
+            );
+            for o in &c.unchecked {
+                println!("  UNCHECKED obligation: {o}");
+            }
+            for d in &c.dangling {
+                println!("  obligation names a scenario that does not exist: {d}");
+            }
+        }
+        _ => println!("obligations: no obligations.yaml found (--obligations FILE)"),
+    }
     for d in report.defects.iter().filter(|d| d.caught_by.is_none()) {
         println!("  not caught: {} — {}", d.defect, d.description);
     }
+    println!(
+        "reference client --strict: {}/{} scenarios pass",
+        report.strict.passed, report.strict.total
+    );
     for s in &report.reference_not_passing {
         println!("  fails with the reference client: {s}");
+    }
+    println!(
+        "reference client over TLS (--tls): {}/{} scenarios pass",
+        report.tls.passed, report.tls.total
+    );
+    for s in &report.strict_not_passing {
+        println!("  fails with the reference client --strict: {s}");
+    }
+    for s in &report.tls_not_passing {
+        println!("  fails with the reference client over TLS: {s}");
     }
     if let Some(p) = &a.json {
         std::fs::write(

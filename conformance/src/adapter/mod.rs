@@ -67,9 +67,11 @@ pub struct ActionCommand {
 /// How the runner drives the client.
 #[derive(Debug, Clone)]
 pub enum Adapter {
-    /// The built-in reference client, in-process (optionally with one defect).
+    /// The built-in reference client, in-process: optionally with one defect, or in its second
+    /// correct mode `strict` (validates everything it can before sending).
     Reference {
         defect: Option<crate::client::Defect>,
+        strict: bool,
     },
     /// Commands from an adapter file (or the reference client as a subprocess).
     Commands {
@@ -104,8 +106,17 @@ pub enum AdapterError {
 impl Adapter {
     pub fn name(&self) -> String {
         match self {
-            Adapter::Reference { defect: None } => "reference".into(),
-            Adapter::Reference { defect: Some(d) } => format!("reference --defect {}", d.name()),
+            Adapter::Reference {
+                defect: None,
+                strict: false,
+            } => "reference".into(),
+            Adapter::Reference {
+                defect: None,
+                strict: true,
+            } => "reference --strict".into(),
+            Adapter::Reference {
+                defect: Some(d), ..
+            } => format!("reference --defect {}", d.name()),
             Adapter::Commands { file, .. } => file.name.clone(),
         }
     }
@@ -149,7 +160,7 @@ impl Adapter {
     }
 
     /// An adapter that runs this executable's `konform client` as a subprocess for every action.
-    pub fn reference_process(defect: Option<crate::client::Defect>) -> Adapter {
+    pub fn reference_process(defect: Option<crate::client::Defect>, strict: bool) -> Adapter {
         let exe = std::env::current_exe()
             .map(|p| p.display().to_string())
             .unwrap_or_else(|_| "konform".into());
@@ -168,6 +179,9 @@ impl Adapter {
                 argv.push("--defect".into());
                 argv.push(d.name());
             }
+            if strict {
+                argv.push("--strict".into());
+            }
             actions.insert(
                 a.to_string(),
                 ActionCommand {
@@ -181,7 +195,11 @@ impl Adapter {
         }
         Adapter::Commands {
             file: AdapterFile {
-                name: "reference (subprocess)".into(),
+                name: if strict {
+                    "reference --strict (subprocess)".into()
+                } else {
+                    "reference (subprocess)".into()
+                },
                 timeout_ms: None,
                 env: BTreeMap::new(),
                 cwd: None,

@@ -93,6 +93,35 @@ pub enum Defect {
     XtaNoClose,
     XtaFirstPageOnly,
     XtaListFormTypo,
+    // Drawn from scenarios/obligations.yaml (issue 11)
+    RegistrationSigCertificate,
+    Latin1Body,
+    OmitSterbedatum,
+    IdversicherterForRegisterstelle,
+    IkaltForRegisterstelle,
+    EciesNoVersionByte,
+    SignThenEncrypt,
+    SigTrailingSeparator,
+    SigWithoutIdDatenlieferung,
+    AuthOnlyOnPost,
+    AuthBearerScheme,
+    AuthRawSignature,
+    AuthUnhashed,
+    IdDatenlieferungFromPeriod,
+    VitalstatusAsWord,
+    SterbedatumGermanFormat,
+    #[serde(rename = "retry-after-4xx")]
+    RetryAfter4xx,
+    ShortTimeout,
+    RequestsNotDecrypted,
+    #[serde(rename = "response-sig-over-base64")]
+    ResponseSigOverBase64,
+    ResponseSigDoubleHash,
+    ReadCertificateRsa,
+    #[serde(rename = "soap12-content-type")]
+    Soap12ContentType,
+    ExternalAuthenticateCmsType,
+    TlsAcceptAnyCertificate,
 }
 
 /// A defect, the obligation it breaks and what it does.
@@ -233,7 +262,7 @@ pub const TABLE: &[DefectInfo] = &[
     },
     DefectInfo {
         defect: Defect::FirstCard,
-        obligation: "konn.card.smcb",
+        obligation: "konn.card-handle",
         description: "the first card GetCards lists used, whatever its type, instead of the SMC-B",
     },
     DefectInfo {
@@ -248,7 +277,7 @@ pub const TABLE: &[DefectInfo] = &[
     },
     DefectInfo {
         defect: Defect::RetryVerifyPin,
-        obligation: "konn.pin.no-automatic-retry",
+        obligation: "konn.pin.not-unlocked",
         description: "repeats VerifyPin after REJECTED until it succeeds or the PIN is blocked",
     },
     DefectInfo {
@@ -345,6 +374,8 @@ pub const TABLE: &[DefectInfo] = &[
         defect: Defect::OsciReuseMessageId,
         obligation: "osci.store.message-id",
         description: "one MessageId for several deliveries",
+    },
+    DefectInfo {
         defect: Defect::XtaServiceMisspelt,
         obligation: "fim.xta.service",
         description: "Service urn:fim:Versamlungsanzeige:1.4 copied from the concept's prose (one m)",
@@ -428,6 +459,131 @@ pub const TABLE: &[DefectInfo] = &[
         defect: Defect::XtaListFormTypo,
         obligation: "xta.msgbox.list-form",
         description: "ListForm=\"MsgAttributes\" (the schema spells it MsgAtrributes)",
+    },
+    DefectInfo {
+        defect: Defect::RegistrationSigCertificate,
+        obligation: "vst.registration.certificate",
+        description: "registration sends the SMC-B's C.SIG certificate instead of the C.AUT that made the signature",
+    },
+    DefectInfo {
+        defect: Defect::Latin1Body,
+        obligation: "vst.json.utf8",
+        description: "the JSON body encoded as ISO-8859-1 instead of UTF-8",
+    },
+    DefectInfo {
+        defect: Defect::OmitSterbedatum,
+        obligation: "vst.sterbedatum.always-present",
+        description: "Sterbedatum left out for Lebend/Unbekannt instead of sending the filler",
+    },
+    DefectInfo {
+        defect: Defect::IdversicherterForRegisterstelle,
+        obligation: "vst.enc.recipient-vst",
+        description: "IdVersicherter encrypted for the Registerstelle instead of the VST",
+    },
+    DefectInfo {
+        defect: Defect::IkaltForRegisterstelle,
+        obligation: "vst.enc.iu-recipient",
+        description: "IkAlt of an insurance update encrypted for the Registerstelle instead of the VST",
+    },
+    DefectInfo {
+        defect: Defect::EciesNoVersionByte,
+        obligation: "vst.enc.format",
+        description: "encrypted values without the leading version byte 0x01",
+    },
+    DefectInfo {
+        defect: Defect::SignThenEncrypt,
+        obligation: "vst.sig.encrypt-then-sign",
+        description: "signature input built from the plaintext values (sign-then-encrypt)",
+    },
+    DefectInfo {
+        defect: Defect::SigTrailingSeparator,
+        obligation: "vst.sig.input-order",
+        description: "signature input with a `|` after the last value",
+    },
+    DefectInfo {
+        defect: Defect::SigWithoutIdDatenlieferung,
+        obligation: "vst.sig.input-order",
+        description: "signature input without the leading IdDatenlieferung",
+    },
+    DefectInfo {
+        defect: Defect::AuthOnlyOnPost,
+        obligation: "vst.auth.header",
+        description: "Authorization header sent with deliveries only, not with polls",
+    },
+    DefectInfo {
+        defect: Defect::AuthBearerScheme,
+        obligation: "vst.auth.header",
+        description: "the token sent as `Authorization: Bearer …` instead of the IRD scheme",
+    },
+    DefectInfo {
+        defect: Defect::AuthRawSignature,
+        obligation: "vst.auth.header",
+        description: "the token's signature as raw r‖s instead of DER",
+    },
+    DefectInfo {
+        defect: Defect::AuthUnhashed,
+        obligation: "vst.auth.header",
+        description: "ExternalAuthenticate for the token over the raw `TelematikId|HauptIK` bytes instead of their SHA-256",
+    },
+    DefectInfo {
+        defect: Defect::IdDatenlieferungFromPeriod,
+        obligation: "vst.ids.unique-delivery",
+        description: "IdDatenlieferung cut to the reporting period (first 7 characters), so deliveries of one period share it",
+    },
+    DefectInfo {
+        defect: Defect::VitalstatusAsWord,
+        obligation: "vst.vitalstatus.values",
+        description: "Vitalstatus sent as the word (Lebend, Verstorben, Unbekannt) instead of the code 01/02/03",
+    },
+    DefectInfo {
+        defect: Defect::SterbedatumGermanFormat,
+        obligation: "vst.sterbedatum.format",
+        description: "Sterbedatum as dd.mm.yyyy instead of yyyy-mm-dd",
+    },
+    DefectInfo {
+        defect: Defect::RetryAfter4xx,
+        obligation: "vst.errors.no-resend-rejected",
+        description: "a rejected (4xx) delivery sent again, like a 5xx",
+    },
+    DefectInfo {
+        defect: Defect::ShortTimeout,
+        obligation: "vst.transport.slow-answers",
+        description: "an HTTP timeout of one second: slow answers are abandoned",
+    },
+    DefectInfo {
+        defect: Defect::RequestsNotDecrypted,
+        obligation: "vst.poll.decrypt",
+        description: "requests and anonymizations reported with the encrypted IdVersicherter, not decrypted",
+    },
+    DefectInfo {
+        defect: Defect::ResponseSigOverBase64,
+        obligation: "vst.response.signature-input",
+        description: "response signatures checked over the base64 text instead of the decoded bytes (valid answers refused)",
+    },
+    DefectInfo {
+        defect: Defect::ResponseSigDoubleHash,
+        obligation: "vst.response.ecdsa-sha256",
+        description: "response signatures checked over SHA-256 of the SHA-256 (valid answers refused)",
+    },
+    DefectInfo {
+        defect: Defect::ReadCertificateRsa,
+        obligation: "konn.read-aut-certificate",
+        description: "ReadCardCertificate with Crypt RSA (the cards have ECC keys only)",
+    },
+    DefectInfo {
+        defect: Defect::Soap12ContentType,
+        obligation: "konn.soap.headers",
+        description: "SOAP requests sent as application/soap+xml (SOAP 1.2) instead of text/xml",
+    },
+    DefectInfo {
+        defect: Defect::ExternalAuthenticateCmsType,
+        obligation: "konn.external-authenticate",
+        description: "ExternalAuthenticate with SignatureType urn:ietf:rfc:5652 instead of urn:bsi:tr:03111:ecdsa",
+    },
+    DefectInfo {
+        defect: Defect::TlsAcceptAnyCertificate,
+        obligation: "vst.transport.tls",
+        description: "any TLS server certificate accepted (verification switched off)",
     },
 ];
 

@@ -110,7 +110,14 @@ fn call(env: &ClientEnv, action: &str, body: &str) -> Result<Vec<soap::Node>, Cl
         "POST",
         &url,
         &[
-            ("Content-Type", "text/xml; charset=UTF-8"),
+            (
+                "Content-Type",
+                if env.has(Defect::Soap12ContentType) {
+                    "application/soap+xml; charset=UTF-8"
+                } else {
+                    "text/xml; charset=UTF-8"
+                },
+            ),
             ("SOAPAction", &soap_action),
         ],
         req.as_bytes(),
@@ -310,10 +317,15 @@ pub fn read_certificate(
         env,
         "http://ws.gematik.de/conn/CertificateService/v6.0#ReadCardCertificate",
         &format!(
-            "<CERT:ReadCardCertificate><CONN:CardHandle>{}</CONN:CardHandle>{}<CERT:CertRefList><CERT:CertRef>{}</CERT:CertRef></CERT:CertRefList><CERT:Crypt>ECC</CERT:Crypt></CERT:ReadCardCertificate>",
+            "<CERT:ReadCardCertificate><CONN:CardHandle>{}</CONN:CardHandle>{}<CERT:CertRefList><CERT:CertRef>{}</CERT:CertRef></CERT:CertRefList><CERT:Crypt>{}</CERT:Crypt></CERT:ReadCardCertificate>",
             esc(handle),
             context(env),
-            esc(cert_ref)
+            esc(cert_ref),
+            if env.has(Defect::ReadCertificateRsa) {
+                "RSA"
+            } else {
+                "ECC"
+            }
         ),
     )?;
     let b64 = soap::text_of(&nodes, "X509Certificate").ok_or_else(|| {
@@ -369,12 +381,17 @@ pub fn external_authenticate(
         &format!(
             concat!(
                 "<SIG:ExternalAuthenticate><CONN:CardHandle>{}</CONN:CardHandle>{}",
-                "<SIG:OptionalInputs><dss:SignatureType>urn:bsi:tr:03111:ecdsa</dss:SignatureType></SIG:OptionalInputs>",
+                "<SIG:OptionalInputs><dss:SignatureType>{}</dss:SignatureType></SIG:OptionalInputs>",
                 "<SIG:BinaryString><dss:Base64Data MimeType=\"application/octet-stream\">{}</dss:Base64Data></SIG:BinaryString>",
                 "</SIG:ExternalAuthenticate>"
             ),
             esc(handle),
             context(env),
+            if env.has(Defect::ExternalAuthenticateCmsType) {
+                "urn:ietf:rfc:5652"
+            } else {
+                "urn:bsi:tr:03111:ecdsa"
+            },
             b64_encode(data)
         ),
     )?;
@@ -436,9 +453,12 @@ pub fn sign_document_action(env: &ClientEnv, input: &Value) -> Result<Value, Cli
 }
 
 pub fn external_authenticate_action(env: &ClientEnv, input: &Value) -> Result<Value, ClientError> {
-    let h = card_handle(env)?;
     let data = b64_decode(input_str(input, "Base64Data")?)
         .map_err(|e| ClientError::Input(e.to_string()))?;
+    if env.strict {
+        super::strict::digest(&data)?;
+    }
+    let h = card_handle(env)?;
     let sig = external_authenticate(env, &h, &data)?;
     Ok(json!({ "Base64Signature": b64_encode(&sig) }))
 }

@@ -9,6 +9,7 @@ mod defect;
 pub mod konnektor;
 pub mod osci;
 pub mod soap;
+pub mod strict;
 pub mod vst;
 pub mod xta;
 
@@ -37,6 +38,8 @@ pub struct ClientEnv {
     pub defect: Option<Defect>,
     /// CA certificate(s) (PEM) an `https://` service must chain to (`KONFORM_TLS_CA`).
     pub tls_ca: Option<PathBuf>,
+    /// The second correct mode: validate everything checkable before sending (`KONFORM_STRICT=1`).
+    pub strict: bool,
     /// Every `KONFORM_*` variable the client was given.
     pub vars: BTreeMap<String, String>,
 }
@@ -74,6 +77,7 @@ impl ClientEnv {
             ),
             defect: var("KONFORM_DEFECT").and_then(|d| Defect::from_name(&d)),
             tls_ca: var("KONFORM_TLS_CA").map(PathBuf::from),
+            strict: var("KONFORM_STRICT").is_some_and(|v| v == "1" || v == "true"),
             vars,
         }
     }
@@ -88,7 +92,16 @@ impl ClientEnv {
 
     /// The HTTP client for this action (timeout, TLS CA).
     pub fn http(&self) -> Result<Http, ClientError> {
-        Ok(Http::new(self.timeout, self.tls_ca.as_deref())?)
+        let timeout = if self.has(Defect::ShortTimeout) {
+            Duration::from_secs(1)
+        } else {
+            self.timeout
+        };
+        Ok(Http::with_verification(
+            timeout,
+            self.tls_ca.as_deref(),
+            !self.has(Defect::TlsAcceptAnyCertificate),
+        )?)
     }
 
     pub fn has(&self, d: Defect) -> bool {

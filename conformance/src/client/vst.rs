@@ -222,12 +222,46 @@ fn auth_header(env: &ClientEnv, own: &Own, handle: &str) -> Result<Option<String
         return Ok(None);
     }
     let input = sig_input::registration_input(&own.telematik_id, &own.haupt_ik);
-    let sig = konnektor::external_authenticate(env, handle, &ti_core::sha256(&input))?;
+    let to_sign = if env.has(Defect::AuthUnhashed) {
+        input.clone()
+    } else {
+        ti_core::sha256(&input).to_vec()
+    };
+    let mut sig = konnektor::external_authenticate(env, handle, &to_sign)?;
+    if env.has(Defect::AuthRawSignature) {
+        sig = der_to_raw(&sig).unwrap_or(sig);
+    }
+    let scheme = if env.has(Defect::AuthBearerScheme) {
+        "Bearer"
+    } else {
+        "IRD"
+    };
     Ok(Some(format!(
-        "IRD {}.{}",
+        "{scheme} {}.{}",
         b64_encode(&input),
         b64_encode(&sig)
     )))
+}
+
+/// DER ECDSA-Sig-Value → raw r‖s (32 + 32 bytes), for the defect that sends it so.
+fn der_to_raw(der: &[u8]) -> Option<Vec<u8>> {
+    let body = der.strip_prefix(&[0x30])?;
+    let body = body.get(1..)?;
+    let (r, rest) = der_int(body)?;
+    let (s, _) = der_int(rest)?;
+    let mut out = Vec::with_capacity(64);
+    for v in [r, s] {
+        let v = &v[v.len().saturating_sub(32)..];
+        out.extend(std::iter::repeat_n(0u8, 32 - v.len()));
+        out.extend_from_slice(v);
+    }
+    Some(out)
+}
+
+fn der_int(b: &[u8]) -> Option<(&[u8], &[u8])> {
+    let len = *b.get(1)? as usize;
+    (b.first() == Some(&0x02)).then_some(())?;
+    Some((b.get(2..2 + len)?, b.get(2 + len..)?))
 }
 
 /// Send with retries on 5xx and dropped connections (3 attempts), as a robust client does.
@@ -247,6 +281,9 @@ fn send(
         }
         match client.request(method, &url, headers, body) {
             Ok(r) if r.status >= 500 && !env.has(Defect::NoRetryAfter500) => {
+                last_err = Some(status_err(&r));
+            }
+            Ok(r) if (400..500).contains(&r.status) && env.has(Defect::RetryAfter4xx) => {
                 last_err = Some(status_err(&r));
             }
             Ok(r) => return Ok(r),
@@ -270,7 +307,12 @@ fn finish_status(env: &ClientEnv, resp: &http::Response) -> Result<(), ClientErr
 pub fn register(env: &ClientEnv) -> Result<Value, ClientError> {
     let own = own(env)?;
     let handle = konnektor::card_handle(env)?;
-    let cert = konnektor::read_certificate(env, &handle, "C.AUT")?;
+    let cert_ref = if env.has(Defect::RegistrationSigCertificate) {
+        "C.SIG"
+    } else {
+        "C.AUT"
+    };
+    let cert = konnektor::read_certificate(env, &handle, cert_ref)?;
     let input = sig_input::registration_input(&own.telematik_id, &own.haupt_ik);
     let to_sign = if env.has(Defect::RegistrationUnhashed) {
         input.clone()
@@ -352,6 +394,11 @@ impl Encryptor {
             }
             _ => ecies::encrypt(to, plaintext.as_bytes(), &self.params),
         };
+        let bytes = if self.defect == Some(Defect::EciesNoVersionByte) {
+            bytes.get(1..).unwrap_or_default().to_vec()
+        } else {
+            bytes
+        };
         Ok(b64_encode(&bytes))
     }
 }
@@ -381,6 +428,8 @@ fn variant(env: &ClientEnv) -> Variant {
         Some(Defect::SigWrongFieldOrder) => Variant::ReversedRecordFields,
         Some(Defect::SigEmptySegmentForAbsent) => Variant::EmptySegmentForAbsent,
         Some(Defect::SigNoSeparator) => Variant::NoSeparator,
+        Some(Defect::SigTrailingSeparator) => Variant::TrailingSeparator,
+        Some(Defect::SigWithoutIdDatenlieferung) => Variant::WithoutIdDatenlieferung,
         _ => Variant::Canonical,
     }
 }
@@ -466,7 +515,15 @@ fn post_delivery(
     if let Some(a) = auth.as_deref() {
         headers.push(("Authorization", a));
     }
-    send(env, "POST", path, &headers, body.as_bytes())
+    let bytes: Vec<u8> = if env.has(Defect::Latin1Body) {
+        // Every character as one byte (ISO-8859-1), what a client with the platform's default charset sends.
+        body.chars()
+            .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+            .collect()
+    } else {
+        body.as_bytes().to_vec()
+    };
+    send(env, "POST", path, &headers, &bytes)
 }
 
 fn id_datenlieferung(
@@ -474,7 +531,10 @@ fn id_datenlieferung(
     input: &Value,
     first_kvnr: Option<&str>,
 ) -> Result<String, ClientError> {
-    let id = s(input, "IdDatenlieferung", "input")?.to_string();
+    let mut id = s(input, "IdDatenlieferung", "input")?.to_string();
+    if env.has(Defect::IdDatenlieferungFromPeriod) {
+        id = id.chars().take(7).collect();
+    }
     Ok(
         match (env.has(Defect::KvnrInIdDatenlieferung), first_kvnr) {
             (true, Some(k)) => format!("{id}-{k}"),
@@ -484,6 +544,9 @@ fn id_datenlieferung(
 }
 
 pub fn submit_vitalstatus(env: &ClientEnv, input: &Value) -> Result<Value, ClientError> {
+    if env.strict {
+        super::strict::vitalstatus(env, input)?;
+    }
     let own = own(env)?;
     let wk = fetch_wellknown(env, &own.ca)?;
     let handle = konnektor::card_handle(env)?;
@@ -497,9 +560,17 @@ pub fn submit_vitalstatus(env: &ClientEnv, input: &Value) -> Result<Value, Clien
     } else {
         &wk.registerstelle_enc
     };
+    let id_to = if env.has(Defect::IdversicherterForRegisterstelle) {
+        &wk.registerstelle_enc
+    } else {
+        &wk.vst_enc
+    };
     let mut rows: Vec<[String; 4]> = Vec::with_capacity(meldungen.len());
+    let mut plain: Vec<[String; 4]> = Vec::with_capacity(meldungen.len());
+    let mut omitted: Vec<bool> = Vec::with_capacity(meldungen.len());
     for (i, m) in meldungen.iter().enumerate() {
         let at = format!("input /Meldungen/{i}");
+        omitted.push(env.has(Defect::OmitSterbedatum) && m.get("Sterbedatum").is_none());
         let sterbedatum = match m.get("Sterbedatum").and_then(Value::as_str) {
             _ if env.has(Defect::EmptySterbedatumFiller)
                 && m.get("Sterbedatum")
@@ -508,13 +579,31 @@ pub fn submit_vitalstatus(env: &ClientEnv, input: &Value) -> Result<Value, Clien
             {
                 String::new()
             }
+            Some(d) if env.has(Defect::SterbedatumGermanFormat) && d.len() == 10 => {
+                format!("{}.{}.{}", &d[8..10], &d[5..7], &d[0..4])
+            }
             Some(d) => d.to_string(),
             None => FILLER.to_string(),
         };
+        let status = s(m, "Vitalstatus", &at)?;
+        let status = match status {
+            "01" if env.has(Defect::VitalstatusAsWord) => "Lebend",
+            "02" if env.has(Defect::VitalstatusAsWord) => "Verstorben",
+            "03" if env.has(Defect::VitalstatusAsWord) => "Unbekannt",
+            other => other,
+        };
+        let kvnr = s(m, "IdVersicherter", &at)?;
+        let id = s(m, "IdDatensatz", &at)?.to_string();
+        plain.push([
+            id.clone(),
+            b64_encode(kvnr.as_bytes()),
+            b64_encode(status.as_bytes()),
+            b64_encode(sterbedatum.as_bytes()),
+        ]);
         rows.push([
-            s(m, "IdDatensatz", &at)?.to_string(),
-            enc.encrypt(&wk.vst_enc, s(m, "IdVersicherter", &at)?)?,
-            enc.encrypt(status_to, s(m, "Vitalstatus", &at)?)?,
+            id,
+            enc.encrypt(id_to, kvnr)?,
+            enc.encrypt(status_to, status)?,
             enc.encrypt(status_to, &sterbedatum)?,
         ]);
     }
@@ -523,7 +612,13 @@ pub fn submit_vitalstatus(env: &ClientEnv, input: &Value) -> Result<Value, Clien
         .and_then(|m| m.get("IdVersicherter"))
         .and_then(Value::as_str);
     let idl = id_datenlieferung(env, input, first_kvnr)?;
-    let records: Vec<VitalStatusRecord<'_>> = rows
+    // Encrypt-then-sign: the signature covers the encrypted values (the defect signs the plaintext).
+    let signed_rows = if env.has(Defect::SignThenEncrypt) {
+        &plain
+    } else {
+        &rows
+    };
+    let records: Vec<VitalStatusRecord<'_>> = signed_rows
         .iter()
         .map(|r| VitalStatusRecord {
             id_datensatz: &r[0],
@@ -537,13 +632,17 @@ pub fn submit_vitalstatus(env: &ClientEnv, input: &Value) -> Result<Value, Clien
     let conv = |v: &str| byte_field(env, v);
     let body_records: Vec<Vec<(&str, String)>> = rows
         .iter()
-        .map(|r| {
-            vec![
+        .zip(&omitted)
+        .map(|(r, omit)| {
+            let mut v = vec![
                 ("IdDatensatz", r[0].clone()),
                 ("IdVersicherter", conv(&r[1])),
                 ("Vitalstatus", conv(&r[2])),
-                ("Sterbedatum", conv(&r[3])),
-            ]
+            ];
+            if !omit {
+                v.push(("Sterbedatum", conv(&r[3])));
+            }
+            v
         })
         .collect();
     let body = body_json(env, &idl, &body_records, &signatur);
@@ -553,6 +652,9 @@ pub fn submit_vitalstatus(env: &ClientEnv, input: &Value) -> Result<Value, Clien
 }
 
 pub fn submit_insuranceupdate(env: &ClientEnv, input: &Value) -> Result<Value, ClientError> {
+    if env.strict {
+        super::strict::insurance_update(env, input)?;
+    }
     let own = own(env)?;
     let wk = fetch_wellknown(env, &own.ca)?;
     let handle = konnektor::card_handle(env)?;
@@ -572,7 +674,14 @@ pub fn submit_insuranceupdate(env: &ClientEnv, input: &Value) -> Result<Value, C
             s(m, "IdDatensatz", &at)?.to_string(),
             enc.encrypt(&wk.vst_enc, s(m, "IdVersicherter", &at)?)?,
             alt,
-            enc.encrypt(&wk.vst_enc, s(m, "IkAlt", &at)?)?,
+            enc.encrypt(
+                if env.has(Defect::IkaltForRegisterstelle) {
+                    &wk.registerstelle_enc
+                } else {
+                    &wk.vst_enc
+                },
+                s(m, "IkAlt", &at)?,
+            )?,
         ));
     }
     let first_kvnr = meldungen
@@ -643,7 +752,11 @@ pub enum ErrorStream {
 
 fn get_signed(env: &ClientEnv, own: &Own, path: &str) -> Result<Option<Value>, ClientError> {
     let handle = konnektor::card_handle(env)?;
-    let auth = auth_header(env, own, &handle)?;
+    let auth = if env.has(Defect::AuthOnlyOnPost) {
+        None
+    } else {
+        auth_header(env, own, &handle)?
+    };
     let mut headers = vec![("Accept", "application/json")];
     if let Some(a) = auth.as_deref() {
         headers.push(("Authorization", a));
@@ -682,8 +795,16 @@ fn check_response_signature(
         .and_then(Value::as_str)
         .ok_or_else(|| ClientError::Refused("response without Signatur".into()))?;
     let sig = b64_decode(sig).map_err(|e| ClientError::Refused(format!("Signatur: {e}")))?;
-    let digest = sig_input::digest(segments, Variant::Canonical)
-        .map_err(|e| ClientError::Refused(e.to_string()))?;
+    let variant = if env.has(Defect::ResponseSigOverBase64) {
+        Variant::Base64Text
+    } else {
+        Variant::Canonical
+    };
+    let mut digest =
+        sig_input::digest(segments, variant).map_err(|e| ClientError::Refused(e.to_string()))?;
+    if env.has(Defect::ResponseSigDoubleHash) {
+        digest = ti_core::sha256(&digest);
+    }
     wk.vst_sig.verify_prehash(&digest, &sig).map_err(|_| {
         ClientError::Refused("the VST's response signature does not verify; data refused".into())
     })
@@ -712,6 +833,9 @@ pub fn poll_ids(env: &ClientEnv, stream: IdStream) -> Result<Value, ClientError>
         })
         .collect();
     check_response_signature(env, &wk, &sig_input::id_list_segments(&ids), &v)?;
+    if env.has(Defect::RequestsNotDecrypted) {
+        return Ok(json!({ key: ids }));
+    }
     let mut out = Vec::new();
     for (i, id) in ids.iter().enumerate() {
         let data = b64_decode(id)

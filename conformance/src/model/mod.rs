@@ -50,6 +50,9 @@ pub struct Scenario {
     pub file: PathBuf,
     #[serde(skip)]
     pub pack: String,
+    /// SHA-256 (hex) of the file as loaded, for the report's provenance.
+    #[serde(skip)]
+    pub sha256: String,
 }
 
 impl Scenario {
@@ -90,6 +93,12 @@ pub struct Step {
     pub sleep_ms: Option<u64>,
     #[serde(default)]
     pub expect: Option<StepExpect>,
+    /// Actions only: a careful client may refuse this step locally. When the action exits non-zero and
+    /// no journal entry matching this was recorded during the step, the client refused before sending:
+    /// the scenario passes there (remaining steps and checks are not run). Leave it out where the seed
+    /// requires the request to be sent, and quote that passage in `spec`.
+    #[serde(default)]
+    pub may_refuse: Option<JournalCheck>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

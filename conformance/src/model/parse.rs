@@ -80,6 +80,7 @@ pub fn parse_scenario(text: &str, file: &Path, pack: &str) -> Result<Scenario, S
     })?;
     sc.file = file.to_path_buf();
     sc.pack = pack.to_string();
+    sc.sha256 = crate::report::provenance::sha256_hex(text.as_bytes());
     let spans = Spans::read(text);
     check(&sc, &spans).map_err(|(line, message)| ScenarioError {
         file: fname,
@@ -196,6 +197,12 @@ fn check_step(i: usize, st: &Step) -> Result<(), String> {
                 "field `when[{i}].request.path`: must start with `/`"
             ));
         }
+    }
+    if let Some(m) = &st.may_refuse {
+        if st.action.is_none() {
+            return Err(format!("field `when[{i}].may_refuse`: only for actions"));
+        }
+        known_sim(&format!("when[{i}].may_refuse.sim"), &m.sim)?;
     }
     if let Some(e) = &st.expect {
         if e.status.is_some() && st.request.is_none() {

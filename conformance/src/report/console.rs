@@ -25,12 +25,16 @@ impl<W: Write + Send> Reporter for Console<W> {
                     .collect();
                 writeln!(
                     self.out,
-                    "konform {}: {} scenarios from {} with client `{}` ({} jobs)",
+                    "konform {}: {} scenarios from {} with client `{}` ({} jobs){}",
                     i.konform_version,
                     i.scenarios,
                     packs.join(", "),
                     i.client,
-                    i.jobs
+                    i.jobs,
+                    i.partition
+                        .as_ref()
+                        .map(|p| format!(", partition {p}"))
+                        .unwrap_or_default()
                 )?;
             }
             Event::ScenarioFinished(r) => {

@@ -4,6 +4,8 @@
 pub mod console;
 pub mod html;
 pub mod junit;
+pub mod merge;
+pub mod provenance;
 
 use crate::event::{Event, Reporter, RunInfo, ScenarioResult, Summary};
 use std::path::PathBuf;
@@ -47,6 +49,9 @@ impl Reporter for FileReporter {
                     scenarios: 0,
                     jobs: 1,
                     konform_version: env!("CARGO_PKG_VERSION").into(),
+                    obligations: None,
+                    partition: None,
+                    merged_from: vec![],
                 });
                 let text = match self.kind {
                     FileKind::Json => json(&info, &self.results, summary),

@@ -7,6 +7,7 @@
 //! - [`expect`]: the pure matching of `then` checks against journal snapshots and outputs
 
 pub mod expect;
+pub mod partition;
 mod raw_http;
 mod scenario;
 pub mod steps;
@@ -16,6 +17,7 @@ pub use crate::merge;
 use crate::adapter::Adapter;
 use crate::event::{Event, Failure, PackInfo, Reporter, RunInfo, ScenarioResult, Summary, Verdict};
 use crate::model::{Pack, Scenario, glob_match};
+use crate::report::provenance;
 use scenario::{error_result, run_scenario};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,6 +36,12 @@ pub struct RunOptions {
     pub step_timeout: Duration,
     /// Stop starting new scenarios after the first failure (selftest with defects).
     pub stop_on_failure: bool,
+    /// Serve every simulator over TLS (`konform run --tls`); clients get the CA as `KONFORM_TLS_CA`.
+    pub tls: bool,
+    /// Run only this shard (`--partition hash:K/N`).
+    pub partition: Option<partition::Partition>,
+    /// The obligations file the packs belong to; its hash goes into the report.
+    pub obligations: Option<PathBuf>,
 }
 
 /// Shared by every scenario of a run: the test PKI (in memory and on disk for external clients).
@@ -41,6 +49,7 @@ pub struct Shared {
     pub pki: Arc<TestPki>,
     pub pki_dir: PathBuf,
     pub work_dir: PathBuf,
+    pub tls: crate::sims::TlsMaterial,
 }
 
 /// Why a run could not be prepared.
@@ -54,6 +63,8 @@ pub enum SetupError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Tls(#[from] crate::sims::server::TlsMaterialError),
 }
 
 impl Shared {
@@ -68,7 +79,9 @@ impl Shared {
                 path: pki_dir.clone(),
                 source,
             })?;
+        let tls = crate::sims::TlsMaterial::from_pki(&pki)?;
         Ok(Shared {
+            tls,
             pki: Arc::new(pki),
             pki_dir,
             work_dir: work_dir.to_path_buf(),
@@ -76,12 +89,55 @@ impl Shared {
     }
 }
 
-pub fn select<'a>(packs: &'a [Pack], filter: Option<&str>) -> Vec<&'a Scenario> {
+/// The scenarios a run executes: matching `filter` and in `partition`, in pack and file order.
+pub fn select<'a>(
+    packs: &'a [Pack],
+    filter: Option<&str>,
+    partition: Option<&partition::Partition>,
+) -> Vec<&'a Scenario> {
     packs
         .iter()
         .flat_map(|p| p.scenarios.iter())
-        .filter(|s| filter.is_none_or(|f| glob_match(f, &s.id)))
+        .filter(|s| selected(s, filter, partition))
         .collect()
+}
+
+fn selected(s: &Scenario, filter: Option<&str>, partition: Option<&partition::Partition>) -> bool {
+    filter.is_none_or(|f| glob_match(f, &s.id)) && partition.is_none_or(|p| p.includes(&s.id))
+}
+
+/// What the report says about the run: client, date, packs with their file hashes, obligations file.
+fn run_info(packs: &[Pack], opts: &RunOptions, scenarios: usize) -> RunInfo {
+    RunInfo {
+        client: opts.adapter.name(),
+        started: sim_kit::now_rfc3339(),
+        packs: packs
+            .iter()
+            .map(|p| {
+                let files = provenance::pack_files(p);
+                PackInfo {
+                    name: p.name.clone(),
+                    version: p.version.clone(),
+                    scenarios: p
+                        .scenarios
+                        .iter()
+                        .filter(|s| selected(s, opts.filter.as_deref(), opts.partition.as_ref()))
+                        .count(),
+                    digest: provenance::pack_digest(&files),
+                    files,
+                }
+            })
+            .collect(),
+        scenarios,
+        jobs: opts.jobs.max(1),
+        konform_version: env!("CARGO_PKG_VERSION").to_string(),
+        obligations: opts
+            .obligations
+            .as_deref()
+            .and_then(|p| provenance::file_digest(p).ok()),
+        partition: opts.partition.map(|p| p.to_string()),
+        merged_from: vec![],
+    }
 }
 
 /// Run the selected scenarios; reporters see the events in order. Returns the results in order.
@@ -92,29 +148,11 @@ pub async fn run(
     reporters: &mut [Box<dyn Reporter>],
 ) -> (Vec<ScenarioResult>, Summary) {
     let started = Instant::now();
-    let scenarios: Vec<Scenario> = select(packs, opts.filter.as_deref())
+    let scenarios: Vec<Scenario> = select(packs, opts.filter.as_deref(), opts.partition.as_ref())
         .into_iter()
         .cloned()
         .collect();
-    let info = RunInfo {
-        client: opts.adapter.name(),
-        started: sim_kit::now_rfc3339(),
-        packs: packs
-            .iter()
-            .map(|p| PackInfo {
-                name: p.name.clone(),
-                version: p.version.clone(),
-                scenarios: p
-                    .scenarios
-                    .iter()
-                    .filter(|s| opts.filter.as_deref().is_none_or(|f| glob_match(f, &s.id)))
-                    .count(),
-            })
-            .collect(),
-        scenarios: scenarios.len(),
-        jobs: opts.jobs.max(1),
-        konform_version: env!("CARGO_PKG_VERSION").to_string(),
-    };
+    let info = run_info(packs, opts, scenarios.len());
     emit(reporters, &Event::RunStarted(info));
 
     let sem = Arc::new(tokio::sync::Semaphore::new(opts.jobs.max(1)));
@@ -175,6 +213,7 @@ pub async fn run(
                         diagnoses: vec![],
                     }],
                     diagnoses: vec![],
+                    refused_at: None,
                 };
                 emit(reporters, &Event::ScenarioFinished(Box::new(r.clone())));
                 results.push(r);

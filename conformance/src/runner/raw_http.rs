@@ -6,6 +6,7 @@
 use crate::http::{MAX_BODY, Response};
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::Duration;
 
 const MAX_HEAD: usize = 64 * 1024;
@@ -28,11 +29,13 @@ pub enum RawHttpError {
     Malformed(String),
 }
 
-/// Split `http://host:port/path` into (host:port, path).
-fn split_url(url: &str) -> Result<(String, String), RawHttpError> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| RawHttpError::Url(url.to_string()))?;
+/// Split `http://host:port/path` (or `https://`) into (tls, host:port, path).
+fn split_url(url: &str) -> Result<(bool, String, String), RawHttpError> {
+    let (tls, rest) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
+        (Some(r), _) => (false, r),
+        (None, Some(r)) => (true, r),
+        _ => return Err(RawHttpError::Url(url.to_string())),
+    };
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
@@ -42,10 +45,12 @@ fn split_url(url: &str) -> Result<(String, String), RawHttpError> {
     }
     let authority = if authority.contains(':') {
         authority.to_string()
+    } else if tls {
+        format!("{authority}:443")
     } else {
         format!("{authority}:80")
     };
-    Ok((authority, path.to_string()))
+    Ok((tls, authority, path.to_string()))
 }
 
 /// The request bytes: request line, `Host`, `Connection: close`, the given headers verbatim, a
@@ -76,15 +81,16 @@ fn request_bytes(
     Ok(bytes)
 }
 
-/// Send the request and read the answer.
+/// Send the request and read the answer; `https://` with `tls` (trusting the test TLS CA).
 pub fn send(
     method: &str,
     url: &str,
     headers: &[(String, String)],
     body: &[u8],
     timeout: Duration,
+    tls: &Arc<rustls::ClientConfig>,
 ) -> Result<Response, RawHttpError> {
-    let (authority, path) = split_url(url)?;
+    let (is_tls, authority, path) = split_url(url)?;
     let bytes = request_bytes(method, &authority, &path, headers, body)?;
     let connect_err = |source| RawHttpError::Connect {
         addr: authority.clone(),
@@ -98,6 +104,22 @@ pub fn send(
     let mut stream = TcpStream::connect_timeout(&addr, timeout).map_err(connect_err)?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
+    if is_tls {
+        let host = authority
+            .rsplit_once(':')
+            .map(|(h, _)| h)
+            .unwrap_or(&authority)
+            .trim_matches(['[', ']']);
+        let name = rustls::pki_types::ServerName::try_from(host.to_string())
+            .map_err(|_| RawHttpError::Url(url.to_string()))?;
+        let conn = rustls::ClientConnection::new(tls.clone(), name)
+            .map_err(|e| RawHttpError::Io(std::io::Error::other(e)))?;
+        let mut tls_stream = rustls::StreamOwned::new(conn, stream);
+        let _ = tls_stream
+            .write_all(&bytes)
+            .and_then(|()| tls_stream.flush());
+        return read_response(tls_stream, method == "HEAD");
+    }
     // The server may answer (413) and close before the body is written: still read its answer.
     let _ = stream.write_all(&bytes).and_then(|()| stream.flush());
     read_response(stream, method == "HEAD")
@@ -223,11 +245,15 @@ mod tests {
     fn urls() {
         assert_eq!(
             split_url("http://127.0.0.1:8081/a/b").unwrap(),
-            ("127.0.0.1:8081".into(), "/a/b".into())
+            (false, "127.0.0.1:8081".into(), "/a/b".into())
         );
         assert_eq!(
             split_url("http://localhost").unwrap(),
-            ("localhost:80".into(), "/".into())
+            (false, "localhost:80".into(), "/".into())
+        );
+        assert_eq!(
+            split_url("https://localhost/x").unwrap(),
+            (true, "localhost:443".into(), "/x".into())
         );
         assert!(split_url("ftp://x").is_err());
         assert!(split_url("http:///x").is_err());

@@ -10,6 +10,7 @@ use crate::sims::{SimSet, StartContext};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub(super) fn base_result(sc: &Scenario) -> ScenarioResult {
@@ -25,6 +26,7 @@ pub(super) fn base_result(sc: &Scenario) -> ScenarioResult {
         steps: vec![],
         failures: vec![],
         diagnoses: vec![],
+        refused_at: None,
     }
 }
 
@@ -64,6 +66,8 @@ fn runner_env(sc: &Scenario, shared: &Shared) -> BTreeMap<String, String> {
                         .to_string()
                 })
                 .unwrap_or_default(),
+            "KONFORM_TLS_CA".to_string(),
+            shared.pki_dir.join("tls/ca.pem").display().to_string(),
         ),
     ])
 }
@@ -95,6 +99,8 @@ pub(super) async fn run_scenario(
     let ctx = StartContext {
         pki: &shared.pki,
         pki_dir: &shared.pki_dir,
+        tls: &shared.tls,
+        tls_everywhere: opts.tls,
     };
     let sims = match SimSet::start(&sc.simulators(), &sc.given, &ctx).await {
         Ok(s) => s,
@@ -110,15 +116,28 @@ pub(super) async fn run_scenario(
     }
     let mut vars = runner_env(sc, shared);
     vars.extend(sims.env());
+    let cx = StepCx {
+        opts,
+        vars: &vars,
+        dir: &dir,
+        sims: &sims,
+        tls_client: &shared.tls.client,
+    };
     let mut outputs: Vec<Option<Value>> = Vec::new();
     for (i, step) in sc.when.iter().enumerate() {
-        let rec = run_step(i, step, opts, &vars, &dir, &sims, &mut r).await;
+        let (rec, flow) = run_step(i, step, &cx, &mut r).await;
         outputs.push(rec.output.clone());
         r.steps.push(rec);
+        if flow == Flow::RefusedLocally {
+            r.refused_at = Some(i);
+            break;
+        }
     }
-    for (i, c) in sc.then.iter().enumerate() {
-        if let Err(f) = evaluate(c, i, &sc.when, &sims, &outputs).await {
-            r.failures.push(f);
+    if r.refused_at.is_none() {
+        for (i, c) in sc.then.iter().enumerate() {
+            if let Err(f) = evaluate(c, i, &sc.when, &sims, &outputs).await {
+                r.failures.push(f);
+            }
         }
     }
     let journal: Vec<_> = sims.journals().into_values().flatten().collect();
@@ -149,16 +168,50 @@ fn step_label(step: &Step) -> String {
         .unwrap_or_else(|| format!("sleep {} ms", step.sleep_ms.unwrap_or(0)))
 }
 
+/// Whether the scenario goes on after a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Next,
+    /// The client refused the step before sending, as the step's `may_refuse` allows.
+    RefusedLocally,
+}
+
+/// Did the simulators journal an entry matching `m` after `before` (last sequence numbers)?
+fn sent_since(
+    m: &crate::model::JournalCheck,
+    sims: &SimSet,
+    before: &BTreeMap<String, u64>,
+) -> bool {
+    let from = before.get(&m.sim).copied().unwrap_or(0);
+    sims.journals().get(&m.sim).is_some_and(|es| {
+        es.iter()
+            .any(|e| e.seq > from && expect::journal_matches(m, e))
+    })
+}
+
+/// What every step of a scenario runs with.
+struct StepCx<'a> {
+    opts: &'a RunOptions,
+    vars: &'a BTreeMap<String, String>,
+    dir: &'a Path,
+    sims: &'a SimSet,
+    tls_client: &'a Arc<rustls::ClientConfig>,
+}
+
 /// Run one step; failures go to `r`.
 async fn run_step(
     i: usize,
     step: &Step,
-    opts: &RunOptions,
-    vars: &BTreeMap<String, String>,
-    dir: &Path,
-    sims: &SimSet,
+    cx: &StepCx<'_>,
     r: &mut ScenarioResult,
-) -> StepRecord {
+) -> (StepRecord, Flow) {
+    let StepCx {
+        opts,
+        vars,
+        dir,
+        sims,
+        tls_client,
+    } = *cx;
     let t = Instant::now();
     let mut rec = StepRecord {
         index: i,
@@ -175,11 +228,27 @@ async fn run_step(
     if let Some(ms) = step.sleep_ms {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     } else if let Some(action) = &step.action {
+        let before = sims.last_seqs();
         let res = steps::run_action(action, step.input.as_ref(), opts, vars, dir, i).await;
+        let refused = step.may_refuse.as_ref().is_some_and(|m| {
+            matches!(&res, Ok(o) if o.exit_code != 0) && !sent_since(m, sims, &before)
+        });
         action_result(i, action, step, res, &mut rec, r);
+        if refused {
+            // The step's own expectation is moot: the client stopped before the request.
+            r.failures
+                .retain(|f| f.check != format!("when[{i}] {action}"));
+            rec.ok = true;
+            rec.message = format!(
+                "refused locally, nothing sent ({}); allowed by may_refuse",
+                rec.message
+            );
+            rec.duration_ms = t.elapsed().as_secs_f64() * 1000.0;
+            return (rec, Flow::RefusedLocally);
+        }
     } else if let Some(req) = &step.request {
         let expected = step.expect.as_ref().and_then(|e| e.status.as_ref());
-        match steps::raw_request(req, sims).await {
+        match steps::raw_request(req, sims, tls_client).await {
             Ok(resp) => {
                 rec.status = Some(resp.status);
                 if let Some(p) = expected.filter(|p| !p.matches(resp.status)) {
@@ -211,7 +280,7 @@ async fn run_step(
         }
     }
     rec.duration_ms = t.elapsed().as_secs_f64() * 1000.0;
-    rec
+    (rec, Flow::Next)
 }
 
 fn action_result(

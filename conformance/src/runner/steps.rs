@@ -69,9 +69,10 @@ pub async fn run_action(
         .unwrap_or_else(|| Value::Object(Default::default()));
     write_json(&input_path, &input)?;
     match &opts.adapter {
-        Adapter::Reference { defect } => {
+        Adapter::Reference { defect, strict } => {
             let mut env = ClientEnv::from_vars(vars.clone());
             env.defect = *defect;
+            env.strict = *strict;
             let action = action.to_string();
             let res =
                 tokio::task::spawn_blocking(move || client::run_action(&action, &env, &input))
@@ -208,7 +209,11 @@ async fn call_harness(
 }
 
 /// Send a raw request to the simulator it names.
-pub async fn raw_request(req: &RawRequest, sims: &SimSet) -> Result<http::Response, StepError> {
+pub async fn raw_request(
+    req: &RawRequest,
+    sims: &SimSet,
+    tls: &std::sync::Arc<rustls::ClientConfig>,
+) -> Result<http::Response, StepError> {
     let sim = sims
         .get(&req.target)
         .ok_or_else(|| StepError::NoSuchSim(req.target.clone()))?;
@@ -238,9 +243,17 @@ pub async fn raw_request(req: &RawRequest, sims: &SimSet) -> Result<http::Respon
         headers.extend(sim.auth_headers()?);
     }
     let method = req.method.to_ascii_uppercase();
+    let tls = tls.clone();
     tokio::task::spawn_blocking(move || {
-        raw_http::send(&method, &url, &headers, &body, Duration::from_secs(30))
-            .map_err(|e| StepError::Request(e.to_string()))
+        raw_http::send(
+            &method,
+            &url,
+            &headers,
+            &body,
+            Duration::from_secs(30),
+            &tls,
+        )
+        .map_err(|e| StepError::Request(e.to_string()))
     })
     .await
     .map_err(|e| StepError::Panicked(e.to_string()))?

@@ -2,11 +2,11 @@
 //! the next VerifyPin answer, the expected context, faults), `KONFORM_KONNEKTOR_URL` and the context
 //! variables the client is told to use.
 
+use super::Server;
 use super::{BoxFuture, RunningSim, SimError, SimPlugin, StartContext, parse_given};
 use crate::merge;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sim_kit::serve::{self, RunningSim as Server};
 use sim_kit::{FaultRule, Kit, Simulator};
 use std::sync::Arc;
 use ti_core::pki::TestPki;
@@ -150,7 +150,7 @@ impl SimPlugin for Konnektor {
         Box::pin(async move {
             let g: KonnektorGiven = parse_given("konnektor", given)?;
             let state = state(&g, ctx.pki)?;
-            let server = serve::spawn(mock_konnektor::app(state.clone()), serve::loopback_any())
+            let server = Server::start(mock_konnektor::app(state.clone()), ctx.server_tls())
                 .await
                 .map_err(|source| SimError::Start {
                     sim: "konnektor",

@@ -8,8 +8,11 @@
 
 pub mod konnektor;
 pub mod osci;
+pub mod server;
 pub mod vst;
 pub mod xta;
+
+pub use server::{Server, TlsMaterial};
 
 use serde_json::Value;
 use sim_kit::{JournalEntry, Kit};
@@ -70,10 +73,20 @@ impl SimError {
     }
 }
 
-/// What every simulator of a run shares: the test PKI, in memory and on disk.
+/// What every simulator of a run shares: the test PKI, in memory and on disk, and the TLS material.
 pub struct StartContext<'a> {
     pub pki: &'a Arc<TestPki>,
     pub pki_dir: &'a Path,
+    pub tls: &'a TlsMaterial,
+    /// `konform run --tls`: every simulator serves TLS with the test PKI's TLS server certificate.
+    pub tls_everywhere: bool,
+}
+
+impl StartContext<'_> {
+    /// The TLS configuration a simulator serves with by default: `Some` under `--tls`.
+    pub fn server_tls(&self) -> Option<sim_kit::tls::TlsServerConfig> {
+        self.tls_everywhere.then(|| self.tls.trusted())
+    }
 }
 
 /// One simulator the runner can start for a scenario.

@@ -2,11 +2,11 @@
 //! anonymizations, processing errors, faults), `KONFORM_VST_URL` and `KONFORM_ENVIRONMENT`, and the
 //! `auth: true` header of raw requests.
 
+use super::Server;
 use super::{BoxFuture, RunningSim, SimError, SimPlugin, StartContext, parse_given};
 use crate::merge;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sim_kit::serve::{self, RunningSim as Server};
 use sim_kit::{FaultRule, Kit};
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +40,18 @@ pub struct VstGiven {
     pub processing_errors: Vec<ProcessingErrorGiven>,
     #[serde(default)]
     pub faults: Vec<FaultRule>,
+    /// Serve over TLS: `trusted` (the test PKI's TLS certificate, whose CA is `KONFORM_TLS_CA`) or
+    /// `untrusted` (a certificate from another CA: a client must refuse the connection). Without it the
+    /// VST serves plain HTTP, or TLS under `konform run --tls`.
+    #[serde(default)]
+    pub tls: Option<TlsGiven>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsGiven {
+    Trusted,
+    Untrusted,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -136,7 +148,17 @@ impl SimPlugin for Vst {
         Box::pin(async move {
             let g: VstGiven = parse_given("vst", given)?;
             let state = state(&g, ctx.pki)?;
-            let server = serve::spawn(mock_vst::app(state.clone()), serve::loopback_any())
+            let tls = match g.tls {
+                Some(TlsGiven::Trusted) => Some(ctx.tls.trusted()),
+                Some(TlsGiven::Untrusted) => {
+                    Some(ctx.tls.untrusted().map_err(|e| SimError::Given {
+                        sim: "vst",
+                        message: e.to_string(),
+                    })?)
+                }
+                None => ctx.server_tls(),
+            };
+            let server = Server::start(mock_vst::app(state.clone()), tls)
                 .await
                 .map_err(|source| SimError::Start { sim: "vst", source })?;
             Ok(Box::new(RunningVst {

@@ -28,6 +28,9 @@ async fn run_pack(dir: &Path, adapter: Adapter) -> Vec<ScenarioResult> {
         filter: None,
         step_timeout: Duration::from_secs(30),
         stop_on_failure: false,
+        tls: false,
+        partition: None,
+        obligations: None,
     };
     conformance::runner::run(&packs, &opts, shared, &mut [])
         .await

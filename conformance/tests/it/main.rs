@@ -2,8 +2,13 @@
 //! schema, the reporters' output (snapshots), adapters (command environment, HTTP harness).
 
 mod adapters;
+mod ci_docs;
+mod fairness;
+mod obligations;
+mod python_example;
 mod reports;
 mod schema;
+mod sharding;
 
 use std::path::PathBuf;
 

@@ -3,7 +3,8 @@
 //! `cargo insta review`) after checking the diff.
 
 use conformance::event::{
-    Event, Failure, PackInfo, Reporter, RunInfo, ScenarioResult, StepRecord, Summary, Verdict,
+    Event, Failure, FileDigest, PackInfo, Reporter, RunInfo, ScenarioResult, StepRecord, Summary,
+    Verdict,
 };
 use conformance::report::console::Console;
 use conformance::report::{html, json, junit};
@@ -46,6 +47,7 @@ fn result(id: &str, verdict: Verdict, failures: Vec<Failure>) -> ScenarioResult 
         steps: vec![step(0, "vst.submit_vitalstatus", verdict == Verdict::Passed)],
         failures,
         diagnoses: vec!["POST /notify/api/v1/vitalstatusnotification → 400: kvnr.check-digit at /Meldungen/0/IdVersicherter: check digit 9, expected 8".into()],
+        refused_at: None,
     }
 }
 
@@ -57,10 +59,21 @@ pub fn fixture() -> (RunInfo, Vec<ScenarioResult>, Summary) {
             name: "vst-ird".into(),
             version: "1.2.0".into(),
             scenarios: 4,
+            digest: "d".repeat(64),
+            files: vec![FileDigest {
+                file: "001-a.yaml".into(),
+                sha256: "a".repeat(64),
+            }],
         }],
         scenarios: 4,
         jobs: 2,
         konform_version: "0.1.0".into(),
+        obligations: Some(FileDigest {
+            file: "obligations.yaml".into(),
+            sha256: "0".repeat(64),
+        }),
+        partition: Some("hash:1/2".into()),
+        merged_from: vec![],
     };
     let failure = Failure {
         check: "then[0] journal".into(),
