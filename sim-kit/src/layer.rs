@@ -100,7 +100,7 @@ pub async fn apply_injected(f: &InjectedFault) -> Option<Response> {
 }
 
 /// Axum middleware: `router.layer(axum::middleware::from_fn_with_state(kit, kit_layer))`.
-pub async fn kit_layer(State(kit): State<Kit>, mut req: Request, next: Next) -> Response {
+pub async fn kit_layer(State(kit): State<Kit>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     if path.starts_with(ADMIN_PREFIX) {
         return next.run(req).await;
@@ -112,6 +112,7 @@ pub async fn kit_layer(State(kit): State<Kit>, mut req: Request, next: Next) -> 
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| path.clone());
+    let (mut req, captured) = crate::exchange::capture_request(req);
     let injected = kit.faults().take_for_path(&method, &path);
     let mut short_circuit: Option<(Response, Verdict)> = None;
     if let Some(f) = &injected {
@@ -177,7 +178,8 @@ pub async fn kit_layer(State(kit): State<Kit>, mut req: Request, next: Next) -> 
     let verdict = forced
         .or(outcome.verdict)
         .unwrap_or_else(|| verdict_of(status));
-    kit.journal().record(JournalEntry {
+    let (resp, answer) = crate::exchange::capture_response(resp).await;
+    let seq = kit.journal().record(JournalEntry {
         seq: 0,
         at: String::new(),
         simulator: String::new(),
@@ -190,6 +192,11 @@ pub async fn kit_layer(State(kit): State<Kit>, mut req: Request, next: Next) -> 
         fault,
         duration_ms: start.elapsed().as_secs_f64() * 1000.0,
         data: outcome.data,
+    });
+    kit.exchanges().put(crate::exchange::Exchange {
+        seq,
+        request: captured.finish(),
+        response: answer,
     });
     resp
 }

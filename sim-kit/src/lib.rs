@@ -6,6 +6,7 @@
 //! - [`faults`]: fault injection for the next N calls of a path or operation (status, delay, dropped
 //!   connection, simulator-specific faults such as a bad response signature or a SOAP fault code).
 //! - [`kit_layer`]: the middleware that applies path faults, journals the outcome and sets the header.
+//! - [`exchange`]: bounded copies of each request's and answer's headers and body, beside the journal.
 //! - [`admin`]: the `/__konform/` conventions (journal, faults, reset, health) and a JSON extractor whose
 //!   rejections are ours.
 //! - [`serve`](mod@serve): `serve(listener, router, shutdown)` with real connection drops, and
@@ -17,6 +18,7 @@ pub mod admin;
 pub mod body;
 pub mod config;
 pub mod diagnosis;
+pub mod exchange;
 pub mod faults;
 pub mod journal;
 pub mod layer;
@@ -47,6 +49,7 @@ struct KitInner {
     name: &'static str,
     journal: Journal,
     faults: FaultInjector,
+    exchanges: exchange::Exchanges,
 }
 
 impl Kit {
@@ -56,6 +59,7 @@ impl Kit {
                 name,
                 journal: Journal::new(name, journal::DEFAULT_CAPACITY),
                 faults: FaultInjector::default(),
+                exchanges: exchange::Exchanges::default(),
             }),
         }
     }
@@ -67,6 +71,10 @@ impl Kit {
     }
     pub fn faults(&self) -> &FaultInjector {
         &self.inner.faults
+    }
+    /// Bounded copies of requests and answers, by journal sequence number ([`exchange`]).
+    pub fn exchanges(&self) -> &exchange::Exchanges {
+        &self.inner.exchanges
     }
 }
 
