@@ -5,11 +5,13 @@ use clap::{Parser, Subcommand};
 use std::path::Path;
 
 pub mod client;
+pub mod dashboard;
 pub mod field;
 pub mod ik;
 pub mod kvnr;
 pub mod pki;
 pub mod run;
+pub mod run_report;
 pub mod selftest;
 pub mod up;
 pub mod up_ui;
@@ -99,6 +101,8 @@ pub enum Command {
     Ik(ik::Args),
     /// Field-level ECIES (0x01 || X || Y || IV || ct+tag) for debugging: encrypt, decrypt, explain failures
     Field(field::Args),
+    /// The dashboard alone, for simulators started elsewhere (a ready file, or --sim NAME=URL)
+    Dashboard(dashboard::Args),
 }
 
 pub fn dispatch(cli: Cli) -> CmdResult {
@@ -111,6 +115,7 @@ pub fn dispatch(cli: Cli) -> CmdResult {
         Command::Kvnr(a) => kvnr::run(a),
         Command::Ik(a) => ik::run(a),
         Command::Field(a) => field::run(a),
+        Command::Dashboard(a) => dashboard::run(a),
     }
 }
 
