@@ -9,11 +9,14 @@ pub mod dashboard;
 pub mod field;
 pub mod ik;
 pub mod kvnr;
+pub mod melderegister;
 pub mod pki;
 pub mod run;
 pub mod run_report;
 pub mod selftest;
 pub mod up;
+pub mod up_osci;
+pub mod up_melderegister;
 pub mod up_ui;
 
 /// Exit codes every subcommand uses (documented in `--help` and the README).
@@ -103,6 +106,8 @@ pub enum Command {
     Field(field::Args),
     /// The dashboard alone, for simulators started elsewhere (a ready file, or --sim NAME=URL)
     Dashboard(dashboard::Args),
+    /// Melderegisterdatenspiegel: order the Applikationskopplung on the local portal (ZIP + Kundennummer)
+    Melderegister(melderegister::Args),
 }
 
 pub fn dispatch(cli: Cli) -> CmdResult {
@@ -116,6 +121,7 @@ pub fn dispatch(cli: Cli) -> CmdResult {
         Command::Ik(a) => ik::run(a),
         Command::Field(a) => field::run(a),
         Command::Dashboard(a) => dashboard::run(a),
+        Command::Melderegister(a) => melderegister::run(a),
     }
 }
 

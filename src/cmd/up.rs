@@ -42,9 +42,13 @@ pub struct Args {
     /// With --konnektor-tls: require a client certificate issued by `tls/ca.pem` (e.g. `tls/client.pem`)
     #[arg(long, requires = "konnektor_tls")]
     pub konnektor_client_auth: bool,
-    /// Write {"vst":URL,"konnektor":URL,"xta":null,"ui":URL,"pki":DIR} here once listening
+    #[command(flatten)]
+    pub osci: super::up_osci::OsciArgs,
+    /// Write {"vst":URL,"konnektor":URL,"xta":null,"osci":URL,"melderegister":URL,"melderegister_portal":URL,"ui":URL,"pki":DIR} here once listening
     #[arg(long)]
     pub ready_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub melderegister: super::up_melderegister::MelderegisterArgs,
     #[command(flatten)]
     pub ui: super::up_ui::UiArgs,
 }
@@ -71,7 +75,7 @@ pub fn load_or_create_pki(dir: &Path, curve: Option<ti_core::Curve>) -> Result<T
     }
     let pki = TestPki::generate(&PkiOptions {
         curve: curve.unwrap_or_default(),
-        ..PkiOptions::default()
+        ..PkiOptions::at(std::time::SystemTime::now())
     })
     .map_err(|e| usage(e.to_string()))?;
     super::pki::write_pki(dir, &pki).map_err(usage)?;
@@ -111,10 +115,10 @@ pub fn run(a: Args) -> CmdResult {
             if let Some(obj) = v.as_object() {
                 if let Some(k) = obj
                     .keys()
-                    .find(|k| !["vst", "konnektor"].contains(&k.as_str()))
+                    .find(|k| !["vst", "konnektor", "osci", "melderegister"].contains(&k.as_str()))
                 {
                     return Err(usage(format!(
-                        "{}: unknown top-level key `{k}` (vst, konnektor)",
+                        "{}: unknown top-level key `{k}` (vst, konnektor, osci, melderegister)",
                         p.display()
                     )));
                 }
@@ -145,6 +149,7 @@ pub fn run(a: Args) -> CmdResult {
         mock_vst::VstState::new(vst_cfg, pki.clone()).map_err(|e| usage(format!("vst: {e}")))?;
     let konnektor = mock_konnektor::KonnektorState::new(kon_cfg, pki.clone())
         .map_err(|e| usage(format!("konnektor: {e}")))?;
+    let osci = super::up_osci::state(&a.osci, &pki_dir, &a.data_dir, file_cfg.get("osci"))?;
     let konnektor_tls = if a.konnektor_tls {
         let settings = sim_kit::tls::TlsSettings {
             cert_chain_pem: pki.tls_server.cert_pem() + &pki.tls_ca.cert_pem(),
@@ -167,6 +172,9 @@ pub fn run(a: Args) -> CmdResult {
         };
         let vl = bind(a.vst_port).await?;
         let kl = bind(a.konnektor_port).await?;
+        let ol = bind(a.osci.osci_port).await?;
+        let osci_base = format!("http://{}", ol.local_addr().map_err(|e| usage(e.to_string()))?);
+        let osci_url = format!("{osci_base}{}", osci.config().path);
         let ul = super::up_ui::bind(&a.ui).await?;
         let vst_url = format!("http://{}", vl.local_addr().map_err(|e| usage(e.to_string()))?);
         let scheme = if konnektor_tls.is_some() { "https" } else { "http" };
@@ -176,12 +184,26 @@ pub fn run(a: Args) -> CmdResult {
             let _ = rx.wait_for(|v| *v).await;
         };
         let v_task = tokio::spawn(mock_vst::serve(vl, vst, stop(rx.clone())));
+        let mr = super::up_melderegister::start(&a.melderegister, &a.data_dir, &pki, file_cfg.get("melderegister"), || stop(rx.clone())).await?;
         let k_task = match konnektor_tls {
             Some(tls) => tokio::spawn(mock_konnektor::serve_tls(kl, konnektor, tls, stop(rx.clone()))),
             None => tokio::spawn(mock_konnektor::serve(kl, konnektor, stop(rx.clone()))),
         };
+        let o_task = tokio::spawn(mock_osci::serve(ol, osci, stop(rx.clone())));
         let ui = match ul {
-            Some(l) => Some(super::up_ui::spawn(l, &[("vst", &vst_url), ("konnektor", &kon_url)], &pki, &a.data_dir, &a.ui, stop(rx.clone()))?),
+            Some(l) => Some(super::up_ui::spawn(
+                l,
+                &[
+                    ("vst", &vst_url),
+                    ("konnektor", &kon_url),
+                    ("osci", &osci_base),
+                    ("melderegister", &mr.portal_url),
+                ],
+                &pki,
+                &a.data_dir,
+                &a.ui,
+                stop(rx.clone()),
+            )?),
             None => None,
         };
         let pki_abs = std::fs::canonicalize(&pki_dir).unwrap_or(pki_dir.clone());
@@ -189,12 +211,15 @@ pub fn run(a: Args) -> CmdResult {
         println!("  VST-IRD     {vst_url}   (.well-known, /notify/api/v1/…, admin /__konform/)");
         println!("  Konnektor   {kon_url}   (/connector.sds, /Konnektorservice, admin /__konform/)");
         println!("  XTA         not built yet (--xta-port {} accepted)", a.xta_port);
+        println!("  OSCI        {osci_url}   (OSCI-Transport 1.2 intermediary, admin /__konform/)");
+        println!("  Melderegister {}   (/okkommbis/services/XoevService, client certificate required)", mr.service_url);
+        println!("  Melderegister portal {}   (/minca/ order page, admin /__konform/)", mr.portal_url);
         if let Some((url, _)) = &ui {
             println!("  dashboard   {url}/");
         }
         println!("  test PKI    {}", pki_abs.display());
         if let Some(rf) = &a.ready_file {
-            let ready = json!({ "vst": vst_url, "konnektor": kon_url, "xta": null, "ui": ui.as_ref().map(|u| &u.0), "pki": pki_abs.display().to_string() });
+            let ready = json!({ "vst": vst_url, "konnektor": kon_url, "xta": null, "osci": osci_url, "melderegister": mr.service_url, "melderegister_portal": mr.portal_url, "ui": ui.as_ref().map(|u| &u.0), "pki": pki_abs.display().to_string() });
             let tmp = rf.with_extension("tmp");
             std::fs::write(&tmp, serde_json::to_string_pretty(&ready).expect("JSON") + "\n")
                 .and_then(|_| std::fs::rename(&tmp, rf))
@@ -205,6 +230,10 @@ pub fn run(a: Args) -> CmdResult {
         let _ = tx.send(true);
         let _ = v_task.await;
         let _ = k_task.await;
+        let _ = o_task.await;
+        for t in mr.tasks {
+            let _ = t.await;
+        }
         if let Some((_, t)) = ui {
             let _ = t.await;
         }
