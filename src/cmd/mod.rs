@@ -15,8 +15,8 @@ pub mod run;
 pub mod run_report;
 pub mod selftest;
 pub mod up;
-pub mod up_osci;
 pub mod up_melderegister;
+pub mod up_osci;
 pub mod up_ui;
 
 /// Exit codes every subcommand uses (documented in `--help` and the README).
