@@ -4,7 +4,7 @@ CARGO ?= cargo
 # Python packages the tests need live in ./.venv when the system python3 lacks them (.ci/deps).
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: run test test-deps bench fuzz build fmt selftest
+.PHONY: run test test-deps bench fuzz build fmt selftest screenshots
 
 ## Start every simulator on loopback with a generated test PKI.
 run:
@@ -51,6 +51,14 @@ fuzz:
 		echo "cargo $$tc fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS)"; \
 		cargo $$tc fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
 	done
+
+## Screenshots of the dashboard's main views (docs/screenshots/, for the README and docs/dashboard.md).
+## Needs Chromium and chromedriver; not part of `make test` or CI.
+screenshots:
+	@mkdir -p target/screenshot-reports
+	$(CARGO) run --quiet -- run scenarios/konnektor --client reference --html target/screenshot-reports/konnektor-pack.html || true
+	KONFORM_SCREENSHOTS=$(CURDIR)/docs/screenshots KONFORM_REPORTS=$(CURDIR)/target/screenshot-reports \
+		$(CARGO) test -p dashboard --test it -- --ignored --exact screenshots::main_views --nocapture
 
 build:
 	$(CARGO) build --release

@@ -53,13 +53,22 @@
     stats.batches += 1;
     stats.matched += data.matched;
     const limit = Number(table.dataset.limit || 100);
-    // Newest first in the batch: insert oldest first so each goes to its place.
-    for (let i = data.rows.length - 1; i >= 0; i--) {
-      const tr = fragment(data.rows[i]).firstElementChild;
-      if (!tr) continue;
-      tr.classList.add("fresh");
-      insertRow(tr);
-      stats.rows += 1;
+    if (data.rows.length >= limit) {
+      // A full page of newer rows: replace the body in one go (the busy case; no per-row work).
+      const body = document.createElement("tbody");
+      body.append(fragment(data.rows.join("")));
+      rows().replaceWith(body);
+      stats.rows += data.rows.length;
+    } else {
+      // Newest first in the batch: insert oldest first so each goes to its place.
+      const mark = data.rows.length <= 20;
+      for (let i = data.rows.length - 1; i >= 0; i--) {
+        const tr = fragment(data.rows[i]).firstElementChild;
+        if (!tr) continue;
+        if (mark) tr.classList.add("fresh");
+        insertRow(tr);
+        stats.rows += 1;
+      }
     }
     while (rows().rows.length > limit) rows().lastElementChild.remove();
     for (const f of data.flows || []) {

@@ -138,8 +138,8 @@ pub fn render(exchange: Option<&Value>) -> String {
     let Some(x) = exchange else {
         s.push_str(
             "<section aria-labelledby=\"req-h\"><h3 id=\"req-h\">Request and answer</h3><p class=\"note\">\
-             The simulator has no copy of this request's headers and body any more (it keeps only the latest \
-             ones, within a byte budget).</p></section>",
+             The simulator keeps no copy of this request's headers and body (it keeps the latest ones within a \
+             byte budget; asynchronous checks have none; older simulators keep none).</p></section>",
         );
         return s;
     };

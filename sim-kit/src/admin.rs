@@ -9,6 +9,7 @@
 //! | `POST /__konform/faults` | add a [`FaultRule`] (JSON), answers it with its id |
 //! | `DELETE /__konform/faults`, `DELETE /__konform/faults/{id}` | remove all / one |
 //! | `POST /__konform/reset` | simulator state back to its configuration, journal and faults cleared |
+//! | `GET /__konform/exchanges/{seq}` | headers and the first bytes of the bodies of journal entry `seq` ([`crate::exchange`]) |
 //!
 //! Simulators add their own routes under the same prefix. Admin errors are JSON `{"error": …}` with a 4xx.
 //! Who may call these routes at all is [`crate::access`]'s business (checked by the kit layer).
@@ -196,6 +197,7 @@ fn json_array_stream(entries: Vec<Arc<JournalEntry>>) -> Body {
 
 async fn clear_journal<S: Simulator>(State(sim): State<S>) -> StatusCode {
     sim.kit().journal().clear();
+    sim.kit().exchanges().clear();
     StatusCode::NO_CONTENT
 }
 
@@ -235,6 +237,7 @@ async fn reset<S: Simulator>(State(sim): State<S>) -> StatusCode {
     sim.reset();
     sim.kit().faults().clear();
     sim.kit().journal().clear();
+    sim.kit().exchanges().clear();
     StatusCode::NO_CONTENT
 }
 
@@ -256,6 +259,7 @@ pub fn admin_routes<S: Simulator>() -> Router<S> {
         )
         .route(&p("/faults/{id}"), delete(remove_fault::<S>))
         .route(&p("/reset"), post(reset::<S>))
+        .merge(crate::exchange::routes::<S>())
         .route(
             &p("/{*rest}"),
             get(admin_fallback)

@@ -122,7 +122,8 @@ pub async fn kit_layer(State(kit): State<Kit>, req: Request, next: Next) -> Resp
         .path_and_query()
         .map(|p| clip::clip(p.as_str(), clip::MAX_FIELD).into_owned())
         .unwrap_or_else(|| path.clone());
-    let (mut req, slot) = guard_request(req, &settings);
+    let (req, slot) = guard_request(req, &settings);
+    let (mut req, captured) = crate::exchange::capture_request(req);
     let injected = kit.faults().take_for_path(&method, req.uri().path());
     let mut short_circuit: Option<Response> = None;
     if let Some(f) = &injected {
@@ -189,7 +190,8 @@ pub async fn kit_layer(State(kit): State<Kit>, req: Request, next: Next) -> Resp
         ms = (duration_ms * 10.0).round() / 10.0,
         "request"
     );
-    kit.journal().record(JournalEntry {
+    let (resp, answer) = crate::exchange::capture_response(resp).await;
+    let seq = kit.journal().record(JournalEntry {
         seq: 0,
         at: String::new(),
         simulator: String::new(),
@@ -202,6 +204,11 @@ pub async fn kit_layer(State(kit): State<Kit>, req: Request, next: Next) -> Resp
         fault,
         duration_ms,
         data: outcome.data,
+    });
+    kit.exchanges().put(crate::exchange::Exchange {
+        seq,
+        request: captured.finish(),
+        response: answer,
     });
     drop(slot);
     resp

@@ -32,6 +32,7 @@ pub mod body;
 pub mod clip;
 pub mod config;
 pub mod diagnosis;
+pub mod exchange;
 pub mod faults;
 pub mod fsutil;
 pub mod guard;
@@ -71,6 +72,7 @@ struct KitInner {
     name: &'static str,
     journal: Journal,
     faults: FaultInjector,
+    exchanges: exchange::Exchanges,
     settings: RwLock<Arc<Settings>>,
 }
 
@@ -107,6 +109,7 @@ impl Kit {
                     limits.journal_max_bytes,
                 ),
                 faults: FaultInjector::default(),
+                exchanges: exchange::Exchanges::default(),
                 settings: RwLock::new(Arc::new(Settings::new(limits, AdminAccess::default()))),
             }),
         }
@@ -163,6 +166,10 @@ impl Kit {
     }
     pub fn faults(&self) -> &FaultInjector {
         &self.inner.faults
+    }
+    /// Bounded copies of requests and answers, by journal sequence number ([`exchange`]).
+    pub fn exchanges(&self) -> &exchange::Exchanges {
+        &self.inner.exchanges
     }
 }
 

@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use std::path::Path;
 
 pub mod client;
+pub mod dashboard;
 pub mod field;
 pub mod ik;
 pub mod kvnr;
@@ -13,6 +14,7 @@ pub mod melderegister;
 pub mod pki;
 pub mod report;
 pub mod run;
+pub mod run_report;
 pub mod selftest;
 pub mod up;
 pub mod up_melderegister;
@@ -107,6 +109,8 @@ pub enum Command {
     Ik(ik::Args),
     /// Field-level ECIES (0x01 || X || Y || IV || ct+tag) for debugging: encrypt, decrypt, explain failures
     Field(field::Args),
+    /// The dashboard alone, for simulators started elsewhere (a ready file, or --sim NAME=URL)
+    Dashboard(dashboard::Args),
     /// Melderegisterdatenspiegel: order the Applikationskopplung on the local portal (ZIP + Kundennummer)
     Melderegister(melderegister::Args),
 }
@@ -122,6 +126,7 @@ pub fn dispatch(cli: Cli) -> CmdResult {
         Command::Kvnr(a) => kvnr::run(a),
         Command::Ik(a) => ik::run(a),
         Command::Field(a) => field::run(a),
+        Command::Dashboard(a) => dashboard::run(a),
         Command::Melderegister(a) => melderegister::run(a),
     }
 }

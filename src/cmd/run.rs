@@ -33,6 +33,9 @@ pub struct Args {
     pub json: Option<PathBuf>,
     #[arg(long)]
     pub html: Option<PathBuf>,
+    /// Also write the HTML report where the dashboard of `konform up` lists it (DATA_DIR/reports, default .konform)
+    #[arg(long, value_name = "DATA_DIR", num_args = 0..=1, default_missing_value = ".konform")]
+    pub serve_report: Option<PathBuf>,
     /// Only scenarios whose id matches this glob (e.g. `vst-json-*`)
     #[arg(long)]
     pub filter: Option<String>,
@@ -161,6 +164,11 @@ pub fn run(a: Args) -> CmdResult {
     }
     if let Some(p) = &a.html {
         reporters.push(Box::new(FileReporter::new(p.clone(), FileKind::Html)));
+    }
+    if let Some(d) = &a.serve_report {
+        let p = super::run_report::path(d);
+        super::run_report::announce(&p);
+        reporters.push(Box::new(FileReporter::new(p, FileKind::Html)));
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -13,15 +13,18 @@ fn known_views(kind: &str) -> &'static [(&'static str, &'static str)] {
     match kind {
         "xta" => &[
             ("/accounts", "Accounts"),
-            ("/mailboxes", "Mailboxes"),
-            ("/messages", "Messages"),
-            ("/reports", "Transport reports"),
+            ("/messages", "Messages and transport reports"),
+            ("/profiles", "Transport profiles"),
         ],
-        "osci" => &[("/mailboxes", "Mailboxes"), ("/messages", "Messages")],
+        "osci" => &[
+            ("/process-cards", "Process cards"),
+            ("/certificates", "Certificates"),
+        ],
         "melderegister" => &[
             ("/mandanten", "Mandanten"),
-            ("/orders", "Orders"),
+            ("/kundennummern", "Kundennummern"),
             ("/outbox", "Outbox (e-mails)"),
+            ("/einwohner", "Residents (fictitious)"),
         ],
         _ => &[],
     }

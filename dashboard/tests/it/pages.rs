@@ -62,6 +62,16 @@ fn a_rejected_delivery_shows_rule_pointer_hint_seed_and_its_flow() {
     );
     let (_, flow_page) = env.get(&format!("/?flow={flow}"));
     assert!(flow_page.contains("POST SignDocument") && !flow_page.contains("GET wellknown"));
+    // The request and the answer as the VST captured them: headers, the JSON body pretty-printed.
+    for want in [
+        "<h3 id=\"req-h\">Request</h3>",
+        "content-type",
+        "&quot;IdDatenlieferung&quot;: &quot;2024-07&quot;",
+        "Answer (400 Bad Request)",
+        "x-konform-diagnosis",
+    ] {
+        assert!(detail.contains(want), "detail lacks `{want}`: {detail}");
+    }
     // The partial is the same content without the frame (for the details pane).
     let (_, partial) = env.get("/entry/vst/2?partial=1");
     assert!(partial.starts_with("<article") && partial.contains("kvnr.check-digit"));
@@ -280,6 +290,28 @@ fn state_pages_show_the_known_simulators() {
     assert!(
         vst.contains("id=\"deliveries\"") && vst.contains("2024-07"),
         "{vst}"
+    );
+    // The accepted delivery's entry shows what the VST decrypted.
+    env.wait_page(
+        "/?sim=vst&verdict=accepted&q=vitalstatus",
+        "the accepted delivery",
+        |b| b.contains("POST vitalstatusnotification"),
+    );
+    let accepted = env.state.timeline().page(
+        &dashboard::filter::Filter {
+            sim: "vst".into(),
+            verdict: "accepted".into(),
+            q: "vitalstatus".into(),
+            ..Default::default()
+        },
+        None,
+        1,
+    );
+    let seq = accepted.entries[0].0.entry.seq;
+    let (_, entry) = env.get(&format!("/entry/vst/{seq}"));
+    assert!(
+        entry.contains("Decoded by the simulator") && entry.contains("A111100008"),
+        "{entry}"
     );
     let (st, one) = env.get("/sim/vst/view?path=/deliveries/1");
     assert_eq!(st, 200);
