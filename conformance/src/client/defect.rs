@@ -62,6 +62,10 @@ pub enum Defect {
     OsciFetchWithoutDialog,
     OsciSkipExitDialog,
     OsciReuseMessageId,
+    OsciPersonSignature,
+    OsciWrongRefId,
+    OsciAttachmentNotAProof,
+    OsciCompressedContent,
 }
 
 /// A defect, the obligation it breaks and what it does.
@@ -279,6 +283,26 @@ pub const TABLE: &[DefectInfo] = &[
         defect: Defect::OsciReuseMessageId,
         obligation: "osci.store.message-id",
         description: "one MessageId for several deliveries",
+    },
+    DefectInfo {
+        defect: Defect::OsciPersonSignature,
+        obligation: "osci.profile.organisation-signature",
+        description: "content signed with a person's certificate instead of the authority's",
+    },
+    DefectInfo {
+        defect: Defect::OsciWrongRefId,
+        obligation: "osci.profile.fim-data-refid",
+        description: "the content container's RefID is not FIM_DATA",
+    },
+    DefectInfo {
+        defect: Defect::OsciAttachmentNotAProof,
+        obligation: "osci.profile.attachment-names",
+        description: "attachment RefIDs that are not the F60000296 proof names of the FIM message",
+    },
+    DefectInfo {
+        defect: Defect::OsciCompressedContent,
+        obligation: "osci.profile.compressed",
+        description: "the FIM message gzip-compressed before encryption",
     },
 ];
 
