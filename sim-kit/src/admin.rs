@@ -3,7 +3,7 @@
 //! | route | does |
 //! |---|---|
 //! | `GET /__konform/health` | simulator name, version, configuration summary, endpoints |
-//! | `GET /__konform/journal?since=SEQ&limit=N` | journal entries after `since` (JSON array, streamed), at most `limit` ([`JOURNAL_PAGE_DEFAULT`] when absent, never more than [`JOURNAL_PAGE_MAX`]); a `Link: <…>; rel="next"` header when more follow |
+//! | `GET /__konform/journal?since=SEQ&limit=N[&wait=MS]` | journal entries after `since` (JSON array, streamed), at most `limit` ([`JOURNAL_PAGE_DEFAULT`] when absent, never more than [`JOURNAL_PAGE_MAX`]); a `Link: <…>; rel="next"` header when more follow; `wait` long-polls (at most 30 s) until an entry after `since` exists |
 //! | `DELETE /__konform/journal` | clear the journal |
 //! | `GET /__konform/faults` | pending fault rules |
 //! | `POST /__konform/faults` | add a [`FaultRule`] (JSON), answers it with its id |
@@ -107,6 +107,9 @@ struct JournalQuery {
     since: u64,
     #[serde(default)]
     limit: Option<usize>,
+    /// Long poll: wait up to this many milliseconds (at most 30 s) for an entry after `since`.
+    #[serde(default)]
+    wait: Option<u64>,
 }
 
 async fn health<S: Simulator>(State(sim): State<S>) -> Response {
@@ -136,14 +139,20 @@ async fn journal<S: Simulator>(
     q: Result<Query<JournalQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let Ok(Query(q)) = q else {
-        return ApiError::bad_request("query parameters: since=SEQ (number), limit=N (number)")
-            .into_response();
+        return ApiError::bad_request(
+            "query parameters: since=SEQ (number), limit=N (number), wait=MS (number)",
+        )
+        .into_response();
     };
     let limit = q
         .limit
         .unwrap_or(JOURNAL_PAGE_DEFAULT)
         .min(JOURNAL_PAGE_MAX);
     let journal = sim.kit().journal();
+    if let Some(ms) = q.wait.filter(|ms| *ms > 0) {
+        let wait = std::time::Duration::from_millis(ms.min(30_000));
+        journal.wait_for(q.since, wait, |_| true).await;
+    }
     let mut page = journal.page(q.since, limit.saturating_add(1));
     let more = page.len() > limit;
     page.truncate(limit);

@@ -39,8 +39,10 @@ pub mod layer;
 pub mod limits;
 pub mod serve;
 pub mod store;
+pub mod style;
 pub mod tls;
 pub mod xml_escape;
+pub mod xmltree;
 
 pub use diagnosis::Diagnosis;
 pub use faults::{FaultAction, FaultInjector, FaultRule, InjectedFault};

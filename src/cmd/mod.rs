@@ -8,11 +8,14 @@ pub mod client;
 pub mod field;
 pub mod ik;
 pub mod kvnr;
+pub mod melderegister;
 pub mod pki;
 pub mod run;
 pub mod selftest;
 pub mod up;
 pub mod up_osci;
+pub mod up_melderegister;
+pub mod up_ui;
 
 /// Exit codes every subcommand uses (documented in `--help` and the README).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,6 +102,8 @@ pub enum Command {
     Ik(ik::Args),
     /// Field-level ECIES (0x01 || X || Y || IV || ct+tag) for debugging: encrypt, decrypt, explain failures
     Field(field::Args),
+    /// Melderegisterdatenspiegel: order the Applikationskopplung on the local portal (ZIP + Kundennummer)
+    Melderegister(melderegister::Args),
 }
 
 pub fn dispatch(cli: Cli) -> CmdResult {
@@ -111,6 +116,7 @@ pub fn dispatch(cli: Cli) -> CmdResult {
         Command::Kvnr(a) => kvnr::run(a),
         Command::Ik(a) => ik::run(a),
         Command::Field(a) => field::run(a),
+        Command::Melderegister(a) => melderegister::run(a),
     }
 }
 

@@ -44,9 +44,13 @@ pub struct Args {
     pub konnektor_client_auth: bool,
     #[command(flatten)]
     pub osci: super::up_osci::OsciArgs,
-    /// Write {"vst":URL,"konnektor":URL,"xta":null,"osci":URL,"pki":DIR} here once listening
+    /// Write {"vst":URL,"konnektor":URL,"xta":null,"osci":URL,"melderegister":URL,"melderegister_portal":URL,"ui":URL,"pki":DIR} here once listening
     #[arg(long)]
     pub ready_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub melderegister: super::up_melderegister::MelderegisterArgs,
+    #[command(flatten)]
+    pub ui: super::up_ui::UiArgs,
 }
 
 fn usage(m: impl Into<String>) -> Failure {
@@ -111,10 +115,10 @@ pub fn run(a: Args) -> CmdResult {
             if let Some(obj) = v.as_object() {
                 if let Some(k) = obj
                     .keys()
-                    .find(|k| !["vst", "konnektor", "osci"].contains(&k.as_str()))
+                    .find(|k| !["vst", "konnektor", "osci", "melderegister"].contains(&k.as_str()))
                 {
                     return Err(usage(format!(
-                        "{}: unknown top-level key `{k}` (vst, konnektor, osci)",
+                        "{}: unknown top-level key `{k}` (vst, konnektor, osci, melderegister)",
                         p.display()
                     )));
                 }
@@ -169,7 +173,9 @@ pub fn run(a: Args) -> CmdResult {
         let vl = bind(a.vst_port).await?;
         let kl = bind(a.konnektor_port).await?;
         let ol = bind(a.osci.osci_port).await?;
-        let osci_url = format!("http://{}{}", ol.local_addr().map_err(|e| usage(e.to_string()))?, osci.config().path);
+        let osci_base = format!("http://{}", ol.local_addr().map_err(|e| usage(e.to_string()))?);
+        let osci_url = format!("{osci_base}{}", osci.config().path);
+        let ul = super::up_ui::bind(&a.ui).await?;
         let vst_url = format!("http://{}", vl.local_addr().map_err(|e| usage(e.to_string()))?);
         let scheme = if konnektor_tls.is_some() { "https" } else { "http" };
         let kon_url = format!("{scheme}://{}", kl.local_addr().map_err(|e| usage(e.to_string()))?);
@@ -178,20 +184,42 @@ pub fn run(a: Args) -> CmdResult {
             let _ = rx.wait_for(|v| *v).await;
         };
         let v_task = tokio::spawn(mock_vst::serve(vl, vst, stop(rx.clone())));
+        let mr = super::up_melderegister::start(&a.melderegister, &a.data_dir, &pki, file_cfg.get("melderegister"), || stop(rx.clone())).await?;
         let k_task = match konnektor_tls {
             Some(tls) => tokio::spawn(mock_konnektor::serve_tls(kl, konnektor, tls, stop(rx.clone()))),
             None => tokio::spawn(mock_konnektor::serve(kl, konnektor, stop(rx.clone()))),
         };
         let o_task = tokio::spawn(mock_osci::serve(ol, osci, stop(rx.clone())));
+        let ui = match ul {
+            Some(l) => Some(super::up_ui::spawn(
+                l,
+                &[
+                    ("vst", &vst_url),
+                    ("konnektor", &kon_url),
+                    ("osci", &osci_base),
+                    ("melderegister", &mr.portal_url),
+                ],
+                &pki,
+                &a.data_dir,
+                &a.ui,
+                stop(rx.clone()),
+            )?),
+            None => None,
+        };
         let pki_abs = std::fs::canonicalize(&pki_dir).unwrap_or(pki_dir.clone());
         println!("konform up: simulators listening (Ctrl-C to stop)");
         println!("  VST-IRD     {vst_url}   (.well-known, /notify/api/v1/…, admin /__konform/)");
         println!("  Konnektor   {kon_url}   (/connector.sds, /Konnektorservice, admin /__konform/)");
         println!("  XTA         not built yet (--xta-port {} accepted)", a.xta_port);
         println!("  OSCI        {osci_url}   (OSCI-Transport 1.2 intermediary, admin /__konform/)");
+        println!("  Melderegister {}   (/okkommbis/services/XoevService, client certificate required)", mr.service_url);
+        println!("  Melderegister portal {}   (/minca/ order page, admin /__konform/)", mr.portal_url);
+        if let Some((url, _)) = &ui {
+            println!("  dashboard   {url}/");
+        }
         println!("  test PKI    {}", pki_abs.display());
         if let Some(rf) = &a.ready_file {
-            let ready = json!({ "vst": vst_url, "konnektor": kon_url, "xta": null, "osci": osci_url, "pki": pki_abs.display().to_string() });
+            let ready = json!({ "vst": vst_url, "konnektor": kon_url, "xta": null, "osci": osci_url, "melderegister": mr.service_url, "melderegister_portal": mr.portal_url, "ui": ui.as_ref().map(|u| &u.0), "pki": pki_abs.display().to_string() });
             let tmp = rf.with_extension("tmp");
             std::fs::write(&tmp, serde_json::to_string_pretty(&ready).expect("JSON") + "\n")
                 .and_then(|_| std::fs::rename(&tmp, rf))
@@ -203,6 +231,12 @@ pub fn run(a: Args) -> CmdResult {
         let _ = v_task.await;
         let _ = k_task.await;
         let _ = o_task.await;
+        for t in mr.tasks {
+            let _ = t.await;
+        }
+        if let Some((_, t)) = ui {
+            let _ = t.await;
+        }
         Ok(())
     })
 }

@@ -4,8 +4,11 @@
 //! recorded messages, the seeds, the Java OSCI library): `KONFORM_SHARED`, else `../shared` beside the
 //! workspace. Where it is absent, a test says it was skipped and why — and under `CI=true` its absence is
 //! a failure, so CI can never pass by skipping.
+//!
+//! [`webdriver`]: headless Chromium through WebDriver for browser tests (same skip/fail rule).
 
 pub mod shared;
+pub mod webdriver;
 
 /// The workspace root (the folder holding the root `Cargo.toml`).
 pub fn workspace_root() -> std::path::PathBuf {

@@ -1,0 +1,5 @@
+//! Integration tests of mock-melderegister (one binary).
+
+mod common;
+mod order;
+mod service;
