@@ -42,6 +42,8 @@ pub struct Options {
     pub fixed_challenge: Option<String>,
     /// Skip the control-block bookkeeping of answers (a client that ignores the intermediary's Challenge).
     pub ignore_server_challenge: bool,
+    /// A further author's signature certificate to list (`SignatureCertificateOtherAuthor`).
+    pub other_author: Option<Cert>,
 }
 
 impl Default for Options {
@@ -52,6 +54,7 @@ impl Default for Options {
             transport_alg: crypto::AES256_GCM.into(),
             fixed_challenge: None,
             ignore_server_challenge: false,
+            other_author: None,
         }
     }
 }
@@ -172,6 +175,13 @@ impl Client {
                 "SignatureCertificateOriginator",
                 &format!("originator_signature_{}", self.signature.cert.fingerprint),
                 &self.signature.cert,
+            ));
+        }
+        if let Some(a) = &self.opts.other_author {
+            s.push_str(&cert_el(
+                "SignatureCertificateOtherAuthor",
+                &author_ref(a),
+                a,
             ));
         }
         s.push_str("</osci:NonIntermediaryCertificates>");
@@ -476,5 +486,133 @@ fn collect(el: &xml::Element, src: &str, a: &mut Answer) {
     }
     for c in el.elements() {
         collect(c, src, a);
+    }
+}
+
+/// MIME parts: (Content-ID, bytes).
+pub type Parts = Vec<(String, Vec<u8>)>;
+
+/// What goes into the FIM content container.
+pub struct FimContent<'a> {
+    pub ref_id: &'a str,
+    /// The FIM message (XML).
+    pub message: &'a [u8],
+    /// Proof attachments: (RefID = proof name, bytes).
+    pub attachments: &'a [(String, Vec<u8>)],
+    /// The author (organisation) signing the content; `None` leaves it unsigned.
+    pub signer: Option<&'a Identity>,
+    /// The signer's certificate id in NonIntermediaryCertificates.
+    pub signer_ref: String,
+    pub addressee: &'a Cert,
+    /// Symmetric algorithm URI written for the container.
+    pub alg: &'a str,
+}
+
+/// The ContentPackage of a FIM delivery as the library builds one: a `ContentContainer` with the FIM
+/// message as base64 content and the proofs as `cid:` attachments, signed (RSA-SHA256; the inline content
+/// with the base64 transform), every attachment encrypted with its own AES-256-GCM key (`ds:MgmtData`)
+/// and the container encrypted for the addressee (RSA-OAEP). Returns the ContentPackage children and the
+/// encrypted attachment parts.
+pub fn fim_package(f: &FimContent<'_>) -> Result<(String, Parts), ClientError> {
+    let mut contents = format!(
+        "<osci:Content><osci:Base64Content Id=\"content0\">{}</osci:Content>",
+        crypto::b64_lines(f.message) + "</osci:Base64Content>"
+    );
+    let mut refs = vec![(
+        "#content0".to_string(),
+        Some(crypto::BASE64_TRANSFORM),
+        crypto::sha256(f.message),
+    )];
+    let mut enc_atts = String::new();
+    let mut parts = Vec::new();
+    for (i, (name, data)) in f.attachments.iter().enumerate() {
+        let el = format!(
+            "<osci:Content Id=\"content{}\" href=\"cid:{}\"></osci:Content>",
+            i + 1,
+            esc(name)
+        );
+        let canonical = format!(
+            "<osci:Content{NS5} Id=\"content{}\" href=\"cid:{}\"></osci:Content>",
+            i + 1,
+            esc(name)
+        );
+        refs.push((
+            format!("#content{}", i + 1),
+            Some(crypto::C14N),
+            crypto::sha256(canonical.as_bytes()),
+        ));
+        refs.push((format!("cid:{name}"), None, crypto::sha256(data)));
+        contents.push_str(&el);
+        let key: [u8; 32] = crypto::random_bytes()?;
+        parts.push((name.clone(), crypto::gcm_encrypt(&key, data)?));
+        enc_atts.push_str(&format!(
+            "<xenc:EncryptedData Id=\"Attachment{n}\" MimeType=\"text/xml\"><xenc:EncryptionMethod Algorithm=\"{}\"><osci128:IvLength xmlns:osci128=\"http://xoev.de/transport/osci12/8\" Value=\"12\"></osci128:IvLength></xenc:EncryptionMethod><ds:KeyInfo><ds:MgmtData>{}</ds:MgmtData></ds:KeyInfo><xenc:CipherData><xenc:CipherReference URI=\"cid:{n}\"><xenc:Transforms><ds:Transform Algorithm=\"{}\"></ds:Transform></xenc:Transforms></xenc:CipherReference></xenc:CipherData></xenc:EncryptedData>",
+            f.alg,
+            crypto::b64(&key),
+            crypto::BASE64_TRANSFORM,
+            n = esc(name)
+        ));
+    }
+    let mut sig = String::new();
+    if let Some(signer) = f.signer {
+        let mut si = format!(
+            "\n<ds:CanonicalizationMethod Algorithm=\"{}\"></ds:CanonicalizationMethod>\n<ds:SignatureMethod Algorithm=\"{}\"></ds:SignatureMethod>\n",
+            crypto::C14N,
+            crypto::RSA_SHA256
+        );
+        for (uri, transform, digest) in &refs {
+            si.push_str(&format!("<ds:Reference URI=\"{}\">\n", esc(uri)));
+            if let Some(t) = transform {
+                si.push_str(&format!("<ds:Transforms>\n<ds:Transform Algorithm=\"{t}\"></ds:Transform>\n</ds:Transforms>\n"));
+            }
+            si.push_str(&format!(
+                "<ds:DigestMethod Algorithm=\"{}\"></ds:DigestMethod>\n<ds:DigestValue>{}</ds:DigestValue>\n</ds:Reference>\n",
+                crypto::SHA256,
+                crypto::b64(digest)
+            ));
+        }
+        let value = crypto::sign_sha256(
+            &signer.key,
+            format!("<ds:SignedInfo{NS5}>{si}</ds:SignedInfo>").as_bytes(),
+        )?;
+        sig = format!(
+            "<ds:Signature><ds:SignedInfo>{si}</ds:SignedInfo><ds:SignatureValue>{}</ds:SignatureValue><ds:KeyInfo><ds:RetrievalMethod URI=\"#{}\"></ds:RetrievalMethod></ds:KeyInfo></ds:Signature>",
+            crypto::b64_lines(&value),
+            f.signer_ref
+        );
+    }
+    let container = format!(
+        "<osci:ContentContainer{NS5} Id=\"{}\">{sig}{contents}{enc_atts}</osci:ContentContainer>",
+        esc(f.ref_id)
+    );
+    let key: [u8; 32] = crypto::random_bytes()?;
+    let sealed = crypto::gcm_encrypt(&key, container.as_bytes())?;
+    let pubkey = f
+        .addressee
+        .rsa_key()
+        .map_err(|e| CryptoError::Rsa(e.to_string()))?;
+    let wrapped = crypto::oaep_wrap(&pubkey, &key)?;
+    let package = format!(
+        "<xenc:EncryptedData Id=\"encdata_0\" MimeType=\"text/xml\"><xenc:EncryptionMethod Algorithm=\"{}\"><osci128:IvLength xmlns:osci128=\"http://xoev.de/transport/osci12/8\" Value=\"12\"></osci128:IvLength></xenc:EncryptionMethod><ds:KeyInfo><xenc:EncryptedKey Id=\"EncData_FIM_DATA_0\"><xenc:EncryptionMethod Algorithm=\"{}\"><xenc11:MGF xmlns:xenc11=\"http://www.w3.org/2009/xmlenc11#\" Algorithm=\"{}\"></xenc11:MGF><ds:DigestMethod Algorithm=\"{}\"></ds:DigestMethod></xenc:EncryptionMethod><ds:KeyInfo><ds:RetrievalMethod Type=\"http://www.w3.org/2000/09/xmldsig#X509Data\" URI=\"#addressee_cipher_{}\"></ds:RetrievalMethod></ds:KeyInfo><xenc:CipherData><xenc:CipherValue>{}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo><xenc:CipherData><xenc:CipherValue>{}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData>",
+        f.alg,
+        crypto::RSA_OAEP,
+        crypto::MGF1_SHA256,
+        crypto::SHA256,
+        f.addressee.fingerprint,
+        crypto::b64_lines(&wrapped),
+        crypto::b64_lines(&sealed)
+    );
+    Ok((package, parts))
+}
+
+/// The id of a further author's signature certificate in NonIntermediaryCertificates.
+pub fn author_ref(c: &Cert) -> String {
+    format!("author_signature_{}", c.fingerprint)
+}
+
+impl Client {
+    /// The id of this client's signature certificate in NonIntermediaryCertificates.
+    pub fn signature_ref(&self) -> String {
+        format!("originator_signature_{}", self.signature.cert.fingerprint)
     }
 }

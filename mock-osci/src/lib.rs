@@ -28,6 +28,7 @@ pub mod outer;
 pub mod p12;
 pub mod pki;
 pub mod profile;
+pub mod recipient;
 pub mod request;
 pub mod sigcheck;
 pub mod testpki;

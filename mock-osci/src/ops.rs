@@ -165,6 +165,9 @@ pub fn handle(st: &OsciState, body: Vec<u8>, now_ms: i64, corrupt_signature: boo
             opened.inner.len(),
             &st.profile().parameters,
         ));
+        if vs.is_empty() {
+            vs.extend(recipient_role(st, &req, &doc, attachment));
+        }
         if let Some(first) = vs.first() {
             let ds = vs.iter().map(|v| {
                 let d = profile_diagnosis(
@@ -288,6 +291,48 @@ pub fn handle(st: &OsciState, body: Vec<u8>, now_ms: i64, corrupt_signature: boo
         diagnoses,
         corrupt_signature,
     )
+}
+
+/// The recipient role: decrypt the content for an addressee whose key we hold and check what only the
+/// recipient can see (profile rules 3 and 10).
+fn recipient_role<'a>(
+    st: &OsciState,
+    req: &Request,
+    doc: &xml::Document<'_>,
+    attachment: impl Fn(&str) -> Option<&'a [u8]>,
+) -> Vec<profile::Violation> {
+    if req.kind != Kind::StoreDelivery {
+        return Vec::new();
+    }
+    let Some(addressee) = req.cert("CipherCertificateAddressee") else {
+        return Vec::new();
+    };
+    let Some((cert, key)) = st.keys().recipients.iter().find(|(c, _)| c == addressee) else {
+        return Vec::new();
+    };
+    let ed = doc
+        .root
+        .child(xml::SOAP, "Body")
+        .and_then(|b| b.child(xml::OSCI, "ContentPackage"))
+        .and_then(|p| p.child(xml::XENC, "EncryptedData"));
+    let Some(ed) = ed else { return Vec::new() };
+    match crate::recipient::decrypt(ed, doc.src, cert, key) {
+        Ok(plain) => crate::recipient::check_container(
+            &plain,
+            &req.certs,
+            attachment,
+            &st.profile().parameters,
+        ),
+        Err(e) => vec![profile::Violation {
+            rule_no: 4,
+            rule: "osci.profile.content-decryptable",
+            code: "9300",
+            message: format!("the content cannot be decrypted with the addressee's key: {e}"),
+            location: Some(
+                "/soap:Envelope/soap:Body/osci:ContentPackage/xenc:EncryptedData".into(),
+            ),
+        }],
+    }
 }
 
 /// Put the feedback where the response type has it (header element or body).

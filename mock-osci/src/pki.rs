@@ -35,6 +35,9 @@ pub struct IntermediaryKeys {
     pub cipher: (Cert, RsaPrivateKey),
     pub signature: (Cert, RsaPrivateKey),
     pub trust: Trust,
+    /// Addressees whose cipher key the simulator holds (the recipient role: their content is decrypted
+    /// and checked against the profile when it is stored).
+    pub recipients: Vec<(Cert, RsaPrivateKey)>,
 }
 
 /// The PIN of the library's sample PKCS#12 files.
@@ -81,6 +84,7 @@ impl IntermediaryKeys {
                 cas,
                 revoked: Vec::new(),
             },
+            recipients: Vec::new(),
         })
     }
 }

@@ -309,6 +309,10 @@ impl OsciPki {
                 cas: vec![self.ca.cert.clone()],
                 revoked: Vec::new(),
             },
+            recipients: vec![(
+                self.recipient_cipher.cert.clone(),
+                self.recipient_cipher.key.clone(),
+            )],
         }
     }
 }

@@ -122,6 +122,10 @@ pub enum Defect {
     Soap12ContentType,
     ExternalAuthenticateCmsType,
     TlsAcceptAnyCertificate,
+    OsciPersonSignature,
+    OsciWrongRefId,
+    OsciAttachmentNotAProof,
+    OsciCompressedContent,
 }
 
 /// A defect, the obligation it breaks and what it does.
@@ -584,6 +588,26 @@ pub const TABLE: &[DefectInfo] = &[
         defect: Defect::TlsAcceptAnyCertificate,
         obligation: "vst.transport.tls",
         description: "any TLS server certificate accepted (verification switched off)",
+    },
+    DefectInfo {
+        defect: Defect::OsciPersonSignature,
+        obligation: "osci.profile.organisation-signature",
+        description: "content signed with a person's certificate instead of the authority's",
+    },
+    DefectInfo {
+        defect: Defect::OsciWrongRefId,
+        obligation: "osci.profile.fim-data-refid",
+        description: "the content container's RefID is not FIM_DATA",
+    },
+    DefectInfo {
+        defect: Defect::OsciAttachmentNotAProof,
+        obligation: "osci.profile.attachment-names",
+        description: "attachment RefIDs that are not the F60000296 proof names of the FIM message",
+    },
+    DefectInfo {
+        defect: Defect::OsciCompressedContent,
+        obligation: "osci.profile.compressed",
+        description: "the FIM message gzip-compressed before encryption",
     },
 ];
 

@@ -3,7 +3,7 @@
 //!
 //! | action | does | output |
 //! |---|---|---|
-//! | `osci.store` | GetMessageId, StoreDelivery for the recipient (one AES-256-GCM container `FIM_DATA`, attachments as given) | `{message_id, feedback, process_cards}` |
+//! | `osci.store` | GetMessageId, StoreDelivery for the recipient (one container `FIM_DATA`: the FIM message naming the attachments as `F60000296` proofs, signed with the sender's organisation key, AES-256-GCM, encrypted for the recipient) | `{message_id, feedback, process_cards}` |
 //! | `osci.fetch` | InitDialog, FetchDelivery (by `message_id` or the next), ExitDialog, as the recipient | `{message_id?, feedback, attachments, content_bytes}` |
 //! | `osci.process_card` | InitDialog, FetchProcessCard (by `message_id`), ExitDialog, as the sender | `{feedback, process_cards, reception}` |
 //!
@@ -11,7 +11,7 @@
 //! `KONFORM_OSCI_URL`. A SOAP fault or a 9xxx feedback outside 9803/9804 fails the action.
 
 use super::{Action, ClientEnv, ClientError, Defect};
-use mock_osci::client::{Answer, Client, ClientError as OsciError};
+use mock_osci::client::{Answer, Client, ClientError as OsciError, FimContent, Parts, fim_package};
 use mock_osci::{OsciPki, crypto};
 use serde_json::{Value, json};
 
@@ -105,29 +105,91 @@ fn exchange(
     Ok(a)
 }
 
-/// The ContentPackage: one encrypted container (the content itself is end-to-end encrypted for the
-/// addressee; the intermediary never reads it, so a stand-in ciphertext of the right form is enough).
-fn package(env: &ClientEnv, ref_id: &str) -> String {
-    let alg = if env.has(Defect::OsciAesCbcContent) {
-        crypto::AES256_CBC
-    } else {
-        crypto::AES256_GCM
-    };
-    let enc = |id: &str| {
-        format!(
-            "<xenc:EncryptedData Id=\"{id}\" MimeType=\"text/xml\"><xenc:EncryptionMethod Algorithm=\"{alg}\"></xenc:EncryptionMethod><xenc:CipherData><xenc:CipherValue>{}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData>",
-            crypto::b64(ref_id.as_bytes())
+/// A FIM message naming the proofs (`F60000296`), as the seed's FIM-Versammlungsanzeige carries them.
+fn fim_message(proofs: &[String]) -> Vec<u8> {
+    let mut m =
+        String::from("<xfd:G17000652 xmlns:xfd=\"urn:xoev-de:xfall:standard:fim-s17000652_1.4\">");
+    for p in proofs {
+        m.push_str(&format!("<F60000296>{p}</F60000296>"));
+    }
+    m.push_str("</xfd:G17000652>");
+    m.into_bytes()
+}
+
+/// The ContentPackage and attachment parts: one container `FIM_DATA`, signed with the sending
+/// authority's organisation key, every part AES-256-GCM, encrypted for the recipient.
+fn package(
+    env: &ClientEnv,
+    p: &OsciPki,
+    c: &mut Client,
+    atts: &[(String, Vec<u8>)],
+) -> Result<(String, Parts), ClientError> {
+    let mut proofs: Vec<String> = atts.iter().map(|(n, _)| n.clone()).collect();
+    if env.has(Defect::OsciAttachmentNotAProof) {
+        // The message names the proofs differently from the attachments' RefIDs.
+        proofs = proofs.iter().map(|n| format!("Nachweis-{n}")).collect();
+    }
+    let mut message = fim_message(&proofs);
+    if env.has(Defect::OsciCompressedContent) {
+        message = gzip_stored(&message);
+    }
+    let (signer, signer_ref) = if env.has(Defect::OsciPersonSignature) {
+        c.opts.other_author = Some(p.person_signature.cert.clone());
+        (
+            &p.person_signature,
+            mock_osci::client::author_ref(&p.person_signature.cert),
         )
+    } else {
+        (&p.sender_signature, c.signature_ref())
     };
+    let content = FimContent {
+        ref_id: if env.has(Defect::OsciWrongRefId) {
+            "Versammlungsanzeige"
+        } else {
+            "FIM_DATA"
+        },
+        message: &message,
+        attachments: atts,
+        signer: Some(signer),
+        signer_ref,
+        addressee: &p.recipient_cipher.cert,
+        alg: if env.has(Defect::OsciAesCbcContent) {
+            crypto::AES256_CBC
+        } else {
+            crypto::AES256_GCM
+        },
+    };
+    let err = |e: mock_osci::client::ClientError| ClientError::Setup(e.to_string());
+    let (pkg, parts) = fim_package(&content).map_err(err)?;
     if env.has(Defect::OsciPlainContent) {
-        return format!(
-            "<osci:ContentContainer Id=\"{ref_id}\"><osci:Content Id=\"content0\"><osci:Base64Content Id=\"b0\">PHhtbC8+</osci:Base64Content></osci:Content></osci:ContentContainer>"
-        );
+        let plain = "<osci:ContentContainer Id=\"FIM_DATA\"><osci:Content><osci:Base64Content Id=\"content0\">PHhtbC8+</osci:Base64Content></osci:Content></osci:ContentContainer>";
+        return Ok((plain.into(), parts));
     }
     if env.has(Defect::OsciTwoContainers) {
-        return format!("{}{}", enc("encdata_0"), enc("encdata_1"));
+        let (second, _) = fim_package(&content).map_err(err)?;
+        return Ok((
+            format!("{pkg}{}", second.replace("encdata_0", "encdata_1")),
+            parts,
+        ));
     }
-    enc("encdata_0")
+    Ok((pkg, parts))
+}
+
+/// A gzip member holding `data` in stored (uncompressed) deflate blocks: what a client that gzips
+/// before sending puts inside the container, without a compression library.
+fn gzip_stored(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    let chunks: Vec<&[u8]> = data.chunks(65535).collect();
+    for (i, c) in chunks.iter().enumerate() {
+        out.push(u8::from(i + 1 == chunks.len()));
+        let n = c.len() as u16;
+        out.extend_from_slice(&n.to_le_bytes());
+        out.extend_from_slice(&(!n).to_le_bytes());
+        out.extend_from_slice(c);
+    }
+    out.extend_from_slice(&[0; 4]); // CRC-32 left out: the recipient recognises the format by its magic
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out
 }
 
 fn store(env: &ClientEnv, input: &Value) -> Result<Value, ClientError> {
@@ -162,9 +224,9 @@ fn store(env: &ClientEnv, input: &Value) -> Result<Value, ClientError> {
                 .message_id
                 .ok_or_else(|| ClientError::Refused("no MessageId in the answer".into()))?,
         };
-        let pkg = package(env, "FIM_DATA");
+        let (pkg, parts) = package(env, &p, &mut c, &atts)?;
         let a = exchange(env, &mut c, |c| {
-            c.store_delivery(&mid, &p.recipient_cipher.cert, subject, &pkg, &atts)
+            c.store_delivery(&mid, &p.recipient_cipher.cert, subject, &pkg, &parts)
         })?;
         ids.push(mid);
         last = Some(a);

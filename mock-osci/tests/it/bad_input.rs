@@ -1,7 +1,7 @@
 //! Bad input: the right OSCI fault or feedback, a journal entry with the rule, nothing stored.
 
 use crate::common::{self, exchange, last_entry, post};
-use crate::flows::encrypted_package;
+use crate::flows::{encrypted_package, fim};
 use mock_osci::client::{Client, ClientError};
 use mock_osci::{OsciConfig, OsciState, ProfileMode, crypto};
 
@@ -174,7 +174,7 @@ async fn message_ids_must_be_issued_here_and_fresh() {
             "made-up",
             &pki.recipient_cipher.cert,
             None,
-            &encrypted_package(),
+            &fim(c, &[]).0,
             &[],
         )
     })
@@ -184,25 +184,13 @@ async fn message_ids_must_be_issued_here_and_fresh() {
     assert!(st.process_cards().unwrap().is_empty());
     let mid = message_id(&st, &mut s).await;
     let a = exchange(&st, &mut s, |c| {
-        c.store_delivery(
-            &mid,
-            &pki.recipient_cipher.cert,
-            None,
-            &encrypted_package(),
-            &[],
-        )
+        c.store_delivery(&mid, &pki.recipient_cipher.cert, None, &fim(c, &[]).0, &[])
     })
     .await
     .unwrap();
     assert_eq!(a.codes, ["0800"]);
     let a = exchange(&st, &mut s, |c| {
-        c.store_delivery(
-            &mid,
-            &pki.recipient_cipher.cert,
-            None,
-            &encrypted_package(),
-            &[],
-        )
+        c.store_delivery(&mid, &pki.recipient_cipher.cert, None, &fim(c, &[]).0, &[])
     })
     .await
     .unwrap();
@@ -298,4 +286,115 @@ async fn the_fim_profile_is_enforced_where_the_intermediary_sees_it() {
         "osci.profile.usage-data-encrypted",
     )
     .await;
+}
+
+#[tokio::test]
+async fn the_recipient_role_checks_what_only_the_addressee_sees() {
+    use mock_osci::client::{FimContent, fim_package};
+    let st = common::state_pki(OsciConfig::default());
+    let pki = common::pki();
+    let mut s = common::sender();
+    let author = common::sender();
+    let atts = vec![("Lageplan.pdf".to_string(), b"%PDF".to_vec())];
+    let good = crate::flows::fim_message(&["Lageplan.pdf"]);
+    let gz = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+    let other_atts = vec![("Foto.jpg".to_string(), b"JPEG".to_vec())];
+    let twice = crate::flows::fim_message(&["Lageplan.pdf", "Lageplan.pdf"]);
+    let person = pki.person_signature.clone();
+    let cases: Vec<(FimContent<'_>, &str, u8)> = vec![
+        (
+            FimContent {
+                ref_id: "Versammlungsanzeige",
+                ..base(&author, &good, &atts)
+            },
+            "osci.profile.fim-data-refid",
+            10,
+        ),
+        (
+            FimContent {
+                signer: None,
+                ..base(&author, &good, &atts)
+            },
+            "osci.profile.content-signed",
+            3,
+        ),
+        (
+            FimContent {
+                message: &gz,
+                ..base(&author, &good, &atts)
+            },
+            "osci.profile.compressed",
+            10,
+        ),
+        (
+            FimContent {
+                attachments: &other_atts,
+                ..base(&author, &good, &atts)
+            },
+            "osci.profile.attachment-names",
+            10,
+        ),
+        (
+            FimContent {
+                message: &twice,
+                ..base(&author, &good, &atts)
+            },
+            "osci.profile.attachment-names",
+            10,
+        ),
+        (
+            FimContent {
+                signer: Some(&person),
+                signer_ref: "nowhere".into(),
+                ..base(&author, &good, &atts)
+            },
+            "osci.profile.content-signer",
+            3,
+        ),
+    ];
+    for (content, rule, no) in cases {
+        let (package, parts) = fim_package(&content).unwrap();
+        let mid = message_id(&st, &mut s).await;
+        let req = s
+            .store_delivery(&mid, &pki.recipient_cipher.cert, None, &package, &parts)
+            .unwrap();
+        let (_, body) = post(&st, req).await;
+        assert_eq!(fault_code(&mut s, &body), "9300", "{rule}");
+        let e = last_entry(&st);
+        let d = e
+            .diagnoses
+            .iter()
+            .find(|d| d.rule == rule)
+            .unwrap_or_else(|| panic!("{rule}: {:?}", e.diagnoses));
+        assert!(
+            d.message.starts_with(&format!("profile rule {no}:")),
+            "{d:?}"
+        );
+    }
+    assert!(st.process_cards().unwrap().is_empty());
+    // The valid one passes.
+    let (package, parts) = fim_package(&base(&author, &good, &atts)).unwrap();
+    let mid = message_id(&st, &mut s).await;
+    let a = exchange(&st, &mut s, |c| {
+        c.store_delivery(&mid, &pki.recipient_cipher.cert, None, &package, &parts)
+    })
+    .await
+    .unwrap();
+    assert_eq!(a.codes, ["0800"]);
+}
+
+fn base<'a>(
+    s: &'a Client,
+    message: &'a [u8],
+    atts: &'a [(String, Vec<u8>)],
+) -> mock_osci::client::FimContent<'a> {
+    mock_osci::client::FimContent {
+        ref_id: "FIM_DATA",
+        message,
+        attachments: atts,
+        signer: Some(&s.signature),
+        signer_ref: s.signature_ref(),
+        addressee: &common::pki().recipient_cipher.cert,
+        alg: crypto::AES256_GCM,
+    }
 }

@@ -5,12 +5,42 @@ use crate::common::{self, exchange};
 use mock_osci::OsciConfig;
 use mock_osci::client::ClientError;
 
-/// A ContentPackage as the profile wants it: one encrypted container (opaque to the intermediary).
+/// A ContentPackage as the profile wants it (opaque, for addressees whose key the simulator lacks).
 pub fn encrypted_package() -> String {
     format!(
         "<xenc:EncryptedData Id=\"encdata_0\" MimeType=\"text/xml\"><xenc:EncryptionMethod Algorithm=\"{}\"></xenc:EncryptionMethod><xenc:CipherData><xenc:CipherValue>AAAA</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData>",
         mock_osci::crypto::AES256_GCM
     )
+}
+
+/// A FIM message naming these proofs (`F60000296`).
+pub fn fim_message(proofs: &[&str]) -> Vec<u8> {
+    let mut m =
+        String::from("<xfd:G17000652 xmlns:xfd=\"urn:xoev-de:xfall:standard:fim-s17000652_1.4\">");
+    for p in proofs {
+        m.push_str(&format!("<F60000296>{p}</F60000296>"));
+    }
+    m.push_str("</xfd:G17000652>");
+    m.into_bytes()
+}
+
+/// A real FIM delivery for the test PKI's recipient: signed by `c`'s organisation key, encrypted.
+pub fn fim(
+    c: &mock_osci::client::Client,
+    atts: &[(String, Vec<u8>)],
+) -> (String, Vec<(String, Vec<u8>)>) {
+    let names: Vec<&str> = atts.iter().map(|(n, _)| n.as_str()).collect();
+    let message = fim_message(&names);
+    mock_osci::client::fim_package(&mock_osci::client::FimContent {
+        ref_id: "FIM_DATA",
+        message: &message,
+        attachments: atts,
+        signer: Some(&c.signature),
+        signer_ref: c.signature_ref(),
+        addressee: &common::pki().recipient_cipher.cert,
+        alg: mock_osci::crypto::AES256_GCM,
+    })
+    .unwrap()
 }
 
 /// An XML catalog mapping every remote schemaLocation of the OSCI XSDs to the copies in `schema/extern`.
@@ -97,8 +127,8 @@ async fn one_way_message_active_recipient_with_the_rust_client() {
     validate(&a.soap, "soapResponseToGetMessageId.xsd");
     assert!(a.signed);
     let mid = a.message_id.clone().unwrap();
-    let package = encrypted_package();
-    let atts = vec![("Nachweis_1.pdf".to_string(), b"%PDF-1.4 proof".to_vec())];
+    let plain = vec![("Nachweis_1.pdf".to_string(), b"%PDF-1.4 proof".to_vec())];
+    let (package, atts) = fim(&s, &plain);
     let a = exchange(&st, &mut s, |c| {
         c.store_delivery(
             &mid,
@@ -208,13 +238,7 @@ async fn deliveries_survive_a_restart() {
             .message_id
             .unwrap();
         let a = exchange(&st, &mut s, |c| {
-            c.store_delivery(
-                &mid,
-                &pki.recipient_cipher.cert,
-                None,
-                &encrypted_package(),
-                &[],
-            )
+            c.store_delivery(&mid, &pki.recipient_cipher.cert, None, &fim(c, &[]).0, &[])
         })
         .await;
         let a = a.unwrap_or_else(|e| panic!("{e}: {:?}", common::last_entry(&st).diagnoses));

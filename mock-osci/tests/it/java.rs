@@ -163,7 +163,11 @@ async fn fim_driver_profile_cases() {
         }
     };
     let ok = run("ok").await;
-    assert!(ok.contains("STORED 0800"), "{ok}");
+    assert!(
+        ok.contains("STORED 0800"),
+        "{ok}\n{:?}",
+        common::last_entry(&st).diagnoses
+    );
     assert!(ok.contains("FETCHED FIM_DATA <xfd:G17000652"), "{ok}");
     assert!(ok.contains("ATTACHMENT Lageplan.pdf Lageplan"), "{ok}");
     assert!(
@@ -176,6 +180,21 @@ async fn fim_driver_profile_cases() {
         ("two-containers", "9300", "osci.profile.one-container"),
         ("aes-cbc", "9300", "osci.profile.aes-256-gcm"),
         ("foreign-addressee", "9706", "osci.profile.certificate"),
+        (
+            "person-signature",
+            "9300",
+            "osci.profile.organisation-signature",
+        ),
+        ("sha1-digest", "9300", "osci.profile.content-sha256"),
+        ("unsigned", "9300", "osci.profile.content-signed"),
+        ("wrong-refid", "9300", "osci.profile.fim-data-refid"),
+        ("nested", "9300", "osci.profile.nested-container"),
+        ("compressed", "9300", "osci.profile.compressed"),
+        (
+            "unknown-attachment",
+            "9300",
+            "osci.profile.attachment-names",
+        ),
     ] {
         let out = run(mode).await;
         assert!(out.contains(&format!("REFUSED {code}")), "{mode}: {out}");

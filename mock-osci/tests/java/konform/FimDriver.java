@@ -42,7 +42,9 @@ import de.osci.osci12.samples.impl.crypto.PKCS12Signer;
 /**
  * konform's own driver of the Java OSCI-Bibliothek (public API only) for the FIM profile cases against
  * mock-osci with the konform test PKI. Usage: FimDriver URL PKI_OSCI_DIR MODE, MODE one of
- * ok | plain-container | two-containers | aes-cbc | foreign-addressee.
+ * ok | plain-container | two-containers | aes-cbc | foreign-addressee (intermediary-visible) |
+ * person-signature | sha1-digest | wrong-refid | nested | compressed | unknown-attachment | unsigned
+ * (visible to the recipient only).
  * Prints "STORED <messageId>", "FETCHED <content>", "ATTACHMENT <name> <text>", "SIGNATURE <bool>" or
  * "REFUSED <OSCI code>".
  */
@@ -95,11 +97,33 @@ public class FimDriver
       StoreDelivery store = new StoreDelivery(dh, addressee, messageId);
       store.setSubject("Versammlungsanzeige");
       ContentContainer fim = new ContentContainer();
-      fim.setRefID("FIM_DATA");
-      fim.addContent(new Content(FIM));
+      fim.setRefID(mode.equals("wrong-refid") ? "Versammlungsanzeige" : "FIM_DATA");
+      if (mode.equals("compressed"))
+      {
+        ByteArrayOutputStream gz = new ByteArrayOutputStream();
+        try (java.util.zip.GZIPOutputStream z = new java.util.zip.GZIPOutputStream(gz))
+        {
+          z.write(FIM.getBytes(StandardCharsets.UTF_8));
+        }
+        fim.addContent(new Content(new ByteArrayInputStream(gz.toByteArray())));
+      }
+      else
+        fim.addContent(new Content(FIM));
       fim.addContent(new Content(attachment("Lageplan.pdf", "Lageplan", alg)));
-      fim.addContent(new Content(attachment("Ordnerliste.pdf", "Ordnerliste", alg)));
-      fim.sign(sender);
+      fim.addContent(new Content(attachment(mode.equals("unknown-attachment") ? "Foto.jpg" : "Ordnerliste.pdf", "Ordnerliste", alg)));
+      if (mode.equals("nested"))
+      {
+        ContentContainer inner = new ContentContainer();
+        inner.setRefID("INNER");
+        inner.addContent(new Content("<inner/>"));
+        fim.addContent(new Content(inner));
+      }
+      if (mode.equals("person-signature"))
+        fim.sign(new de.osci.osci12.roles.Author(new PKCS12Signer(p12(dir, "person-signature"), PIN), null));
+      else if (mode.equals("sha1-digest"))
+        fim.sign(sender, Constants.DIGEST_ALGORITHM_SHA1);
+      else if (!mode.equals("unsigned"))
+        fim.sign(sender);
       if (mode.equals("plain-container"))
         store.addContentContainer(fim);
       else
