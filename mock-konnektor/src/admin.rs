@@ -56,7 +56,10 @@ async fn set_pin(
     }
     st.set_pin(&handle, &update)
         .map(|c| Json(c).into_response())
-        .map_err(|e| ApiError::bad_request(e.to_string()))
+        .map_err(|e| match e {
+            crate::Error::UnknownCard(_) => not_found(&handle),
+            e => ApiError::bad_request(e.to_string()),
+        })
 }
 
 #[derive(Deserialize)]
@@ -91,5 +94,8 @@ async fn inserted(
     }
     st.set_inserted(&handle, b.inserted)
         .map(|c| Json(c).into_response())
-        .map_err(|e| ApiError::conflict(e.to_string()))
+        .map_err(|e| match e {
+            crate::Error::UnknownCard(_) => not_found(&handle),
+            e => ApiError::conflict(e.to_string()),
+        })
 }

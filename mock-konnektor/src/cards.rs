@@ -2,10 +2,11 @@
 //! API and reset). The PIN state machine has no I/O and is tested here.
 
 use crate::config::{
-    CARD_TYPES, CardConfig, KeySource, KonnektorConfig, MAX_PIN_TRIES, PinConfig, PinStatus,
+    CARD_TYPES, CardConfig, ConfigError, KeySource, KonnektorConfig, MAX_PIN_TRIES, PinConfig,
+    PinStatus,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::time::{Duration, SystemTime};
 use ti_core::pki::{CertSpec, Identity, Purpose, TestPki};
 
@@ -74,6 +75,14 @@ impl PinResult {
 }
 
 impl CardState {
+    /// Insert or pull the card; a pulled card loses its security state, as a real card does.
+    pub fn set_inserted(&mut self, inserted: bool) {
+        self.inserted = inserted;
+        if !inserted && self.pin == PinStatus::Verified {
+            self.pin = PinStatus::Verifiable;
+        }
+    }
+
     pub fn initial(pin: &PinConfig, inserted: bool) -> CardState {
         CardState {
             pin: pin.status,
@@ -134,12 +143,19 @@ pub struct PinUpdate {
     pub next_verify: Option<Vec<VerifyAnswer>>,
 }
 
+/// A PIN update that cannot be applied.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PinUpdateError {
+    #[error("left_tries must be 0..={MAX_PIN_TRIES}, got {0}")]
+    LeftTries(u32),
+}
+
 impl PinUpdate {
-    pub fn apply(&self, st: &mut CardState) -> Result<(), String> {
-        if let Some(n) = self.left_tries {
-            if n > MAX_PIN_TRIES {
-                return Err(format!("left_tries must be 0..={MAX_PIN_TRIES}, got {n}"));
-            }
+    pub fn apply(&self, st: &mut CardState) -> Result<(), PinUpdateError> {
+        if let Some(n) = self.left_tries
+            && n > MAX_PIN_TRIES
+        {
+            return Err(PinUpdateError::LeftTries(n));
         }
         if let Some(s) = self.status {
             st.pin = s;
@@ -181,6 +197,22 @@ pub struct CardView {
 }
 
 impl Card {
+    /// The configured start state.
+    pub fn initial_state(&self) -> CardState {
+        CardState::initial(&self.initial_pin, self.cfg.inserted)
+    }
+
+    /// The identity behind a CertRef (`C.QES` only on an HBA, where it is the signature key).
+    pub fn certificate(&self, cert_ref: &str) -> Option<&Identity> {
+        match cert_ref {
+            "C.AUT" => Some(&self.aut),
+            "C.SIG" => Some(&self.sig),
+            "C.ENC" => Some(&self.enc),
+            "C.QES" if self.cfg.card_type.starts_with("HBA") => Some(&self.sig),
+            _ => None,
+        }
+    }
+
     pub fn view(&self, st: &CardState) -> CardView {
         CardView {
             handle: self.cfg.handle.clone(),
@@ -213,16 +245,6 @@ fn escape_rdn(v: &str) -> String {
     s
 }
 
-fn date_of(t: SystemTime) -> String {
-    let dt = time::OffsetDateTime::from(t);
-    format!(
-        "{:04}-{:02}-{:02}",
-        dt.year(),
-        u8::from(dt.month()),
-        dt.day()
-    )
-}
-
 fn not_after(id: &Identity) -> SystemTime {
     id.cert()
         .tbs_certificate()
@@ -231,31 +253,28 @@ fn not_after(id: &Identity) -> SystemTime {
         .to_system_time()
 }
 
-/// Build the cards of a configuration; checks the configuration.
-pub fn build(config: &KonnektorConfig, pki: &TestPki) -> Result<Vec<Card>, String> {
-    let mut cards = Vec::with_capacity(config.cards.len());
-    let mut handles = std::collections::HashSet::new();
-    let mut slots = std::collections::HashSet::new();
+fn check_context(config: &KonnektorConfig) -> Result<(), ConfigError> {
     let ctx = &config.context;
-    for (name, v) in [
+    for (field, v) in [
         ("context.mandant_id", &ctx.mandant_id),
         ("context.client_system_id", &ctx.client_system_id),
         ("context.workplace_id", &ctx.workplace_id),
     ] {
         if v.is_empty() || v.chars().count() > 64 {
-            return Err(format!("{name} must be 1 to 64 characters"));
+            return Err(ConfigError::ContextLength { field });
         }
     }
-    let mut cts = std::collections::HashSet::new();
+    Ok(())
+}
+
+fn check_terminals(config: &KonnektorConfig) -> Result<(), ConfigError> {
+    let mut cts = HashSet::new();
     for t in &config.terminals {
         if t.ct_id.is_empty() || t.ct_id.chars().count() > 64 {
-            return Err(format!(
-                "terminal ct_id `{}` must be 1 to 64 characters",
-                t.ct_id
-            ));
+            return Err(ConfigError::TerminalId(t.ct_id.clone()));
         }
         if !cts.insert(t.ct_id.clone()) {
-            return Err(format!("terminal ct_id `{}` appears twice", t.ct_id));
+            return Err(ConfigError::DuplicateTerminal(t.ct_id.clone()));
         }
         let mac_ok = t.mac_address.len() == 17
             && t.mac_address.split('-').count() == 6
@@ -263,65 +282,146 @@ pub fn build(config: &KonnektorConfig, pki: &TestPki) -> Result<Vec<Card>, Strin
                 .split('-')
                 .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()));
         if !mac_ok {
-            return Err(format!(
-                "terminal `{}`: mac_address `{}` must look like 02-00-00-00-00-01",
-                t.ct_id, t.mac_address
-            ));
+            return Err(ConfigError::MacAddress {
+                ct_id: t.ct_id.clone(),
+                mac: t.mac_address.clone(),
+            });
         }
-        if let Some(ip) = &t.ip_address {
-            if ip.parse::<std::net::Ipv4Addr>().is_err() {
-                return Err(format!(
-                    "terminal `{}`: ip_address `{ip}` must be an IPv4 address",
-                    t.ct_id
-                ));
-            }
+        if let Some(ip) = &t.ip_address
+            && ip.parse::<std::net::Ipv4Addr>().is_err()
+        {
+            return Err(ConfigError::IpAddress {
+                ct_id: t.ct_id.clone(),
+                ip: ip.clone(),
+            });
         }
     }
-    let now = SystemTime::now();
-    let insert_time = sim_kit::now_rfc3339();
+    Ok(())
+}
+
+/// The card's place: its slot, checked against the terminal and the other inserted cards.
+fn slot_of(
+    config: &KonnektorConfig,
+    c: &CardConfig,
+    i: usize,
+    taken: &mut HashSet<(String, u32)>,
+) -> Result<u32, ConfigError> {
+    let Some(t) = config.terminals.iter().find(|t| t.ct_id == c.ct_id) else {
+        return Err(ConfigError::UnknownTerminal {
+            handle: c.handle.clone(),
+            ct_id: c.ct_id.clone(),
+        });
+    };
+    let slot = c.slot_id.unwrap_or(i as u32 + 1);
+    if slot == 0 || slot > t.slots {
+        return Err(ConfigError::NoSuchSlot {
+            handle: c.handle.clone(),
+            slot,
+            ct_id: c.ct_id.clone(),
+            slots: t.slots,
+        });
+    }
+    if c.inserted && !taken.insert((c.ct_id.clone(), slot)) {
+        return Err(ConfigError::SlotTaken {
+            handle: c.handle.clone(),
+            slot,
+            ct_id: c.ct_id.clone(),
+        });
+    }
+    Ok(slot)
+}
+
+/// C.AUT, C.SIG, C.ENC of a card: the test PKI's insurer identities, or fresh ones issued by the test CA.
+fn identities(
+    c: &CardConfig,
+    i: usize,
+    holder: &str,
+    pki: &TestPki,
+    now: SystemTime,
+) -> Result<(Identity, Identity, Identity), ConfigError> {
+    if c.keys == KeySource::Pki {
+        return Ok((
+            pki.insurer_aut.clone(),
+            pki.insurer_sig.clone(),
+            pki.insurer_enc.clone(),
+        ));
+    }
+    const DAY: Duration = Duration::from_secs(24 * 3600);
+    let (nb, na) = if c.keys == KeySource::Expired {
+        (now - 3 * 365 * DAY, now - DAY)
+    } else {
+        (now - DAY, now + 5 * 365 * DAY)
+    };
+    let mut ous = String::new();
+    for v in [&c.ik, &c.telematik_id].into_iter().flatten() {
+        ous.push_str(&format!(",OU={}", escape_rdn(v)));
+    }
+    let secs = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs() & 0xffff_ffff)
+        .unwrap_or(0);
+    let mk = |role: &str, purpose: Purpose, n: u64| -> Result<Identity, ConfigError> {
+        let key = ti_core::EcSecretKey::generate(pki.curve);
+        let subject = format!(
+            "CN={} {role} TEST-ONLY{ous},O={} NOT-VALID,C=DE",
+            escape_rdn(holder),
+            escape_rdn(holder)
+        );
+        let spec = CertSpec {
+            subject: &subject,
+            purpose,
+            not_before: nb,
+            not_after: na,
+            serial: 0x4b43_0000_0000u64 + (secs << 4) + (i as u64) * 8 + n,
+        };
+        let der = ti_core::pki::issue(&spec, &key.public_key(), Some(&pki.ca), None).map_err(
+            |source| ConfigError::Certificate {
+                handle: c.handle.clone(),
+                source,
+            },
+        )?;
+        Ok(Identity { cert_der: der, key })
+    };
+    Ok((
+        mk("C.AUT", Purpose::Signature, 1)?,
+        mk("C.SIG", Purpose::Signature, 2)?,
+        mk("C.ENC", Purpose::Encryption, 3)?,
+    ))
+}
+
+/// Build the cards of a configuration at time `now` (certificate validity, InsertTime); checks the
+/// configuration.
+pub fn build(
+    config: &KonnektorConfig,
+    pki: &TestPki,
+    now: SystemTime,
+) -> Result<Vec<Card>, ConfigError> {
+    check_context(config)?;
+    check_terminals(config)?;
+    let mut cards = Vec::with_capacity(config.cards.len());
+    let mut handles = HashSet::new();
+    let mut taken = HashSet::new();
+    let insert_time = crate::write::date_time(now);
     for (i, c) in config.cards.iter().enumerate() {
         if c.handle.is_empty() || c.handle.chars().count() > 128 {
-            return Err(format!(
-                "card handle `{}` must be 1 to 128 characters",
-                c.handle
-            ));
+            return Err(ConfigError::HandleLength(c.handle.clone()));
         }
         if !handles.insert(c.handle.clone()) {
-            return Err(format!("card handle `{}` appears twice", c.handle));
+            return Err(ConfigError::DuplicateHandle(c.handle.clone()));
         }
         if !CARD_TYPES.contains(&c.card_type.as_str()) {
-            return Err(format!(
-                "card `{}`: card_type `{}` is not one of {}",
-                c.handle,
-                c.card_type,
-                CARD_TYPES.join(", ")
-            ));
+            return Err(ConfigError::CardType {
+                handle: c.handle.clone(),
+                card_type: c.card_type.clone(),
+            });
         }
-        let Some(t) = config.terminals.iter().find(|t| t.ct_id == c.ct_id) else {
-            return Err(format!(
-                "card `{}`: terminal `{}` is not configured",
-                c.handle, c.ct_id
-            ));
-        };
-        let slot_id = c.slot_id.unwrap_or(i as u32 + 1);
-        if slot_id == 0 || slot_id > t.slots {
-            return Err(format!(
-                "card `{}`: slot {slot_id} does not exist in terminal `{}` ({} slots)",
-                c.handle, c.ct_id, t.slots
-            ));
-        }
-        if c.inserted && !slots.insert((c.ct_id.clone(), slot_id)) {
-            return Err(format!(
-                "card `{}`: slot {slot_id} of terminal `{}` is taken by another inserted card",
-                c.handle, c.ct_id
-            ));
-        }
+        let slot_id = slot_of(config, c, i, &mut taken)?;
         let iccsn = match &c.iccsn {
-            Some(s) => {
-                if s.len() != 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(format!("card `{}`: iccsn must be 20 digits", c.handle));
-                }
-                s.clone()
+            Some(s) if s.len() == 20 && s.bytes().all(|b| b.is_ascii_digit()) => s.clone(),
+            Some(_) => {
+                return Err(ConfigError::Iccsn {
+                    handle: c.handle.clone(),
+                });
             }
             None => format!("8027600{:013}", 1_000_000 + i as u64 + 1),
         };
@@ -329,68 +429,7 @@ pub fn build(config: &KonnektorConfig, pki: &TestPki) -> Result<Vec<Card>, Strin
             KeySource::Pki => pki.insurer.name.clone(),
             _ => c.handle.clone(),
         });
-        let (aut, sig, enc) = match c.keys {
-            KeySource::Pki => (
-                pki.insurer_aut.clone(),
-                pki.insurer_sig.clone(),
-                pki.insurer_enc.clone(),
-            ),
-            KeySource::Generate | KeySource::Expired => {
-                let (nb, na) = if c.keys == KeySource::Expired {
-                    (
-                        now - Duration::from_secs(3 * 365 * 24 * 3600),
-                        now - Duration::from_secs(24 * 3600),
-                    )
-                } else {
-                    (
-                        now - Duration::from_secs(24 * 3600),
-                        now + Duration::from_secs(5 * 365 * 24 * 3600),
-                    )
-                };
-                let mut ous = String::new();
-                if let Some(ik) = &c.ik {
-                    ous.push_str(&format!(",OU={}", escape_rdn(ik)));
-                }
-                if let Some(tid) = &c.telematik_id {
-                    ous.push_str(&format!(",OU={}", escape_rdn(tid)));
-                }
-                let mk = |role: &str, purpose: Purpose, n: u64| -> Result<Identity, String> {
-                    let key = ti_core::EcSecretKey::generate(pki.curve);
-                    let subject = format!(
-                        "CN={} {role} TEST-ONLY{ous},O={} NOT-VALID,C=DE",
-                        escape_rdn(&holder),
-                        escape_rdn(&holder)
-                    );
-                    let serial = 0x4b43_0000_0000u64
-                        + (now
-                            .duration_since(SystemTime::UNIX_EPOCH)
-                            .map(|d| d.as_secs() & 0xffff_ffff)
-                            .unwrap_or(0)
-                            << 4)
-                        + (i as u64) * 8
-                        + n;
-                    let der = ti_core::pki::issue(
-                        &CertSpec {
-                            subject: &subject,
-                            purpose,
-                            not_before: nb,
-                            not_after: na,
-                            serial,
-                        },
-                        &key.public_key(),
-                        Some(&pki.ca),
-                        None,
-                    )
-                    .map_err(|e| format!("card `{}`: {e}", c.handle))?;
-                    Ok(Identity { cert_der: der, key })
-                };
-                (
-                    mk("C.AUT", Purpose::Signature, 1)?,
-                    mk("C.SIG", Purpose::Signature, 2)?,
-                    mk("C.ENC", Purpose::Encryption, 3)?,
-                )
-            }
-        };
+        let (aut, sig, enc) = identities(c, i, &holder, pki, now)?;
         let initial_pin = c.pin.clone().unwrap_or(PinConfig {
             status: if config.pin_initially_verified {
                 PinStatus::Verified
@@ -400,10 +439,9 @@ pub fn build(config: &KonnektorConfig, pki: &TestPki) -> Result<Vec<Card>, Strin
             left_tries: MAX_PIN_TRIES,
         });
         if initial_pin.left_tries > MAX_PIN_TRIES {
-            return Err(format!(
-                "card `{}`: pin.left_tries must be at most {MAX_PIN_TRIES}",
-                c.handle
-            ));
+            return Err(ConfigError::LeftTries {
+                handle: c.handle.clone(),
+            });
         }
         cards.push(Card {
             cfg: c.clone(),
@@ -411,7 +449,7 @@ pub fn build(config: &KonnektorConfig, pki: &TestPki) -> Result<Vec<Card>, Strin
             iccsn,
             slot_id,
             insert_time: insert_time.clone(),
-            expiration_date: date_of(not_after(&aut)),
+            expiration_date: crate::write::date(not_after(&aut)),
             aut,
             sig,
             enc,

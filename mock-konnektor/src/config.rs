@@ -220,3 +220,49 @@ pub fn can_sign(card_type: &str) -> bool {
         "SMC-B" | "HSM-B" | "SM-B" | "HBA" | "HBA-qSig" | "HBAx"
     )
 }
+
+/// A configuration the simulator cannot start with.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{field} must be 1 to 64 characters")]
+    ContextLength { field: &'static str },
+    #[error("terminal ct_id `{0}` must be 1 to 64 characters")]
+    TerminalId(String),
+    #[error("terminal ct_id `{0}` appears twice")]
+    DuplicateTerminal(String),
+    #[error("terminal `{ct_id}`: mac_address `{mac}` must look like 02-00-00-00-00-01")]
+    MacAddress { ct_id: String, mac: String },
+    #[error("terminal `{ct_id}`: ip_address `{ip}` must be an IPv4 address")]
+    IpAddress { ct_id: String, ip: String },
+    #[error("card handle `{0}` must be 1 to 128 characters")]
+    HandleLength(String),
+    #[error("card handle `{0}` appears twice")]
+    DuplicateHandle(String),
+    #[error("card `{handle}`: card_type `{card_type}` is not one of {}", CARD_TYPES.join(", "))]
+    CardType { handle: String, card_type: String },
+    #[error("card `{handle}`: terminal `{ct_id}` is not configured")]
+    UnknownTerminal { handle: String, ct_id: String },
+    #[error("card `{handle}`: slot {slot} does not exist in terminal `{ct_id}` ({slots} slots)")]
+    NoSuchSlot {
+        handle: String,
+        slot: u32,
+        ct_id: String,
+        slots: u32,
+    },
+    #[error("card `{handle}`: slot {slot} of terminal `{ct_id}` is taken by another inserted card")]
+    SlotTaken {
+        handle: String,
+        slot: u32,
+        ct_id: String,
+    },
+    #[error("card `{handle}`: iccsn must be 20 digits")]
+    Iccsn { handle: String },
+    #[error("card `{handle}`: pin.left_tries must be at most {MAX_PIN_TRIES}")]
+    LeftTries { handle: String },
+    #[error("card `{handle}`: issuing its certificates failed")]
+    Certificate {
+        handle: String,
+        #[source]
+        source: ti_core::Error,
+    },
+}

@@ -3,7 +3,11 @@
 //! MessageID, Timestamp and one Trace (EventID, Instance, LogReference, CompType, Code, Severity, ErrorType,
 //! ErrorText, optional Detail). Sent with HTTP 500 as SOAP 1.1 §6.2 prescribes.
 
-use crate::write::{W, envelope};
+use crate::write::{XmlWriter, envelope};
+use crate::xml::cut;
+
+/// Longest `Detail` text a fault carries (a validator message quoting request text is cut with its size).
+pub const MAX_DETAIL: usize = 2000;
 
 /// Who is at fault in SOAP terms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -172,16 +176,16 @@ pub fn uuid() -> String {
     )
 }
 
-/// The tel/error `Error` element (prefix `GERROR`, namespace declared on it).
-pub fn error_element(f: &TelFault, instance: &str) -> String {
+/// The tel/error `Error` element (prefix `GERROR`, namespace declared on it); `timestamp` is xs:dateTime.
+pub fn error_element(f: &TelFault, instance: &str, timestamp: &str) -> String {
     let event = uuid();
-    let mut w = W::new();
+    let mut w = XmlWriter::new();
     w.open(
         "GERROR:Error",
         &[("xmlns:GERROR", crate::schema::ns::GERROR)],
     )
     .leaf("GERROR:MessageID", &uuid())
-    .leaf("GERROR:Timestamp", &sim_kit::now_rfc3339())
+    .leaf("GERROR:Timestamp", timestamp)
     .open("GERROR:Trace", &[])
     .leaf("GERROR:EventID", &event)
     .leaf("GERROR:Instance", instance)
@@ -190,22 +194,26 @@ pub fn error_element(f: &TelFault, instance: &str) -> String {
     .leaf("GERROR:Code", &f.code.code.to_string())
     .leaf("GERROR:Severity", f.code.severity)
     .leaf("GERROR:ErrorType", f.code.error_type)
-    .leaf("GERROR:ErrorText", f.text());
+    .leaf("GERROR:ErrorText", &cut(f.text(), MAX_DETAIL));
     if let Some(d) = &f.detail {
-        w.leaf_attrs("GERROR:Detail", &[("Encoding", "UTF-8")], d);
+        w.leaf_attrs(
+            "GERROR:Detail",
+            &[("Encoding", "UTF-8")],
+            &cut(d, MAX_DETAIL),
+        );
     }
     w.close("GERROR:Trace").close("GERROR:Error");
     w.buf
 }
 
 /// The whole fault envelope.
-pub fn fault_envelope(f: &TelFault, instance: &str) -> String {
-    let mut w = W::new();
+pub fn fault_envelope(f: &TelFault, instance: &str, timestamp: &str) -> String {
+    let mut w = XmlWriter::new();
     w.open("S:Fault", &[])
         .leaf("faultcode", f.code.faultcode.as_str())
-        .leaf("faultstring", f.text())
+        .leaf("faultstring", &cut(f.text(), MAX_DETAIL))
         .open("detail", &[])
-        .raw(&error_element(f, instance))
+        .raw(&error_element(f, instance, timestamp))
         .close("detail")
         .close("S:Fault");
     envelope(&w.buf)
@@ -213,10 +221,10 @@ pub fn fault_envelope(f: &TelFault, instance: &str) -> String {
 
 /// A plain SOAP fault without tel/error detail (version mismatch, unknown SOAPAction).
 pub fn plain_fault_envelope(code: FaultCode, text: &str) -> String {
-    let mut w = W::new();
+    let mut w = XmlWriter::new();
     w.open("S:Fault", &[])
         .leaf("faultcode", code.as_str())
-        .leaf("faultstring", text)
+        .leaf("faultstring", &cut(text, MAX_DETAIL))
         .close("S:Fault");
     envelope(&w.buf)
 }
@@ -243,12 +251,21 @@ mod tests {
     #[test]
     fn fault_has_recorded_shape() {
         let f = TelFault::new(codes::MANDANT).detail("MandantId 'x' <unknown>");
-        let s = fault_envelope(&f, "Konnektor-Lokal");
+        let s = fault_envelope(&f, "Konnektor-Lokal", "2024-01-01T00:00:00.000Z");
         assert!(s.contains("<faultcode>S:Server</faultcode>"));
         assert!(s.contains("<faultstring>Ungültige Mandanten-ID</faultstring>"));
         assert!(s.contains("<GERROR:Code>4004</GERROR:Code>"));
         assert!(s.contains("&lt;unknown&gt;"));
-        let root = crate::xml::parse(s.as_bytes(), Default::default()).unwrap();
-        assert!(root.is(crate::schema::ns::SOAP11, "Envelope"));
+        assert!(s.contains("<GERROR:Timestamp>2024-01-01T00:00:00.000Z</GERROR:Timestamp>"));
+        let doc = crate::xml::parse(s.as_bytes(), Default::default()).unwrap();
+        assert!(doc.root().is(crate::schema::ns::SOAP11, "Envelope"));
+        // A huge detail is cut with its size noted.
+        let f = TelFault::new(codes::SYNTAX).detail("x".repeat(1_000_000));
+        let s = fault_envelope(&f, "Konnektor-Lokal", "2024-01-01T00:00:00.000Z");
+        assert!(
+            s.len() < 4000 && s.contains("(1,000,000 bytes)"),
+            "{}",
+            s.len()
+        );
     }
 }

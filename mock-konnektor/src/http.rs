@@ -1,23 +1,35 @@
 //! The HTTP edge: `/connector.sds`, the per-service SOAP endpoints and `/Konnektorservice`.
+//!
+//! A SOAP request runs through a short pipeline; each step either hands on what it found or answers
+//! (`Err(Response)`): Content-Type → body → XML → envelope → operation → injected faults → the operation.
+//! The decisions themselves live in `soap` and `ops`; this module turns them into HTTP answers and journal
+//! outcomes, and supplies the time.
+
+// The Err of a pipeline step is the answer itself, built once on the way out; boxing it would only add noise.
+#![allow(clippy::result_large_err)]
 
 use crate::KonnektorState;
 use crate::fault::{Code, FaultCode, TelFault, codes, fault_envelope, plain_fault_envelope};
-use crate::ops::{self, OpErr};
-use crate::soap::{self, EnvelopeError, Operation, Service};
+use crate::ops::{self, OpEnv, OpErr};
+use crate::soap::{self, ContentTypeError, DispatchError, EnvelopeError, Operation, Service};
 use crate::write::envelope;
-use crate::xml::Limits;
+use crate::xml::{Document, Element, Limits};
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use sim_kit::faults::{FaultAction, InjectedFault};
 use sim_kit::{Diagnosis, Outcome, Simulator, Verdict};
+use std::time::SystemTime;
 
 pub const SOAP_CONTENT_TYPE: &str = "text/xml; charset=utf-8";
 
-pub fn routes() -> Router<KonnektorState> {
+/// A step of the pipeline: what it found, or the answer already made.
+type Step<T> = Result<T, Response>;
+
+pub fn routes(_st: &KonnektorState) -> Router<KonnektorState> {
     let mut r = Router::new().route("/connector.sds", get(sds)).route(
         "/Konnektorservice",
         post(
@@ -60,6 +72,7 @@ async fn sds(State(_st): State<KonnektorState>, req: Request) -> Response {
         &host,
         tls.is_some(),
         tls.is_some_and(|t| t.client_auth_required),
+        &sim_kit::now_rfc3339(),
     );
     Outcome::op("connector.sds").attach(
         (
@@ -90,7 +103,7 @@ fn tel_fault(
     verdict: Verdict,
     fault_note: Option<String>,
 ) -> Response {
-    let body = fault_envelope(&err.fault, &st.config().instance);
+    let body = fault_envelope(&err.fault, &st.config().instance, &sim_kit::now_rfc3339());
     Outcome {
         operation: op.map(str::to_string),
         verdict: Some(verdict),
@@ -101,13 +114,8 @@ fn tel_fault(
     .attach(xml_response(status, body))
 }
 
-fn plain_fault(
-    op: Option<&str>,
-    code: FaultCode,
-    text: &str,
-    diagnosis: Diagnosis,
-    status: StatusCode,
-) -> Response {
+/// A plain SOAP fault (no tel/error detail) with HTTP 500.
+fn plain_fault(op: Option<&str>, code: FaultCode, text: &str, diagnosis: Diagnosis) -> Response {
     Outcome {
         operation: op.map(str::to_string),
         verdict: Some(if code == FaultCode::Server {
@@ -119,7 +127,10 @@ fn plain_fault(
         data: None,
         fault: None,
     }
-    .attach(xml_response(status, plain_fault_envelope(code, text)))
+    .attach(xml_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        plain_fault_envelope(code, text),
+    ))
 }
 
 fn verdict_for(code: &Code) -> Verdict {
@@ -131,222 +142,218 @@ fn verdict_for(code: &Code) -> Verdict {
 }
 
 async fn soap_endpoint(st: KonnektorState, service: Option<Service>, req: Request) -> Response {
+    handle(&st, service, req).await.unwrap_or_else(|r| r)
+}
+
+async fn handle(st: &KonnektorState, service: Option<Service>, req: Request) -> Step<Response> {
     let (parts, body) = req.into_parts();
     let path_injected = parts.extensions.get::<InjectedFault>().cloned();
-    let limits = st.config().limits;
     let raw_action = parts
         .headers
         .get("soapaction")
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let action = soap::clean_action(raw_action.as_deref());
+    content_type(st, &parts.headers)?;
+    let bytes = read_body(st, &parts.headers, body).await?;
+    let doc = parse(st, &bytes, action.as_deref())?;
+    let el = payload(st, &doc, action.as_deref())?;
+    let op = dispatch(st, service, action.as_deref(), &el)?;
+    let injection = inject(st, op, path_injected).await?;
+    Ok(answer(st, op, &el, service, action.as_deref(), injection))
+}
 
-    // Content type: SOAP 1.2 is a version mismatch; anything not XML is refused.
-    if let Some(ct) = parts.headers.get(header::CONTENT_TYPE) {
-        let ct = String::from_utf8_lossy(ct.as_bytes()).to_ascii_lowercase();
-        let mime = ct.split(';').next().unwrap_or("").trim().to_string();
-        if mime == "application/soap+xml" {
-            return plain_fault(
-                None,
-                FaultCode::VersionMismatch,
-                "SOAP 1.2 (application/soap+xml) is not supported: the Konnektor interfaces are SOAP 1.1",
-                Diagnosis::new(
-                    "konnektor.soap.version",
-                    "Content-Type application/soap+xml (SOAP 1.2); the Konnektor WSDLs bind SOAP 1.1",
-                )
-                .hint("send Content-Type: text/xml; charset=UTF-8 with a SOAPAction header and a SOAP 1.1 envelope"),
-                StatusCode::INTERNAL_SERVER_ERROR,
-            );
-        }
-        if !(mime == "text/xml" || mime == "application/xml" || mime.is_empty()) {
-            let err = OpErr::new(
-                codes::SYNTAX,
-                "konnektor.http.content-type",
-                format!("Content-Type '{mime}' is not text/xml"),
-            )
-            .hint("SOAP 1.1 requests use Content-Type: text/xml; charset=UTF-8");
-            return tel_fault(
-                &st,
+/// SOAP 1.2 is a version mismatch; anything but XML is refused with 415.
+fn content_type(st: &KonnektorState, headers: &HeaderMap) -> Step<()> {
+    let ct = headers.get(header::CONTENT_TYPE).map(HeaderValue::as_bytes);
+    match soap::check_content_type(ct) {
+        Ok(()) => Ok(()),
+        // The behaviour before the Content-Type rule was settled (issue 8): accepted.
+        Err(ContentTypeError::Missing) => Ok(()),
+        Err(e @ ContentTypeError::Soap12) => Err(plain_fault(
+            None,
+            FaultCode::VersionMismatch,
+            "SOAP 1.2 (application/soap+xml) is not supported: the Konnektor interfaces are SOAP 1.1",
+            Diagnosis::new("konnektor.soap.version", e.to_string()).hint(
+                "send Content-Type: text/xml; charset=UTF-8 with a SOAPAction header and a SOAP 1.1 envelope",
+            ),
+        )),
+        Err(e) => {
+            let err = OpErr::new(codes::SYNTAX, "konnektor.http.content-type", e.to_string())
+                .hint("SOAP 1.1 requests use Content-Type: text/xml; charset=UTF-8");
+            Err(tel_fault(
+                st,
                 None,
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 err,
                 Verdict::Rejected,
                 None,
-            );
+            ))
         }
     }
+}
 
-    let bytes = match sim_kit::body::read_limited(&parts.headers, body, limits.max_body_bytes).await
-    {
-        Ok(b) => b,
-        Err(e) => {
+/// The body, up to `limits.max_body_bytes` (413 beyond).
+async fn read_body(st: &KonnektorState, headers: &HeaderMap, body: Body) -> Step<Bytes> {
+    let limit = st.config().limits.max_body_bytes;
+    sim_kit::body::read_limited(headers, body, limit)
+        .await
+        .map_err(|e| {
             let status = match e {
                 sim_kit::body::BodyError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
                 sim_kit::body::BodyError::Truncated(_) => StatusCode::BAD_REQUEST,
             };
             let err = OpErr::new(codes::SYNTAX, &format!("konnektor.{}", e.rule()), e.to_string())
                 .hint(format!(
-                    "the simulator accepts request bodies up to {} bytes (config limits.max_body_bytes)",
-                    limits.max_body_bytes
+                    "the simulator accepts request bodies up to {limit} bytes (config limits.max_body_bytes)"
                 ));
-            return tel_fault(&st, None, status, err, Verdict::Rejected, None);
-        }
-    };
+            tel_fault(st, None, status, err, Verdict::Rejected, None)
+        })
+}
 
-    let el = match soap::parse_envelope(
-        &bytes,
+/// Well-formed, safe XML within the limits (4000 otherwise).
+fn parse<'b>(st: &KonnektorState, bytes: &'b [u8], action: Option<&str>) -> Step<Document<'b>> {
+    let limits = st.config().limits;
+    crate::xml::parse(
+        bytes,
         Limits {
             max_depth: limits.max_depth,
             max_elements: limits.max_elements,
         },
-    ) {
-        Ok(el) => el,
-        Err(EnvelopeError::VersionMismatch(msg)) => {
-            return plain_fault(
-                None,
-                FaultCode::VersionMismatch,
-                &msg,
-                Diagnosis::new("konnektor.soap.version", msg.clone())
-                    .at("/Envelope")
-                    .hint("use the SOAP 1.1 envelope namespace http://schemas.xmlsoap.org/soap/envelope/"),
+    )
+    .map_err(|e| syntax_fault(st, e.into(), action))
+}
+
+fn syntax_fault(st: &KonnektorState, err: OpErr, action: Option<&str>) -> Response {
+    let op = action.and_then(soap::by_action).map(|o| o.name);
+    tel_fault(
+        st,
+        op,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        err,
+        Verdict::Rejected,
+        None,
+    )
+}
+
+/// A SOAP 1.1 envelope with one operation element.
+fn payload<'d>(
+    st: &KonnektorState,
+    doc: &'d Document<'d>,
+    action: Option<&str>,
+) -> Step<Element<'d>> {
+    soap::payload(doc).map_err(|e| match e {
+        EnvelopeError::VersionMismatch(msg) => plain_fault(
+            None,
+            FaultCode::VersionMismatch,
+            &msg,
+            Diagnosis::new("konnektor.soap.version", msg.clone())
+                .at("/Envelope")
+                .hint(
+                    "use the SOAP 1.1 envelope namespace http://schemas.xmlsoap.org/soap/envelope/",
+                ),
+        ),
+        EnvelopeError::MustUnderstand(msg) => plain_fault(
+            None,
+            FaultCode::MustUnderstand,
+            &msg,
+            Diagnosis::new("konnektor.soap.must-understand", msg.clone()).at("/Envelope/Header"),
+        ),
+        EnvelopeError::Syntax(e) => syntax_fault(st, e.into(), action),
+    })
+}
+
+/// The operation: SOAPAction, body element and endpoint agree, and it is implemented.
+fn dispatch(
+    st: &KonnektorState,
+    service: Option<Service>,
+    action: Option<&str>,
+    el: &Element<'_>,
+) -> Step<&'static Operation> {
+    soap::resolve(service, action, el).map_err(|e| dispatch_fault(st, &e))
+}
+
+fn dispatch_fault(st: &KonnektorState, e: &DispatchError) -> Response {
+    let msg = e.to_string();
+    match e {
+        DispatchError::ActionMismatch {
+            named, carried, at, ..
+        } => {
+            let hint = match carried {
+                Some(b) => format!("for {} send SOAPAction \"{}\"", b.name, b.action),
+                None => format!("{} is expected in namespace {}", named.name, named.ns),
+            };
+            let err = OpErr::new(codes::SYNTAX, "konnektor.soap.action-mismatch", msg)
+                .at(at.clone())
+                .hint(hint);
+            tel_fault(
+                st,
+                Some(named.name),
                 StatusCode::INTERNAL_SERVER_ERROR,
-            );
-        }
-        Err(EnvelopeError::MustUnderstand(msg)) => {
-            return plain_fault(
-                None,
-                FaultCode::MustUnderstand,
-                &msg,
-                Diagnosis::new("konnektor.soap.must-understand", msg.clone())
-                    .at("/Envelope/Header"),
-                StatusCode::INTERNAL_SERVER_ERROR,
-            );
-        }
-        Err(EnvelopeError::Syntax(e)) => {
-            let op = action.as_deref().and_then(soap::by_action).map(|o| o.name);
-            return tel_fault(
-                &st,
-                op,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                e.into(),
+                err,
                 Verdict::Rejected,
                 None,
-            );
-        }
-    };
-
-    // Which operation?
-    let by_el = soap::by_element(&el);
-    let op: &'static Operation = match (&action, by_el) {
-        (Some(a), _) => match soap::by_action(a) {
-            Some(o) => {
-                if !el.is(o.ns, o.name) {
-                    let err = OpErr::new(
-                        codes::SYNTAX,
-                        "konnektor.soap.action-mismatch",
-                        format!(
-                            "SOAPAction '{a}' names {} but the Body carries '{}' ({})",
-                            o.name,
-                            el.qname,
-                            el.ns.as_deref().unwrap_or("no namespace")
-                        ),
-                    )
-                    .at(format!("/Envelope/Body/{}", el.qname))
-                    .hint(match by_el {
-                        Some(b) => format!("for {} send SOAPAction \"{}\"", b.name, b.action),
-                        None => format!("{} is expected in namespace {}", o.name, o.ns),
-                    });
-                    return tel_fault(
-                        &st,
-                        Some(o.name),
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        err,
-                        Verdict::Rejected,
-                        None,
-                    );
-                }
-                o
-            }
-            None => {
-                let hint = match by_el {
-                    Some(b) => format!(
-                        "the Body carries {}: send SOAPAction \"{}\"",
-                        b.name, b.action
-                    ),
-                    None => "see docs/konnektor.md for the SOAPActions served".to_string(),
-                };
-                return plain_fault(
-                    None,
-                    FaultCode::Client,
-                    &format!("Unbekannte SOAPAction: {a}"),
-                    Diagnosis::new(
-                        "konnektor.soap.unknown-action",
-                        format!("unknown SOAPAction '{a}'"),
-                    )
-                    .hint(hint),
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                );
-            }
-        },
-        (None, Some(o)) => o,
-        (None, None) => {
-            let err = OpErr::new(
-                codes::SYNTAX,
-                "konnektor.soap.unknown-operation",
-                format!(
-                    "cvc-elt.1.a: Cannot find the declaration of element '{}' ({}).",
-                    el.qname,
-                    el.ns.as_deref().unwrap_or("no namespace")
-                ),
             )
-            .at(format!("/Envelope/Body/{}", el.qname))
-            .hint("check the namespace of the operation element against the WSDL (e.g. http://ws.gematik.de/conn/SignatureService/v7.4)");
-            return tel_fault(
-                &st,
+        }
+        DispatchError::UnknownAction { action, carried } => {
+            let hint = match carried {
+                Some(b) => format!(
+                    "the Body carries {}: send SOAPAction \"{}\"",
+                    b.name, b.action
+                ),
+                None => "see docs/konnektor.md for the SOAPActions served".to_string(),
+            };
+            plain_fault(
+                None,
+                FaultCode::Client,
+                &format!("Unbekannte SOAPAction: {action}"),
+                Diagnosis::new("konnektor.soap.unknown-action", msg).hint(hint),
+            )
+        }
+        DispatchError::UnknownOperation { at, .. } => {
+            let err = OpErr::new(codes::SYNTAX, "konnektor.soap.unknown-operation", msg)
+                .at(at.clone())
+                .hint("check the namespace of the operation element against the WSDL (e.g. http://ws.gematik.de/conn/SignatureService/v7.4)");
+            tel_fault(
+                st,
                 None,
                 StatusCode::INTERNAL_SERVER_ERROR,
                 err,
                 Verdict::Rejected,
                 None,
-            );
+            )
         }
-    };
-
-    if let Some(s) = service {
-        if op.service != s {
-            let msg = format!(
-                "{} belongs to {}, not to {} (this endpoint)",
-                op.name,
-                op.service.name(),
-                s.name()
-            );
-            return plain_fault(
-                Some(op.name),
-                FaultCode::Client,
-                &msg,
-                Diagnosis::new("konnektor.soap.wrong-endpoint", msg.clone()).hint(format!(
-                    "send it to {} (see connector.sds) or to /Konnektorservice",
-                    op.service.path()
-                )),
-                StatusCode::INTERNAL_SERVER_ERROR,
-            );
-        }
-    }
-    if !op.implemented {
-        let msg = format!(
-            "{} ({}) is not implemented by the konform Konnektor simulator",
-            op.name,
-            op.service.name()
-        );
-        return plain_fault(
+        DispatchError::WrongEndpoint { op, .. } => plain_fault(
+            Some(op.name),
+            FaultCode::Client,
+            &msg,
+            Diagnosis::new("konnektor.soap.wrong-endpoint", msg.clone()).hint(format!(
+                "send it to {} (see connector.sds) or to /Konnektorservice",
+                op.service.path()
+            )),
+        ),
+        DispatchError::NotImplemented { op } => plain_fault(
             Some(op.name),
             FaultCode::Server,
             &msg,
             Diagnosis::new("konnektor.not-implemented", msg.clone()),
-            StatusCode::INTERNAL_SERVER_ERROR,
-        );
+        ),
     }
+}
 
-    // Operation-level fault injection (and simulator-specific actions of path rules).
+/// What an injected fault leaves for the operation to do.
+#[derive(Default)]
+struct Injection {
+    corrupt_signature: bool,
+    note: Option<String>,
+}
+
+/// Operation-level fault injection (and the simulator-specific actions of path rules): a status, drop or
+/// tel/error fault answers here; a delay has been waited for; `bad_signature` is handed on.
+async fn inject(
+    st: &KonnektorState,
+    op: &Operation,
+    path_injected: Option<InjectedFault>,
+) -> Step<Injection> {
     let injected = st
         .kit()
         .faults()
@@ -357,58 +364,68 @@ async fn soap_endpoint(st: KonnektorState, service: Option<Service>, req: Reques
                 Some(FaultAction::Fault { .. }) | Some(FaultAction::BadSignature)
             )
         }));
-    let mut corrupt = false;
-    let mut fault_note = None;
-    if let Some(f) = &injected {
-        fault_note = Some(f.describe());
-        if let Some(r) = sim_kit::layer::apply_injected(f).await {
-            // A status or drop rule answered; the layer journals it with this outcome.
-            let mut r = r;
-            r.extensions_mut().insert(Outcome {
-                operation: Some(op.name.to_string()),
-                verdict: Some(Verdict::Injected),
-                fault: fault_note,
-                ..Outcome::default()
+    let Some(f) = injected else {
+        return Ok(Injection::default());
+    };
+    let note = Some(f.describe());
+    if let Some(mut r) = sim_kit::layer::apply_injected(&f).await {
+        // A status or drop rule answered; the layer journals it with this outcome.
+        r.extensions_mut().insert(Outcome {
+            operation: Some(op.name.to_string()),
+            verdict: Some(Verdict::Injected),
+            fault: note,
+            ..Outcome::default()
+        });
+        return Err(r);
+    }
+    match &f.action {
+        Some(FaultAction::Fault { code, text }) => {
+            let n: u32 = code.trim().parse().unwrap_or(codes::INTERNAL.code);
+            let c = codes::lookup(n).unwrap_or(Code {
+                code: n,
+                text: "Fehler (injiziert)",
+                error_type: "Technical",
+                severity: "Error",
+                faultcode: FaultCode::Server,
             });
-            return r;
-        }
-        match &f.action {
-            Some(FaultAction::Fault { code, text }) => {
-                let n: u32 = code.trim().parse().unwrap_or(codes::INTERNAL.code);
-                let c = codes::lookup(n).unwrap_or(Code {
-                    code: n,
-                    text: "Fehler (injiziert)",
-                    error_type: "Technical",
-                    severity: "Error",
-                    faultcode: FaultCode::Server,
-                });
-                let fault = TelFault {
+            let err = OpErr {
+                diagnosis: Diagnosis::new(
+                    "konnektor.injected",
+                    format!("injected tel/error fault {n}"),
+                ),
+                fault: TelFault {
                     code: c,
                     text: text.clone(),
                     detail: Some(format!("injected fault {n} (konform fault injection)")),
-                };
-                let err = OpErr {
-                    diagnosis: Diagnosis::new(
-                        "konnektor.injected",
-                        format!("injected tel/error fault {n}"),
-                    ),
-                    fault,
-                };
-                return tel_fault(
-                    &st,
-                    Some(op.name),
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    err,
-                    Verdict::Injected,
-                    fault_note,
-                );
-            }
-            Some(FaultAction::BadSignature) => corrupt = true,
-            // Delays were waited for; status and drop rules answered above.
-            _ => {}
+                },
+            };
+            Err(tel_fault(
+                st,
+                Some(op.name),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                err,
+                Verdict::Injected,
+                note,
+            ))
         }
+        Some(FaultAction::BadSignature) => Ok(Injection {
+            corrupt_signature: true,
+            note,
+        }),
+        // Delays were waited for; status and drop rules answered above.
+        _ => Ok(Injection {
+            corrupt_signature: false,
+            note,
+        }),
     }
+}
 
+/// Notes about how the request named its operation.
+fn dispatch_notes(
+    service: Option<Service>,
+    action: Option<&str>,
+    op: &Operation,
+) -> Vec<Diagnosis> {
     let mut diags = Vec::new();
     if service.is_none() && action.is_none() {
         diags.push(
@@ -422,42 +439,57 @@ async fn soap_endpoint(st: KonnektorState, service: Option<Service>, req: Reques
             .hint(format!("send SOAPAction: \"{}\"", op.action)),
         );
     }
-    if action.as_deref() == Some(soap::ALT_EXTERNAL_AUTHENTICATE_ACTION) {
+    if action == Some(soap::ALT_EXTERNAL_AUTHENTICATE_ACTION) {
         diags.push(Diagnosis::new(
             "konnektor.soap.action-alias",
             "SOAPAction for ExternalAuthenticate named after AuthSignatureService; the WSDL binds http://ws.gematik.de/conn/SignatureService/v7.4#ExternalAuthenticate",
         ));
     }
-    match ops::execute(&st, op, &el, corrupt) {
+    diags
+}
+
+/// Run the operation and answer: the response envelope, or its tel/error fault.
+fn answer(
+    st: &KonnektorState,
+    op: &Operation,
+    el: &Element<'_>,
+    service: Option<Service>,
+    action: Option<&str>,
+    injection: Injection,
+) -> Response {
+    let mut diags = dispatch_notes(service, action, op);
+    let env = OpEnv {
+        now: SystemTime::now(),
+        corrupt_signature: injection.corrupt_signature,
+    };
+    match ops::execute(st, op, el, &env) {
         Ok(ok) => {
             diags.extend(ok.notes);
             Outcome {
                 operation: Some(op.name.to_string()),
-                verdict: Some(if corrupt {
+                verdict: Some(if injection.corrupt_signature {
                     Verdict::Injected
                 } else {
                     Verdict::Accepted
                 }),
                 diagnoses: diags,
                 data: ok.data,
-                fault: fault_note,
+                fault: injection.note,
             }
             .attach(xml_response(StatusCode::OK, envelope(&ok.body)))
         }
         Err(err) => {
             let verdict = verdict_for(&err.fault.code);
             let mut r = tel_fault(
-                &st,
+                st,
                 Some(op.name),
                 StatusCode::INTERNAL_SERVER_ERROR,
                 err,
                 verdict,
-                fault_note,
+                injection.note,
             );
-            if !diags.is_empty() {
-                if let Some(o) = r.extensions_mut().get_mut::<Outcome>() {
-                    o.diagnoses.extend(diags);
-                }
+            if let Some(o) = r.extensions_mut().get_mut::<Outcome>() {
+                o.diagnoses.extend(diags);
             }
             r
         }

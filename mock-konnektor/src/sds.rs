@@ -1,10 +1,9 @@
 //! `connector.sds`: ServiceDirectory 3.1 listing every service and version this simulator serves, with
 //! endpoints on the host the client used to reach it (taken from the request's `Host` header).
 
-use crate::ops::product_information;
 use crate::schema::ns;
 use crate::soap::Service;
-use crate::write::{W, XML_DECL};
+use crate::write::{XML_DECL, XmlWriter};
 
 /// Endpoint paths, for `GET /__konform/health`.
 pub fn endpoint_paths() -> serde_json::Value {
@@ -17,13 +16,47 @@ pub fn endpoint_paths() -> serde_json::Value {
     serde_json::Value::Object(m)
 }
 
-/// The document for a client that reached us as `host` (`127.0.0.1:8082`), over TLS or not.
+/// ProductInformation 1.1 (used in GetCardTerminals and connector.sds); `date` is xs:dateTime.
+pub fn product_information(
+    w: &mut XmlWriter,
+    prefix: &str,
+    date: &str,
+    product_type: &str,
+    product_code: &str,
+    name: &str,
+) {
+    let t = |n: &str| format!("{prefix}:{n}");
+    w.open(&t("ProductInformation"), &[])
+        .leaf(&t("InformationDate"), date)
+        .open(&t("ProductTypeInformation"), &[])
+        .leaf(&t("ProductType"), product_type)
+        .leaf(&t("ProductTypeVersion"), "5.53.0")
+        .close(&t("ProductTypeInformation"))
+        .open(&t("ProductIdentification"), &[])
+        .leaf(&t("ProductVendorID"), "KONFM")
+        .leaf(&t("ProductCode"), product_code)
+        .open(&t("ProductVersion"), &[])
+        .open(&t("Local"), &[])
+        .leaf(&t("HWVersion"), "1.0.0")
+        .leaf(&t("FWVersion"), "0.1.0")
+        .close(&t("Local"))
+        .close(&t("ProductVersion"))
+        .close(&t("ProductIdentification"))
+        .open(&t("ProductMiscellaneous"), &[])
+        .leaf(&t("ProductVendorName"), "konform (simulator, TEST-ONLY)")
+        .leaf(&t("ProductName"), &format!("konform {name} simulator"))
+        .close(&t("ProductMiscellaneous"))
+        .close(&t("ProductInformation"));
+}
+
+/// The document for a client that reached us as `host` (`127.0.0.1:8082`), over TLS or not, at time
+/// `date` (xs:dateTime, the InformationDate).
 ///
 /// Over plain HTTP: `Endpoint` is `http://host/…`, `EndpointTLS` (required by the schema) names the same
 /// host with `https`, `TLSMandatory` false. Over TLS: both name `https://host/…`, `TLSMandatory` true and
 /// `ClientAutMandatory` as configured.
-pub fn connector_sds(host: &str, tls: bool, client_auth: bool) -> String {
-    let mut w = W::new();
+pub fn connector_sds(host: &str, tls: bool, client_auth: bool, date: &str) -> String {
+    let mut w = XmlWriter::new();
     w.raw(XML_DECL);
     w.open(
         "SDS:ConnectorServices",
@@ -33,14 +66,7 @@ pub fn connector_sds(host: &str, tls: bool, client_auth: bool) -> String {
             ("xmlns:PI", ns::PI),
         ],
     );
-    product_information(
-        &mut w,
-        "PI",
-        &sim_kit::now_rfc3339(),
-        "Konnektor",
-        "KONFK",
-        "Konnektor",
-    );
+    product_information(&mut w, "PI", date, "Konnektor", "KONFK", "Konnektor");
     w.leaf("SDS:TLSMandatory", if tls { "true" } else { "false" })
         .leaf(
             "SDS:ClientAutMandatory",
@@ -85,7 +111,7 @@ pub fn connector_sds(host: &str, tls: bool, client_auth: bool) -> String {
 mod tests {
     #[test]
     fn lists_every_service_on_the_host() {
-        let s = super::connector_sds("127.0.0.1:9999", false, false);
+        let s = super::connector_sds("127.0.0.1:9999", false, false, "2024-01-01T00:00:00.000Z");
         for name in [
             "EventService",
             "CardService",
@@ -100,5 +126,6 @@ mod tests {
             );
         }
         crate::xml::parse(s.as_bytes(), Default::default()).unwrap();
+        assert!(s.contains("<PI:InformationDate>2024-01-01T00:00:00.000Z</PI:InformationDate>"));
     }
 }

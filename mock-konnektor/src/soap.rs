@@ -1,276 +1,42 @@
-//! The SOAP 1.1 envelope and the operation table: which SOAPAction and body element belong to which operation
-//! of which service. No I/O: [`parse_envelope`] takes bytes and returns the body element or a fault.
+//! SOAP 1.1 as the Konnektor speaks it, as decisions without I/O: is the Content-Type one we read
+//! ([`check_content_type`]), is the document a SOAP 1.1 envelope with one body element ([`payload`]), and
+//! which operation does a request name ([`resolve`]: SOAPAction, body element and endpoint must agree).
+
+pub use crate::services::{
+    ALT_EXTERNAL_AUTHENTICATE_ACTION, OPERATIONS, OpKind, Operation, Service, by_action, by_element,
+};
 
 use crate::schema::ns;
-use crate::xml::{Element, Limits, XmlError, parse};
+use crate::xml::{Document, Element, XmlError, quote};
 
-/// The Konnektor services this simulator serves, with the endpoint path of each.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Service {
-    Event,
-    Card,
-    Certificate,
-    Signature,
-    AuthSignature,
+/// Why a request's Content-Type is refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ContentTypeError {
+    /// `application/soap+xml`: SOAP 1.2, answered as a version mismatch.
+    #[error("Content-Type application/soap+xml (SOAP 1.2); the Konnektor WSDLs bind SOAP 1.1")]
+    Soap12,
+    /// Another media type than `text/xml` (or `application/xml`).
+    #[error("Content-Type '{0}' is not text/xml")]
+    NotXml(String),
+    /// No Content-Type at all (SOAP 1.1 §6.1.1: HTTP messages with SOAP entity bodies use text/xml).
+    #[error("no Content-Type header: a SOAP 1.1 request is sent as text/xml")]
+    Missing,
 }
 
-impl Service {
-    pub const ALL: [Service; 5] = [
-        Service::Event,
-        Service::Card,
-        Service::Certificate,
-        Service::Signature,
-        Service::AuthSignature,
-    ];
-    pub fn name(self) -> &'static str {
-        match self {
-            Service::Event => "EventService",
-            Service::Card => "CardService",
-            Service::Certificate => "CertificateService",
-            Service::Signature => "SignatureService",
-            Service::AuthSignature => "AuthSignatureService",
-        }
+/// The media types a SOAP 1.1 request may declare: `text/xml` (SOAP 1.1 §6.1.1), `application/xml`
+/// (accepted as XML too). Parameters (`charset`) are not checked here; the document must be UTF-8.
+pub fn check_content_type(header: Option<&[u8]>) -> Result<(), ContentTypeError> {
+    let Some(raw) = header else {
+        return Err(ContentTypeError::Missing);
+    };
+    let ct = String::from_utf8_lossy(raw).to_ascii_lowercase();
+    let mime = ct.split(';').next().unwrap_or("").trim();
+    match mime {
+        "text/xml" | "application/xml" => Ok(()),
+        "application/soap+xml" => Err(ContentTypeError::Soap12),
+        "" => Err(ContentTypeError::Missing),
+        other => Err(ContentTypeError::NotXml(quote(other).into_owned())),
     }
-    /// Endpoint path of the service.
-    pub fn path(self) -> &'static str {
-        match self {
-            Service::Event => "/ws/EventService",
-            Service::Card => "/ws/CardService",
-            Service::Certificate => "/ws/CertificateService",
-            Service::Signature => "/ws/SignatureService",
-            Service::AuthSignature => "/ws/AuthSignatureService",
-        }
-    }
-    /// (WSDL target namespace, version) as listed in connector.sds.
-    pub fn sds_version(self) -> (&'static str, &'static str) {
-        match self {
-            Service::Event => ("http://ws.gematik.de/conn/EventService/WSDL/v7.2", "7.2.0"),
-            Service::Card => ("http://ws.gematik.de/conn/CardService/WSDL/v8.1", "8.1.2"),
-            Service::Certificate => (
-                "http://ws.gematik.de/conn/CertificateService/WSDL/v6.0",
-                "6.0.1",
-            ),
-            Service::Signature => (
-                "http://ws.gematik.de/conn/SignatureService/WSDL/v7.4",
-                "7.4.2",
-            ),
-            Service::AuthSignature => (
-                "http://ws.gematik.de/conn/AuthSignatureService/WSDL/v7.4",
-                "7.4.1",
-            ),
-        }
-    }
-    pub fn abstract_text(self) -> &'static str {
-        match self {
-            Service::Event => "Ereignisdienst: Karten und Kartenterminals (konform-Simulator)",
-            Service::Card => "Kartendienst: PIN-Verwaltung (konform-Simulator)",
-            Service::Certificate => {
-                "Zertifikatsdienst: Kartenzertifikate lesen und prüfen (konform-Simulator)"
-            }
-            Service::Signature => {
-                "Signaturdienst: nonQES-Dokumentensignatur CMS (konform-Simulator)"
-            }
-            Service::AuthSignature => {
-                "Authentifizierungsdienst: Signatur von Binärstrings (konform-Simulator)"
-            }
-        }
-    }
-}
-
-/// One operation of the WSDLs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Operation {
-    pub name: &'static str,
-    pub service: Service,
-    /// Namespace of the request and response elements.
-    pub ns: &'static str,
-    /// SOAPAction of the official WSDL binding.
-    pub action: &'static str,
-    /// Served by this simulator (the others answer a SOAP fault saying so).
-    pub implemented: bool,
-}
-
-const fn op(
-    name: &'static str,
-    service: Service,
-    ns: &'static str,
-    action: &'static str,
-    implemented: bool,
-) -> Operation {
-    Operation {
-        name,
-        service,
-        ns,
-        action,
-        implemented,
-    }
-}
-
-/// Every operation of the served WSDL versions.
-pub const OPERATIONS: &[Operation] = &[
-    op(
-        "GetCards",
-        Service::Event,
-        ns::EVT,
-        "http://ws.gematik.de/conn/EventService/v7.2#GetCards",
-        true,
-    ),
-    op(
-        "GetCardTerminals",
-        Service::Event,
-        ns::EVT,
-        "http://ws.gematik.de/conn/EventService/v7.2#GetCardTerminals",
-        true,
-    ),
-    op(
-        "Subscribe",
-        Service::Event,
-        ns::EVT,
-        "http://ws.gematik.de/conn/EventService/v7.2#Subscribe",
-        false,
-    ),
-    op(
-        "Unsubscribe",
-        Service::Event,
-        ns::EVT,
-        "http://ws.gematik.de/conn/EventService/v7.2#Unsubscribe",
-        false,
-    ),
-    op(
-        "GetSubscription",
-        Service::Event,
-        ns::EVT,
-        "http://ws.gematik.de/conn/EventService/v7.2#GetSubscription",
-        false,
-    ),
-    op(
-        "GetResourceInformation",
-        Service::Event,
-        ns::EVT,
-        "http://ws.gematik.de/conn/EventService/v7.2#GetResourceInformation",
-        false,
-    ),
-    op(
-        "RenewSubscriptions",
-        Service::Event,
-        ns::EVT,
-        "http://ws.gematik.de/conn/EventService/v7.2#RenewSubscriptions",
-        false,
-    ),
-    op(
-        "VerifyPin",
-        Service::Card,
-        ns::CARD,
-        "http://ws.gematik.de/conn/CardService/v8.1#VerifyPin",
-        true,
-    ),
-    op(
-        "GetPinStatus",
-        Service::Card,
-        ns::CARD,
-        "http://ws.gematik.de/conn/CardService/v8.1#GetPinStatus",
-        true,
-    ),
-    op(
-        "ChangePin",
-        Service::Card,
-        ns::CARD,
-        "http://ws.gematik.de/conn/CardService/v8.1#ChangePin",
-        false,
-    ),
-    op(
-        "UnblockPin",
-        Service::Card,
-        ns::CARD,
-        "http://ws.gematik.de/conn/CardService/v8.1#UnblockPin",
-        false,
-    ),
-    op(
-        "EnablePin",
-        Service::Card,
-        ns::CARD,
-        "http://ws.gematik.de/conn/CardService/v8.1#EnablePin",
-        false,
-    ),
-    op(
-        "DisablePin",
-        Service::Card,
-        ns::CARD,
-        "http://ws.gematik.de/conn/CardService/v8.1#DisablePin",
-        false,
-    ),
-    op(
-        "ReadCardCertificate",
-        Service::Certificate,
-        ns::CERT,
-        "http://ws.gematik.de/conn/CertificateService/v6.0#ReadCardCertificate",
-        true,
-    ),
-    op(
-        "VerifyCertificate",
-        Service::Certificate,
-        ns::CERT,
-        "http://ws.gematik.de/conn/CertificateService/v6.0#VerifyCertificate",
-        true,
-    ),
-    op(
-        "CheckCertificateExpiration",
-        Service::Certificate,
-        ns::CERT,
-        "http://ws.gematik.de/conn/CertificateService/v6.0#CheckCertificateExpiration",
-        false,
-    ),
-    op(
-        "SignDocument",
-        Service::Signature,
-        ns::SIG,
-        "http://ws.gematik.de/conn/SignatureService/v7.4#SignDocument",
-        true,
-    ),
-    op(
-        "GetJobNumber",
-        Service::Signature,
-        ns::SIG,
-        "http://ws.gematik.de/conn/SignatureService/v7.4#GetJobNumber",
-        true,
-    ),
-    op(
-        "VerifyDocument",
-        Service::Signature,
-        ns::SIG,
-        "http://ws.gematik.de/conn/SignatureService/v7.4#VerifyDocument",
-        false,
-    ),
-    op(
-        "StopSignature",
-        Service::Signature,
-        ns::SIG,
-        "http://ws.gematik.de/conn/SignatureService/v7.4#StopSignature",
-        false,
-    ),
-    // The AuthSignatureService WSDL binds ExternalAuthenticate to the SignatureService namespace and SOAPAction.
-    op(
-        "ExternalAuthenticate",
-        Service::AuthSignature,
-        ns::SIG,
-        "http://ws.gematik.de/conn/SignatureService/v7.4#ExternalAuthenticate",
-        true,
-    ),
-];
-
-/// A SOAPAction some clients send for ExternalAuthenticate, derived from the service name; accepted too.
-pub const ALT_EXTERNAL_AUTHENTICATE_ACTION: &str =
-    "http://ws.gematik.de/conn/AuthSignatureService/v7.4#ExternalAuthenticate";
-
-pub fn by_action(action: &str) -> Option<&'static Operation> {
-    if action == ALT_EXTERNAL_AUTHENTICATE_ACTION {
-        return OPERATIONS.iter().find(|o| o.name == "ExternalAuthenticate");
-    }
-    OPERATIONS.iter().find(|o| o.action == action)
-}
-
-pub fn by_element(el: &Element) -> Option<&'static Operation> {
-    OPERATIONS.iter().find(|o| el.is(o.ns, o.name))
 }
 
 /// The SOAPAction header value without surrounding quotes; `None` when absent or empty.
@@ -289,152 +55,273 @@ pub fn clean_action(raw: Option<&str>) -> Option<String> {
 }
 
 /// What is wrong with an envelope.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EnvelopeError {
     /// Not SOAP 1.1: a SOAP 1.2 envelope or another root namespace.
+    #[error("{0}")]
     VersionMismatch(String),
     /// A header block with `mustUnderstand="1"`.
+    #[error("{0}")]
     MustUnderstand(String),
     /// Not well-formed, forbidden constructs, or not an envelope with one body element.
-    Syntax(XmlError),
+    #[error(transparent)]
+    Syntax(#[from] XmlError),
 }
 
-/// Parse a request and return the single element in `Body`.
-pub fn parse_envelope(input: &[u8], limits: Limits) -> Result<Element, EnvelopeError> {
-    let root = parse(input, limits).map_err(EnvelopeError::Syntax)?;
-    if root.local == "Envelope" && root.ns.as_deref() == Some(ns::SOAP12) {
+fn syntax(rule: &'static str, reason: String, at: String) -> EnvelopeError {
+    EnvelopeError::Syntax(XmlError::new(rule, reason).at(at))
+}
+
+/// The single element in the `Body` of a SOAP 1.1 envelope.
+pub fn payload<'d>(doc: &'d Document<'d>) -> Result<Element<'d>, EnvelopeError> {
+    let root = doc.root();
+    if root.local() == "Envelope" && root.ns() == Some(ns::SOAP12) {
         return Err(EnvelopeError::VersionMismatch(
             "SOAP 1.2 envelope received; this endpoint speaks SOAP 1.1 (namespace http://schemas.xmlsoap.org/soap/envelope/)".into(),
         ));
     }
-    if root.local == "Envelope" && root.ns.as_deref() != Some(ns::SOAP11) {
+    if root.local() == "Envelope" && root.ns() != Some(ns::SOAP11) {
         return Err(EnvelopeError::VersionMismatch(format!(
             "Envelope in namespace '{}' instead of the SOAP 1.1 namespace http://schemas.xmlsoap.org/soap/envelope/",
-            root.ns.as_deref().unwrap_or("")
+            quote(root.ns().unwrap_or(""))
         )));
     }
+    let env_path = format!("/{}", quote(root.qname()));
     if !root.is(ns::SOAP11, "Envelope") {
-        return Err(EnvelopeError::Syntax(
-            XmlError::new(
-                "soap.envelope",
-                format!(
-                    "cvc-elt.1.a: Cannot find the declaration of element '{}' (a SOAP 1.1 Envelope is expected).",
-                    root.qname
-                ),
-            )
-            .at(format!("/{}", root.qname)),
+        return Err(syntax(
+            "soap.envelope",
+            format!(
+                "cvc-elt.1.a: Cannot find the declaration of element '{}' (a SOAP 1.1 Envelope is expected).",
+                quote(root.qname())
+            ),
+            env_path,
         ));
     }
-    let env_path = format!("/{}", root.qname);
     if root.has_text() {
-        return Err(EnvelopeError::Syntax(
-            XmlError::new(
-                "soap.envelope",
-                format!(
-                    "cvc-complex-type.2.3: Element '{}' cannot have character [children], because the type's content type is element-only.",
-                    root.qname
-                ),
-            )
-            .at(env_path),
+        return Err(syntax(
+            "soap.envelope",
+            format!(
+                "cvc-complex-type.2.3: Element '{}' cannot have character [children], because the type's content type is element-only.",
+                quote(root.qname())
+            ),
+            env_path,
         ));
     }
-    let mut children = root.children.into_iter();
+    let mut children = root.children();
     let mut first = children.next();
-    if let Some(h) = &first {
-        if h.is(ns::SOAP11, "Header") {
-            for block in &h.children {
-                let mu = block.attr_ns(ns::SOAP11, "mustUnderstand").map(str::trim);
-                if mu == Some("1") || mu == Some("true") {
-                    return Err(EnvelopeError::MustUnderstand(format!(
-                        "Header block '{}' ({}) has mustUnderstand=\"1\" and is not understood",
-                        block.qname,
-                        block.ns.as_deref().unwrap_or("")
-                    )));
-                }
-            }
-            first = children.next();
-        }
+    if let Some(h) = first.filter(|h| h.is(ns::SOAP11, "Header")) {
+        check_header(&h)?;
+        first = children.next();
     }
     let Some(body) = first else {
-        return Err(EnvelopeError::Syntax(
-            XmlError::new(
-                "soap.body",
-                format!(
-                    "cvc-complex-type.2.4.b: The content of element '{}' is not complete. One of '{{\"{}\":Header, \"{}\":Body}}' is expected.",
-                    root.qname,
-                    ns::SOAP11,
-                    ns::SOAP11
-                ),
-            )
-            .at(env_path),
+        return Err(syntax(
+            "soap.body",
+            format!(
+                "cvc-complex-type.2.4.b: The content of element '{}' is not complete. One of '{{\"{}\":Header, \"{}\":Body}}' is expected.",
+                quote(root.qname()),
+                ns::SOAP11,
+                ns::SOAP11
+            ),
+            env_path,
         ));
     };
     if !body.is(ns::SOAP11, "Body") {
-        return Err(EnvelopeError::Syntax(
-            XmlError::new(
-                "soap.body",
-                format!(
-                    "cvc-complex-type.2.4.a: Invalid content was found starting with element '{}'. One of '{{\"{}\":Body}}' is expected.",
-                    body.qname,
-                    ns::SOAP11
-                ),
-            )
-            .at(format!("{env_path}/{}", body.qname)),
+        return Err(syntax(
+            "soap.body",
+            format!(
+                "cvc-complex-type.2.4.a: Invalid content was found starting with element '{}'. One of '{{\"{}\":Body}}' is expected.",
+                quote(body.qname()),
+                ns::SOAP11
+            ),
+            format!("{env_path}/{}", quote(body.qname())),
         ));
     }
-    let body_path = format!("{env_path}/{}", body.qname);
+    body_payload(&body, &env_path)
+}
+
+/// A header block with `mustUnderstand="1"` is one we do not understand (we understand none).
+fn check_header(h: &Element<'_>) -> Result<(), EnvelopeError> {
+    for block in h.children() {
+        let mu = block.attr_ns(ns::SOAP11, "mustUnderstand").map(str::trim);
+        if mu == Some("1") || mu == Some("true") {
+            return Err(EnvelopeError::MustUnderstand(format!(
+                "Header block '{}' ({}) has mustUnderstand=\"1\" and is not understood",
+                quote(block.qname()),
+                quote(block.ns().unwrap_or(""))
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn body_payload<'d>(body: &Element<'d>, env_path: &str) -> Result<Element<'d>, EnvelopeError> {
+    let body_path = format!("{env_path}/{}", quote(body.qname()));
     if body.has_text() {
-        return Err(EnvelopeError::Syntax(
-            XmlError::new(
-                "soap.body",
-                format!(
-                    "cvc-complex-type.2.3: Element '{}' cannot have character [children].",
-                    body.qname
-                ),
-            )
-            .at(body_path),
+        return Err(syntax(
+            "soap.body",
+            format!(
+                "cvc-complex-type.2.3: Element '{}' cannot have character [children].",
+                quote(body.qname())
+            ),
+            body_path,
         ));
     }
-    let mut items = body.children.into_iter();
+    let mut items = body.children();
     let Some(payload) = items.next() else {
-        return Err(EnvelopeError::Syntax(
-            XmlError::new(
-                "soap.body",
-                "The SOAP Body is empty: exactly one operation element is expected.",
-            )
-            .at(body_path),
+        return Err(syntax(
+            "soap.body",
+            "The SOAP Body is empty: exactly one operation element is expected.".into(),
+            body_path,
         ));
     };
     if let Some(extra) = items.next() {
-        return Err(EnvelopeError::Syntax(
-            XmlError::new(
-                "soap.body",
-                format!(
-                    "The SOAP Body contains more than one element ('{}' after '{}'): exactly one operation element is expected (document/literal).",
-                    extra.qname, payload.qname
-                ),
-            )
-            .at(format!("{body_path}/{}", extra.qname)),
+        return Err(syntax(
+            "soap.body",
+            format!(
+                "The SOAP Body contains more than one element ('{}' after '{}'): exactly one operation element is expected (document/literal).",
+                quote(extra.qname()),
+                quote(payload.qname())
+            ),
+            format!("{body_path}/{}", quote(extra.qname())),
         ));
     }
     Ok(payload)
 }
 
-/// XPath of the operation element in a typical request (for diagnoses).
-pub fn payload_path(el: &Element) -> String {
-    format!("/Envelope/Body/{}", el.qname)
+/// XPath of the operation element in a request (for diagnoses).
+pub fn payload_path(el: &Element<'_>) -> String {
+    format!("/Envelope/Body/{}", quote(el.qname()))
+}
+
+/// Why a request names no operation this endpoint serves.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DispatchError {
+    /// The SOAPAction names an operation, the Body carries another element.
+    #[error("SOAPAction '{action}' names {} but the Body carries '{body}' ({body_ns})", .named.name)]
+    ActionMismatch {
+        action: String,
+        named: &'static Operation,
+        body: String,
+        body_ns: String,
+        /// The operation the Body element is, if any.
+        carried: Option<&'static Operation>,
+        at: String,
+    },
+    /// A SOAPAction no WSDL of the served versions binds.
+    #[error("unknown SOAPAction '{action}'")]
+    UnknownAction {
+        action: String,
+        carried: Option<&'static Operation>,
+    },
+    /// No SOAPAction, and the Body element is no known operation.
+    #[error("cvc-elt.1.a: Cannot find the declaration of element '{body}' ({body_ns}).")]
+    UnknownOperation {
+        body: String,
+        body_ns: String,
+        at: String,
+    },
+    /// The operation belongs to another service than the endpoint the request was sent to.
+    #[error("{} belongs to {}, not to {} (this endpoint)", .op.name, .op.service.name(), .endpoint.name())]
+    WrongEndpoint {
+        op: &'static Operation,
+        endpoint: Service,
+    },
+    /// A recognised operation this simulator does not serve.
+    #[error("{} ({}) is not implemented by the konform Konnektor simulator", .op.name, .op.service.name())]
+    NotImplemented { op: &'static Operation },
+}
+
+/// The operation a request names. At `/Konnektorservice` (`endpoint` None) the SOAPAction decides and must
+/// match the Body element; without a SOAPAction the Body element decides. At a service endpoint the
+/// operation must belong to that service.
+pub fn resolve(
+    endpoint: Option<Service>,
+    action: Option<&str>,
+    el: &Element<'_>,
+) -> Result<&'static Operation, DispatchError> {
+    let carried = by_element(el);
+    let body = || quote(el.qname()).into_owned();
+    let body_ns = || quote(el.ns().unwrap_or("no namespace")).into_owned();
+    let op = match (action, carried) {
+        (Some(a), _) => match by_action(a) {
+            Some(o) if el.is(o.ns, o.name) => o,
+            Some(o) => {
+                return Err(DispatchError::ActionMismatch {
+                    action: quote(a).into_owned(),
+                    named: o,
+                    body: body(),
+                    body_ns: body_ns(),
+                    carried,
+                    at: payload_path(el),
+                });
+            }
+            None => {
+                return Err(DispatchError::UnknownAction {
+                    action: quote(a).into_owned(),
+                    carried,
+                });
+            }
+        },
+        (None, Some(o)) => o,
+        (None, None) => {
+            return Err(DispatchError::UnknownOperation {
+                body: body(),
+                body_ns: body_ns(),
+                at: payload_path(el),
+            });
+        }
+    };
+    if let Some(s) = endpoint
+        && op.service != s
+    {
+        return Err(DispatchError::WrongEndpoint { op, endpoint: s });
+    }
+    if !op.implemented() {
+        return Err(DispatchError::NotImplemented { op });
+    }
+    Ok(op)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::xml::{Limits, parse};
 
     const ENV: &str = r#"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header/><soap:Body><x:GetCards xmlns:x="http://ws.gematik.de/conn/EventService/v7.2"/></soap:Body></soap:Envelope>"#;
 
+    fn envelope(s: &str) -> Result<String, EnvelopeError> {
+        let doc = parse(s.as_bytes(), Limits::default())?;
+        payload(&doc).map(|e| e.qname().to_string())
+    }
+
     #[test]
     fn envelope_and_dispatch() {
-        let el = parse_envelope(ENV.as_bytes(), Limits::default()).unwrap();
+        let doc = parse(ENV.as_bytes(), Limits::default()).unwrap();
+        let el = payload(&doc).unwrap();
         assert_eq!(by_element(&el).unwrap().name, "GetCards");
+        assert_eq!(resolve(None, None, &el).unwrap().name, "GetCards");
+        assert_eq!(
+            resolve(Some(Service::Event), Some(OPERATIONS[0].action), &el)
+                .unwrap()
+                .kind,
+            Some(OpKind::GetCards)
+        );
+        assert!(matches!(
+            resolve(Some(Service::Card), None, &el),
+            Err(DispatchError::WrongEndpoint { .. })
+        ));
+        assert!(matches!(
+            resolve(None, Some("urn:x#y"), &el),
+            Err(DispatchError::UnknownAction { .. })
+        ));
+        assert!(matches!(
+            resolve(
+                None,
+                Some(by_action(ALT_EXTERNAL_AUTHENTICATE_ACTION).unwrap().action),
+                &el
+            ),
+            Err(DispatchError::ActionMismatch { .. })
+        ));
         assert_eq!(
             by_action("http://ws.gematik.de/conn/SignatureService/v7.4#ExternalAuthenticate")
                 .unwrap()
@@ -451,13 +338,32 @@ mod tests {
     }
 
     #[test]
+    fn content_types() {
+        assert!(check_content_type(Some(b"text/xml; charset=UTF-8")).is_ok());
+        assert!(check_content_type(Some(b"Application/XML")).is_ok());
+        assert_eq!(
+            check_content_type(Some(b"application/soap+xml")),
+            Err(ContentTypeError::Soap12)
+        );
+        assert_eq!(check_content_type(None), Err(ContentTypeError::Missing));
+        assert_eq!(
+            check_content_type(Some(b" ")),
+            Err(ContentTypeError::Missing)
+        );
+        assert!(matches!(
+            check_content_type(Some(b"application/json")),
+            Err(ContentTypeError::NotXml(_))
+        ));
+    }
+
+    #[test]
     fn envelope_errors() {
         let soap12 = ENV.replace(
             "http://schemas.xmlsoap.org/soap/envelope/",
             "http://www.w3.org/2003/05/soap-envelope",
         );
         assert!(matches!(
-            parse_envelope(soap12.as_bytes(), Limits::default()),
+            envelope(&soap12),
             Err(EnvelopeError::VersionMismatch(_))
         ));
         let mu = ENV.replace(
@@ -465,7 +371,7 @@ mod tests {
             r#"<soap:Header><h:x xmlns:h="urn:h" soap:mustUnderstand="1"/></soap:Header>"#,
         );
         assert!(matches!(
-            parse_envelope(mu.as_bytes(), Limits::default()),
+            envelope(&mu),
             Err(EnvelopeError::MustUnderstand(_))
         ));
         for bad in [
@@ -475,12 +381,10 @@ mod tests {
             r#"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><a/><b/></soap:Body></soap:Envelope>"#,
         ] {
             assert!(
-                matches!(
-                    parse_envelope(bad.as_bytes(), Limits::default()),
-                    Err(EnvelopeError::Syntax(_))
-                ),
+                matches!(envelope(bad), Err(EnvelopeError::Syntax(_))),
                 "{bad}"
             );
         }
+        assert_eq!(envelope(ENV).unwrap(), "x:GetCards");
     }
 }

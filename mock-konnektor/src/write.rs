@@ -1,52 +1,24 @@
-//! A tiny XML writer: responses are built as strings with escaping, no DOM.
+//! A tiny XML writer: responses are built as strings with escaping ([`sim_kit::xml_escape`]), no DOM.
 
-/// Escape character data and attribute values (`&`, `<`, `>`, `"`, `'`); characters XML 1.0 cannot carry
-/// are replaced by U+FFFD so a response is always well-formed.
-pub fn escape_into(out: &mut String, s: &str) {
-    escape_impl(out, s, true)
-}
+use sim_kit::xml_escape::{escape_into, escape_text_into};
+use std::time::SystemTime;
 
-/// Escape character data: quotes need no escaping there.
-pub fn escape_text_into(out: &mut String, s: &str) {
-    escape_impl(out, s, false)
-}
-
-fn escape_impl(out: &mut String, s: &str, quotes: bool) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' if quotes => out.push_str("&quot;"),
-            '\'' if quotes => out.push_str("&apos;"),
-            '\t' | '\n' => out.push(c),
-            '\r' => out.push_str("&#13;"),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-}
-
-pub fn escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 8);
-    escape_into(&mut o, s);
-    o
-}
+pub use sim_kit::xml_escape::escape;
 
 /// Builder for one response body element tree.
-pub struct W {
+pub struct XmlWriter {
     pub buf: String,
 }
 
-impl Default for W {
+impl Default for XmlWriter {
     fn default() -> Self {
-        W::new()
+        XmlWriter::new()
     }
 }
 
-impl W {
-    pub fn new() -> W {
-        W {
+impl XmlWriter {
+    pub fn new() -> XmlWriter {
+        XmlWriter {
             buf: String::with_capacity(2048),
         }
     }
@@ -93,6 +65,12 @@ impl W {
         self.buf.push_str(s);
         self
     }
+    /// `<CONN:Status><CONN:Result>OK</CONN:Result></CONN:Status>`, the first child of every answer.
+    pub fn status_ok(&mut self) -> &mut Self {
+        self.open("CONN:Status", &[])
+            .leaf("CONN:Result", "OK")
+            .close("CONN:Status")
+    }
 }
 
 pub const XML_DECL: &str = "<?xml version='1.0' encoding='UTF-8'?>";
@@ -107,6 +85,27 @@ pub fn envelope(body: &str) -> String {
     s
 }
 
+/// xs:dateTime in UTC with milliseconds (`2024-05-01T10:00:00.000Z`), as `sim_kit::now_rfc3339` writes it.
+pub fn date_time(t: SystemTime) -> String {
+    let fmt = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    time::OffsetDateTime::from(t)
+        .format(&fmt)
+        .unwrap_or_default()
+}
+
+/// xs:date (`2024-05-01`) of a point in time, UTC.
+pub fn date(t: SystemTime) -> String {
+    let dt = time::OffsetDateTime::from(t);
+    format!(
+        "{:04}-{:02}-{:02}",
+        dt.year(),
+        u8::from(dt.month()),
+        dt.day()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,7 +116,7 @@ mod tests {
             escape("a<b&c>\"'\u{1}\r"),
             "a&lt;b&amp;c&gt;&quot;&apos;\u{FFFD}&#13;"
         );
-        let mut w = W::new();
+        let mut w = XmlWriter::new();
         w.open("a:x", &[("k", "<v>")])
             .leaf("a:y", "1 & 2")
             .empty("a:z", &[])
@@ -126,5 +125,12 @@ mod tests {
             w.buf,
             "<a:x k=\"&lt;v&gt;\"><a:y>1 &amp; 2</a:y><a:z/></a:x>"
         );
+    }
+
+    #[test]
+    fn dates() {
+        let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(86_400_000 + 1);
+        assert_eq!(date_time(t), "1970-01-02T00:00:00.001Z");
+        assert_eq!(date(t), "1970-01-02");
     }
 }

@@ -19,7 +19,7 @@
 //! Environment: `VST_BENCH_RECORDS`, `VST_BENCH_SECS` (load duration per scenario, default 5),
 //! `VST_BENCH_CONNS` (default 32), `VST_BENCH_ONLY=large|small`, `VST_BENCH_PERF=1`, `PRISM=path`.
 
-#[path = "../tests/common/http1.rs"]
+#[path = "http1.rs"]
 mod http1;
 
 use aes_gcm::KeyInit;
@@ -712,7 +712,10 @@ fn part_small() {
     // CPU per POST, measured without load: the synchronous checks, then the asynchronous ones.
     {
         let probe = VstState::new(VstConfig::default(), pki.clone()).unwrap();
-        let who = (pki.insurer.telematik_id.clone(), pki.insurer.ik.clone());
+        let who = mock_vst::InsurerId {
+            telematik_id: pki.insurer.telematik_id.clone(),
+            haupt_ik: pki.insurer.ik.clone(),
+        };
         let bodies: Vec<bytes::Bytes> = (0..40)
             .map(|j| {
                 let raw = &posts[pool - 1 - j];
@@ -738,8 +741,9 @@ fn part_small() {
         let t = Instant::now();
         rt.block_on(async {
             for c in checked {
-                probe.commit(&who, c).unwrap();
-                probe.settle(Duration::from_secs(60)).await;
+                if let Some(job) = probe.commit(&who, c).unwrap().job {
+                    probe.run_job(job);
+                }
             }
         });
         let async_ms = t.elapsed().as_secs_f64() * 1000.0 / bodies.len() as f64;
@@ -832,10 +836,10 @@ fn part_small() {
     let paddr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let ready = client_rt.block_on(async {
         for _ in 0..300 {
-            if let Ok(mut c) = http1::Conn::connect(paddr).await {
-                if c.send_raw(&get_req[0]).await.is_ok() {
-                    return true;
-                }
+            if let Ok(mut c) = http1::Conn::connect(paddr).await
+                && c.send_raw(&get_req[0]).await.is_ok()
+            {
+                return true;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

@@ -3,7 +3,7 @@
 
 use crate::config::{Profile, Registration};
 use crate::process::ErrorStream;
-use crate::state::{Error, ListKind, VstState};
+use crate::state::{Error, ListKind, ProcessingError, VstState};
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -112,11 +112,12 @@ async fn add_error(
     s.inject_processing_error_for(
         b.stream,
         b.telematik_id.as_deref(),
-        &b.id_datenlieferung,
-        &b.id_datensatz,
-        &b.code,
-    )
-    .map_err(api_err)?;
+        ProcessingError {
+            id_datenlieferung: b.id_datenlieferung,
+            id_datensatz: b.id_datensatz,
+            code: b.code,
+        },
+    );
     Ok(StatusCode::CREATED.into_response())
 }
 
@@ -132,7 +133,8 @@ async fn put_profile(
     State(s): State<VstState>,
     AdminJson(p): AdminJson<Profile>,
 ) -> Result<Response, ApiError> {
-    p.validate().map_err(ApiError::bad_request)?;
+    p.validate()
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     s.set_profile(p);
     Ok(Json(s.profile()).into_response())
 }

@@ -129,16 +129,26 @@ impl Default for Profile {
     }
 }
 
+/// A configuration or profile value out of range.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidConfig {
+    #[error("aes_key_bits must be 128 or 256, not {0}")]
+    AesKeyBits(u16),
+    #[error("wellknown_validity_secs must be positive")]
+    WellknownValidity,
+    #[error("body_limit must be between 1 and 4294967295 bytes")]
+    BodyLimit,
+    #[error("max_json_depth must be at least 3 (the VST's documents need 3)")]
+    JsonDepth,
+}
+
 impl Profile {
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InvalidConfig> {
         if AesKeySize::from_bits(self.aes_key_bits).is_none() {
-            return Err(format!(
-                "aes_key_bits must be 128 or 256, not {}",
-                self.aes_key_bits
-            ));
+            return Err(InvalidConfig::AesKeyBits(self.aes_key_bits));
         }
         if self.wellknown_validity_secs == 0 {
-            return Err("wellknown_validity_secs must be positive".into());
+            return Err(InvalidConfig::WellknownValidity);
         }
         Ok(())
     }
@@ -221,13 +231,13 @@ impl VstConfig {
         sim_kit::config::from_yaml(text, origin)
     }
 
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InvalidConfig> {
         self.profile.validate()?;
         if self.body_limit == 0 || self.body_limit > u32::MAX as usize {
-            return Err("body_limit must be between 1 and 4294967295 bytes".into());
+            return Err(InvalidConfig::BodyLimit);
         }
         if self.max_json_depth < 3 {
-            return Err("max_json_depth must be at least 3 (the VST's documents need 3)".into());
+            return Err(InvalidConfig::JsonDepth);
         }
         Ok(())
     }

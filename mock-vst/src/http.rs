@@ -2,7 +2,7 @@
 
 use crate::process::{ErrorStream, Rejection};
 use crate::seed;
-use crate::state::{ListKind, VstState};
+use crate::state::{Committed, Credentials, ListKind, Polled, ProcessingError, VstState};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -12,23 +12,9 @@ use axum::routing::{get, post};
 use serde::Serialize;
 use sim_kit::{Diagnosis, FaultAction, InjectedFault, Outcome};
 use std::time::Duration;
-use ti_core::pki::TestPki;
-use ti_core::{b64_encode, sig_input};
+use ti_core::sig_input;
 
-pub const BASE: &str = "/notify/api/v1";
-
-/// Every endpoint of the seed (plus the `.well-known` alias and the OpenAPI document).
-pub const ENDPOINTS: [&str; 9] = [
-    "POST /notify/api/v1/vitalstatusnotification",
-    "GET /notify/api/v1/vitalstatusnotification/requests",
-    "GET /notify/api/v1/vitalstatusnotification/anonymizationnotifications",
-    "GET /notify/api/v1/vitalstatusnotification/processingerrors",
-    "POST /notify/api/v1/insuranceupdatenotification",
-    "GET /notify/api/v1/insuranceupdatenotification/processingerrors",
-    "GET /.well-known",
-    "GET /.wellknown",
-    "GET /openapi.json",
-];
+pub use crate::paths::{BASE, ENDPOINTS};
 
 /// The OpenAPI 3.1 document of the seed's API (hand-written; `mock-vst/openapi.json`).
 pub const OPENAPI: &str = include_str!("../openapi.json");
@@ -88,10 +74,19 @@ pub fn check_content_type(headers: &HeaderMap) -> Result<(), Diagnosis> {
     Ok(())
 }
 
+/// The headers the login reads.
+fn credentials(headers: &HeaderMap) -> Credentials<'_> {
+    Credentials {
+        authorization: headers
+            .get(header::AUTHORIZATION)
+            .map(HeaderValue::as_bytes),
+    }
+}
+
 async fn post_delivery(s: VstState, stream: ErrorStream, req: Request) -> Response {
     let op = Outcome::op(stream.operation());
     let (parts, body) = req.into_parts();
-    let insurer = match s.authenticate(&parts.headers) {
+    let insurer = match s.authenticate(&credentials(&parts.headers)) {
         Ok(i) => i,
         Err(r) => return reject(op, r),
     };
@@ -132,15 +127,23 @@ async fn post_delivery(s: VstState, stream: ErrorStream, req: Request) -> Respon
     let n_records = checked.records.len();
     let preview: Vec<_> = checked.records.iter().take(100).cloned().collect();
     let id_dl = checked.id_datenlieferung.clone();
-    let (seq, warnings, transfer) = match s.commit(&insurer, checked) {
+    let Committed {
+        seq,
+        warnings,
+        transfer_number: transfer,
+        job,
+    } = match s.commit(&insurer, checked) {
         Ok(c) => c,
         Err(r) => return reject(op, r),
     };
+    if let Some(job) = job {
+        crate::worker::spawn(&s, job);
+    }
     let mut o = op;
     o.diagnoses.extend(warnings);
     o.data = Some(serde_json::json!({
         "delivery": seq,
-        "TelematikId": insurer.0,
+        "TelematikId": insurer.telematik_id,
         "IdDatenlieferung": id_dl,
         "records": n_records,
         "plaintext": preview,
@@ -210,23 +213,23 @@ struct AnonymizationsBundle {
 #[derive(Serialize)]
 struct ErrorsBundle {
     #[serde(rename = "Fehler")]
-    fehler: Vec<crate::state::ProcessingError>,
+    fehler: Vec<ProcessingError>,
     #[serde(rename = "Signatur")]
     signatur: String,
 }
 
 async fn get_list(s: VstState, kind: ListKind, op: &'static str, req: Request) -> Response {
     let op = Outcome::op(op);
-    let insurer = match s.authenticate(req.headers()) {
+    let insurer = match s.authenticate(&credentials(req.headers())) {
         Ok(i) => i,
         Err(r) => return reject(op, r),
     };
     if matches!(kind, ListKind::Errors(_)) && s.pending_checks() > 0 {
         s.settle(SETTLE_TIMEOUT).await;
     }
-    let items = s.take(&insurer.0, kind);
+    let polled = s.take(&insurer.telematik_id, kind);
     let mut o = op;
-    if items.is_empty() {
+    if polled.is_empty() {
         // "Wenn keine Daten zum Abruf vorhanden sind, wird der StatusCode 204 zurückgegeben."
         return o.attach(StatusCode::NO_CONTENT);
     }
@@ -235,13 +238,9 @@ async fn get_list(s: VstState, kind: ListKind, op: &'static str, req: Request) -
         o.fault = Some("injected bad response signature".into());
     }
     let variant = s.profile().signature_input.variant();
-    o.data = Some(serde_json::json!({ "items": items.len() }));
-    let resp = match kind {
-        ListKind::Requests | ListKind::Anonymizations => {
-            let ids: Vec<String> = items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect();
+    o.data = Some(serde_json::json!({ "items": polled.len() }));
+    let resp = match polled {
+        Polled::Ids(ids) => {
             let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
             let input = sig_input::build_variant(&sig_input::id_list_segments(&refs), variant)
                 .unwrap_or_default();
@@ -268,11 +267,7 @@ async fn get_list(s: VstState, kind: ListKind, op: &'static str, req: Request) -
                 )
             }
         }
-        ListKind::Errors(_) => {
-            let errs: Vec<crate::state::ProcessingError> = items
-                .into_iter()
-                .filter_map(|v| serde_json::from_value(v).ok())
-                .collect();
+        Polled::Errors(errs) => {
             let triples: Vec<(&str, &str, &str)> = errs
                 .iter()
                 .map(|e| {
@@ -297,34 +292,6 @@ async fn get_list(s: VstState, kind: ListKind, op: &'static str, req: Request) -
         }
     };
     o.attach(resp)
-}
-
-/// The `.well-known` JWT: VST and Registerstelle encryption keys and the VST signing key as JWKs,
-/// signed by the VST's key, its certificate in `x5c`.
-pub fn build_wellknown(pki: &TestPki, validity_secs: u64) -> String {
-    use ti_core::jws;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let mut header = serde_json::Map::new();
-    header.insert("typ".into(), "JWT".into());
-    header.insert(
-        "x5c".into(),
-        serde_json::json!([b64_encode(&pki.vst_sig.cert_der)]),
-    );
-    let payload = serde_json::json!({
-        "iss": "konform mock-vst (Vertrauensstelle IRD, TEST-ONLY)",
-        "iat": now,
-        "exp": now + validity_secs,
-        "keys": [
-            jws::jwk(&pki.vst_enc.public_key(), "vst-enc", "enc"),
-            jws::jwk(&pki.registerstelle_enc.public_key(), "registerstelle-enc", "enc"),
-            jws::jwk(&pki.vst_sig.public_key(), "vst-sig", "sig"),
-        ],
-    });
-    let payload = serde_json::to_vec(&payload).unwrap_or_default();
-    jws::sign_compact(header, &payload, &pki.vst_sig.key)
 }
 
 async fn wellknown(State(s): State<VstState>, req: Request) -> Response {

@@ -7,8 +7,10 @@
 //! - [`model`]: the seed's request types, case-insensitive names, unknown properties, types, base64
 //! - [`process`]: every delivery check (CMS signature with near-miss diagnosis, decryption for the right
 //!   recipient, KVNR/IK, key reuse) and the asynchronous Registerstelle checks; no I/O
-//! - [`state`]: registrations, mailboxes, stored deliveries ([`VstState`])
-//! - [`http`]: the seed's routes, signed responses, `.well-known`, `openapi.json`; [`admin`]: `/__konform/`
+//! - [`wellknown`]: the signed key document; [`paths`]: the seed's paths
+//! - [`state`]: registrations, mailboxes, stored deliveries ([`VstState`]); no HTTP, no async runtime
+//! - the edge: [`http`] (the seed's routes, signed responses, `openapi.json`), [`admin`] (`/__konform/`),
+//!   [`worker`] (where the asynchronous checks run)
 //!
 //! Documentation for users: `docs/vst.md`.
 
@@ -17,15 +19,18 @@ pub mod config;
 pub mod http;
 pub mod json;
 pub mod model;
+pub mod paths;
 pub mod process;
 pub mod seed;
 pub mod state;
+pub mod wellknown;
+pub mod worker;
 
 pub use config::{
-    AuthMode, IdChecks, Profile, Registration, ReusePolicy, SignatureEncoding, SignatureInput,
-    VstConfig,
+    AuthMode, IdChecks, InvalidConfig, Profile, Registration, ReusePolicy, SignatureEncoding,
+    SignatureInput, VstConfig,
 };
-pub use process::{ErrorStream, StoredRecord};
+pub use process::{ErrorStream, InsurerId, StoredRecord};
 pub use state::{Error, InsurerView, ProcessingError, StoredDelivery, VstState};
 
 use std::future::Future;

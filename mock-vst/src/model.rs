@@ -108,23 +108,18 @@ pub struct Bundle<'a, R> {
 }
 
 /// Validate base64 without keeping the bytes (same engine as the signature input uses).
-pub fn check_base64(s: &str) -> Result<(), String> {
+pub fn check_base64(s: &str) -> Result<(), base64::DecodeError> {
+    let engine = &base64::engine::general_purpose::STANDARD;
     let mut stack = [0u8; 512];
-    let est = base64::decoded_len_estimate(s.len());
-    if est <= stack.len() {
-        base64::engine::general_purpose::STANDARD
-            .decode_slice(s, &mut stack)
-            .map(|_| ())
-            .map_err(|e| match e {
-                base64::DecodeSliceError::DecodeError(e) => e.to_string(),
-                base64::DecodeSliceError::OutputSliceTooSmall => "value too long".into(),
-            })
-    } else {
-        base64::engine::general_purpose::STANDARD
-            .decode(s)
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+    if base64::decoded_len_estimate(s.len()) <= stack.len() {
+        match engine.decode_slice(s, &mut stack) {
+            Ok(_) => return Ok(()),
+            Err(base64::DecodeSliceError::DecodeError(e)) => return Err(e),
+            // Cannot happen within the estimate; decode into a vector below.
+            Err(base64::DecodeSliceError::OutputSliceTooSmall) => {}
+        }
     }
+    engine.decode(s).map(|_| ())
 }
 
 /// Match an object's members against `props` (case-insensitive names). Returns the values in the
@@ -200,14 +195,14 @@ fn fields<'a, const N: usize>(
                 ));
             }
         }
-        if let (Value::String(s), Kind::Text) = (&val, p.kind) {
-            if s.trim().is_empty() {
-                return Err(fe(
-                    rules::EMPTY_STRING,
-                    here,
-                    format!("`{}` is empty", p.name),
-                ));
-            }
+        if let (Value::String(s), Kind::Text) = (&val, p.kind)
+            && s.trim().is_empty()
+        {
+            return Err(fe(
+                rules::EMPTY_STRING,
+                here,
+                format!("`{}` is empty", p.name),
+            ));
         }
         out[i] = Some(val);
     }
@@ -269,29 +264,71 @@ fn itoa(i: usize) -> String {
     i.to_string()
 }
 
+/// A record of either stream: its `IdDatensatz` and the three value slots in the order of the record
+/// type's properties after `IdDatensatz` (`None` for an absent optional value).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record<'a> {
+    pub id_datensatz: Cow<'a, str>,
+    pub values: [Option<Cow<'a, str>>; 3],
+}
+
+/// A delivery body of either POST endpoint, its records typed by `props` (`IdDatensatz` first, then the
+/// three value properties; [`VS_RECORD`] or [`IU_RECORD`]).
+pub fn delivery<'a>(
+    doc: Value<'a>,
+    type_name: &str,
+    props: &[Prop; 4],
+) -> Result<Bundle<'a, Record<'a>>, FieldError> {
+    bundle(doc, |v, ptr| {
+        let [d, a, b, c] = fields(v, ptr, type_name, props)?;
+        Ok(Record {
+            id_datensatz: string(d),
+            values: [a, b, c].map(|v| v.map(|v| string(Some(v)))),
+        })
+    })
+}
+
 /// `POST /notify/api/v1/vitalstatusnotification` body.
 pub fn vitalstatus_bundle(doc: Value<'_>) -> Result<Bundle<'_, VsRecord<'_>>, FieldError> {
-    bundle(doc, |v, ptr| {
-        let [d, iv, vs, sd] = fields(v, ptr, "a VitalStatusNotification", &VS_RECORD)?;
-        Ok(VsRecord {
-            id_datensatz: string(d),
-            id_versicherter: string(iv),
-            vitalstatus: string(vs),
-            sterbedatum: string(sd),
-        })
+    let b = delivery(doc, "a VitalStatusNotification", &VS_RECORD)?;
+    Ok(Bundle {
+        id_datenlieferung: b.id_datenlieferung,
+        meldungen: b
+            .meldungen
+            .into_iter()
+            .map(|r| {
+                let [iv, vs, sd] = r.values.map(Option::unwrap_or_default);
+                VsRecord {
+                    id_datensatz: r.id_datensatz,
+                    id_versicherter: iv,
+                    vitalstatus: vs,
+                    sterbedatum: sd,
+                }
+            })
+            .collect(),
+        signatur: b.signatur,
     })
 }
 
 /// `POST /notify/api/v1/insuranceupdatenotification` body.
 pub fn insurance_update_bundle(doc: Value<'_>) -> Result<Bundle<'_, IuRecord<'_>>, FieldError> {
-    bundle(doc, |v, ptr| {
-        let [d, iv, alt, ik] = fields(v, ptr, "an InsuranceUpdateNotification", &IU_RECORD)?;
-        Ok(IuRecord {
-            id_datensatz: string(d),
-            id_versicherter: string(iv),
-            id_versicherter_alt: alt.map(|a| string(Some(a))),
-            ik_alt: string(ik),
-        })
+    let b = delivery(doc, "an InsuranceUpdateNotification", &IU_RECORD)?;
+    Ok(Bundle {
+        id_datenlieferung: b.id_datenlieferung,
+        meldungen: b
+            .meldungen
+            .into_iter()
+            .map(|r| {
+                let [iv, alt, ik] = r.values;
+                IuRecord {
+                    id_datensatz: r.id_datensatz,
+                    id_versicherter: iv.unwrap_or_default(),
+                    id_versicherter_alt: alt,
+                    ik_alt: ik.unwrap_or_default(),
+                }
+            })
+            .collect(),
+        signatur: b.signatur,
     })
 }
 

@@ -3,7 +3,7 @@
 //! | route | does |
 //! |---|---|
 //! | `GET /__konform/health` | simulator name, version, configuration summary, endpoints |
-//! | `GET /__konform/journal?since=SEQ&limit=N` | journal entries after `since` (JSON array) |
+//! | `GET /__konform/journal?since=SEQ&limit=N` | journal entries after `since` (JSON array, streamed), at most `limit` ([`JOURNAL_PAGE_DEFAULT`] when absent, never more than [`JOURNAL_PAGE_MAX`]); a `Link: <…>; rel="next"` header when more follow |
 //! | `DELETE /__konform/journal` | clear the journal |
 //! | `GET /__konform/faults` | pending fault rules |
 //! | `POST /__konform/faults` | add a [`FaultRule`] (JSON), answers it with its id |
@@ -11,18 +11,24 @@
 //! | `POST /__konform/reset` | simulator state back to its configuration, journal and faults cleared |
 //!
 //! Simulators add their own routes under the same prefix. Admin errors are JSON `{"error": …}` with a 4xx.
+//! Who may call these routes at all is [`crate::access`]'s business (checked by the kit layer).
 
 use crate::faults::FaultRule;
+use crate::journal::JournalEntry;
 use crate::{ADMIN_PREFIX, Simulator};
 use axum::Json;
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{FromRequest, Path, Query, Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
+use bytes::Bytes;
+use futures_util::{StreamExt, stream};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
+use std::sync::Arc;
 
 /// An admin API error: status + message, rendered as JSON.
 #[derive(Debug)]
@@ -107,12 +113,23 @@ async fn health<S: Simulator>(State(sim): State<S>) -> Response {
     Json(json!({
         "simulator": sim.kit().name(),
         "version": env!("CARGO_PKG_VERSION"),
-        "journal": { "entries": sim.kit().journal().len(), "last_seq": sim.kit().journal().last_seq(), "dropped": sim.kit().journal().dropped() },
+        "journal": {
+            "entries": sim.kit().journal().len(),
+            "bytes": sim.kit().journal().bytes(),
+            "last_seq": sim.kit().journal().last_seq(),
+            "dropped": sim.kit().journal().dropped(),
+        },
+        "limits": sim.kit().limits(),
         "faults": sim.kit().faults().list().len(),
         "state": sim.describe(),
     }))
     .into_response()
 }
+
+/// Journal entries per page when the request names no `limit`.
+pub const JOURNAL_PAGE_DEFAULT: usize = 1000;
+/// The most entries one page holds, whatever `limit` says.
+pub const JOURNAL_PAGE_MAX: usize = 10_000;
 
 async fn journal<S: Simulator>(
     State(sim): State<S>,
@@ -122,8 +139,50 @@ async fn journal<S: Simulator>(
         return ApiError::bad_request("query parameters: since=SEQ (number), limit=N (number)")
             .into_response();
     };
-    let (since, limit) = (q.since, q.limit.unwrap_or(usize::MAX));
-    Json(sim.kit().journal().entries(since, limit)).into_response()
+    let limit = q
+        .limit
+        .unwrap_or(JOURNAL_PAGE_DEFAULT)
+        .min(JOURNAL_PAGE_MAX);
+    let journal = sim.kit().journal();
+    let mut page = journal.page(q.since, limit.saturating_add(1));
+    let more = page.len() > limit;
+    page.truncate(limit);
+    let next = page.last().map(|e| e.seq);
+    let mut resp = Response::new(json_array_stream(page));
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert("x-konform-journal-last-seq", journal.last_seq().into());
+    h.insert("x-konform-journal-dropped", journal.dropped().into());
+    if let (true, Some(next)) = (more, next) {
+        let link = format!("<{ADMIN_PREFIX}/journal?since={next}&limit={limit}>; rel=\"next\"");
+        if let Ok(v) = HeaderValue::from_str(&link) {
+            h.insert(header::LINK, v);
+        }
+    }
+    resp
+}
+
+/// A JSON array serialised one entry at a time as the client reads it: memory stays at one entry,
+/// however large the page.
+fn json_array_stream(entries: Vec<Arc<JournalEntry>>) -> Body {
+    let empty = entries.is_empty();
+    let items = stream::iter(entries.into_iter().enumerate()).map(|(i, e)| {
+        let mut buf = Vec::with_capacity(512);
+        buf.push(if i == 0 { b'[' } else { b',' });
+        if let Err(err) = serde_json::to_writer(&mut buf, &*e) {
+            // Cannot happen for these types; keep the array valid regardless.
+            buf.truncate(1);
+            let _ = serde_json::to_writer(&mut buf, &json!({ "error": err.to_string() }));
+        }
+        Ok::<_, std::convert::Infallible>(Bytes::from(buf))
+    });
+    let end = stream::once(async move {
+        Ok::<_, std::convert::Infallible>(Bytes::from_static(if empty { b"[]" } else { b"]" }))
+    });
+    Body::from_stream(items.chain(end))
 }
 
 async fn clear_journal<S: Simulator>(State(sim): State<S>) -> StatusCode {

@@ -37,10 +37,8 @@ pub async fn read_limited(
     limit: usize,
 ) -> Result<Bytes, BodyError> {
     let declared = content_length(headers);
-    if let Some(n) = declared {
-        if n > limit as u64 {
-            return Err(BodyError::TooLarge { declared, limit });
-        }
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(BodyError::TooLarge { declared, limit });
     }
     match Limited::new(body, limit).collect().await {
         Ok(c) => Ok(c.to_bytes()),

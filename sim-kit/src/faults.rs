@@ -79,10 +79,12 @@ fn one() -> u32 {
 impl FaultRule {
     fn matches_path(&self, method: &str, path: &str) -> bool {
         let Some(p) = &self.path else { return false };
-        if let Some(m) = &self.method {
-            if !m.eq_ignore_ascii_case(method) {
-                return false;
-            }
+        if self
+            .method
+            .as_ref()
+            .is_some_and(|m| !m.eq_ignore_ascii_case(method))
+        {
+            return false;
         }
         match p.strip_suffix('*') {
             Some(prefix) => path.starts_with(prefix),
@@ -97,10 +99,10 @@ impl FaultRule {
         if self.action.is_none() && self.delay_ms.is_none() {
             return Err("a fault rule needs `action` or `delay_ms`".into());
         }
-        if let Some(FaultAction::Status { status, .. }) = &self.action {
-            if !(100..=599).contains(status) {
-                return Err(format!("status {status} is not an HTTP status"));
-            }
+        if let Some(FaultAction::Status { status, .. }) = &self.action
+            && !(100..=599).contains(status)
+        {
+            return Err(format!("status {status} is not an HTTP status"));
         }
         if self.times == 0 {
             return Err("`times` must be at least 1".into());
@@ -167,7 +169,7 @@ impl FaultInjector {
 
     fn take(&self, pred: impl Fn(&FaultRule) -> bool) -> Option<InjectedFault> {
         let mut st = self.lock();
-        let idx = st.1.iter().position(|r| pred(r))?;
+        let idx = st.1.iter().position(pred)?;
         let rule = &mut st.1[idx];
         if rule.after > 0 {
             rule.after -= 1;

@@ -5,13 +5,13 @@
 //! Handlers see a [`TlsInfo`] in the request extensions (client certificate, if any), so a simulator can
 //! tell TLS from plain requests and who the client is.
 
-use crate::serve::serve_connection;
+use crate::limits::Limits;
+use crate::serve::{ConnInfo, serve_connection_with};
 use axum::Router;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::net::TcpListener;
 
 pub use rustls::ServerConfig;
@@ -95,23 +95,38 @@ pub fn server_config(s: &TlsSettings) -> Result<TlsServerConfig, TlsError> {
     })
 }
 
-/// Accept TLS connections until `shutdown` resolves, then let open connections finish (at most 5 s).
-/// A failed handshake (no or untrusted client certificate, plain HTTP) closes that connection only.
+/// Accept TLS connections until `shutdown` resolves, then let open connections finish (at most
+/// [`crate::serve::SHUTDOWN_GRACE`]). A failed handshake (no or untrusted client certificate, plain
+/// HTTP) closes that connection only. Default [`Limits`].
 pub async fn serve_tls(
     listener: TcpListener,
     app: Router,
     config: TlsServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_tls_with(listener, app, config, Limits::default(), shutdown).await
+}
+
+/// [`serve_tls`] with the connection limits of `limits` (the handshake must finish within the header
+/// timeout).
+pub async fn serve_tls_with(
+    listener: TcpListener,
+    app: Router,
+    config: TlsServerConfig,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let acceptor = tokio_rustls::TlsAcceptor::from(config.rustls.clone());
     let client_auth_required = config.client_auth;
-    crate::serve::accept_loop(listener, shutdown, move |stream, stop| {
+    let l = limits.clone();
+    crate::serve::accept_loop_with(listener, limits, shutdown, move |stream, stop| {
         let acceptor = acceptor.clone();
         let app = app.clone();
+        let l = l.clone();
         async move {
-            let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
-                .await
-            {
+            let conn = ConnInfo::of(&stream);
+            let handshake = tokio::time::timeout(l.header_timeout(), acceptor.accept(stream));
+            let tls = match handshake.await {
                 Ok(Ok(t)) => t,
                 Ok(Err(e)) => {
                     tracing::info!("TLS handshake failed: {e}");
@@ -128,7 +143,7 @@ pub async fn serve_tls(
                     .map(|c| c.as_ref().to_vec()),
                 client_auth_required,
             };
-            serve_connection(tls, app.layer(axum::Extension(info)), stop).await;
+            serve_connection_with(tls, app.layer(axum::Extension(info)), stop, conn, &l).await;
         }
     })
     .await

@@ -131,7 +131,7 @@ fn init(a: InitArgs) -> CmdResult {
     let pki = TestPki::generate(&PkiOptions {
         curve: a.curve.into(),
         insurer,
-        ..PkiOptions::default()
+        ..PkiOptions::at(std::time::SystemTime::now())
     })
     .map_err(|e| Failure::usage(CMD, format!("generating the PKI failed: {e}")))?;
     let written = write_pki(&a.out, &pki).map_err(|e| Failure::usage(CMD, e))?;

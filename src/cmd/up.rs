@@ -71,7 +71,7 @@ pub fn load_or_create_pki(dir: &Path, curve: Option<ti_core::Curve>) -> Result<T
     }
     let pki = TestPki::generate(&PkiOptions {
         curve: curve.unwrap_or_default(),
-        ..PkiOptions::default()
+        ..PkiOptions::at(std::time::SystemTime::now())
     })
     .map_err(|e| usage(e.to_string()))?;
     super::pki::write_pki(dir, &pki).map_err(usage)?;

@@ -311,10 +311,10 @@ fn main() {
     for (curve, d, e, o, l) in results {
         let mut best = (e, "ti-core ECDH");
         for (v, who) in [(o, "openssl interleaved"), (l, "openssl 3-s run")] {
-            if let Some(v) = v {
-                if v > best.0 {
-                    best = (v, who);
-                }
+            if let Some(v) = v
+                && v > best.0
+            {
+                best = (v, who);
             }
         }
         let ratio = d / best.0;

@@ -74,12 +74,6 @@ impl CmsFailure {
     }
 }
 
-impl From<CmsFailure> for Error {
-    fn from(f: CmsFailure) -> Self {
-        Error::Cms(f.to_string())
-    }
-}
-
 fn sha256_alg() -> AlgorithmIdentifierOwned {
     AlgorithmIdentifierOwned {
         oid: oids::SHA256,
@@ -89,14 +83,12 @@ fn sha256_alg() -> AlgorithmIdentifierOwned {
 
 fn attr(oid: const_oid::ObjectIdentifier, value: Any) -> Result<Attribute, Error> {
     let mut values = SetOfVec::new();
-    values
-        .insert(value)
-        .map_err(|e| Error::Cms(format!("attribute: {e}")))?;
+    values.insert(value).map_err(Error::Der)?;
     Ok(Attribute { oid, values })
 }
 
 fn der_err(e: der::Error) -> Error {
-    Error::Cms(format!("DER: {e}"))
+    Error::Der(e)
 }
 
 /// Sign `content` with `key`, naming `cert` as signer and including it. `embed` puts the content inside
@@ -138,9 +130,7 @@ pub fn sign_digest(
         attr(oids::ATTR_SIGNING_TIME, st)?,
         attr(oids::ATTR_MESSAGE_DIGEST, md)?,
     ] {
-        signed_attrs
-            .insert(a)
-            .map_err(|e| Error::Cms(format!("{e}")))?;
+        signed_attrs.insert(a).map_err(Error::Der)?;
     }
     // The signature covers the DER of the attributes as a SET OF (tag 0x31), RFC 5652 §5.4.
     let to_sign = signed_attrs.to_der().map_err(der_err)?;

@@ -24,8 +24,16 @@ pub struct VerifiedJws {
     pub x5c: Vec<Vec<u8>>,
 }
 
+/// The three parts of a compact JWS, decoded but not verified.
+#[derive(Clone, Debug)]
+pub struct DecodedJws {
+    pub header: Map<String, Value>,
+    pub payload: Vec<u8>,
+    pub signature: Vec<u8>,
+}
+
 /// Split and decode without verifying.
-pub fn decode_unverified(token: &str) -> Result<(Map<String, Value>, Vec<u8>, Vec<u8>), Error> {
+pub fn decode_unverified(token: &str) -> Result<DecodedJws, Error> {
     let parts: Vec<&str> = token.trim().split('.').collect();
     if parts.len() != 3 {
         return Err(Error::Input(format!(
@@ -36,14 +44,22 @@ pub fn decode_unverified(token: &str) -> Result<(Map<String, Value>, Vec<u8>, Ve
     let header_bytes = b64url_decode(parts[0])?;
     let header: Map<String, Value> = serde_json::from_slice(&header_bytes)
         .map_err(|e| Error::Input(format!("JWS header is not a JSON object: {e}")))?;
-    Ok((header, b64url_decode(parts[1])?, b64url_decode(parts[2])?))
+    Ok(DecodedJws {
+        header,
+        payload: b64url_decode(parts[1])?,
+        signature: b64url_decode(parts[2])?,
+    })
 }
 
 /// Verify a compact JWS. With `key` = `None` the key is taken from the first `x5c` certificate (the caller
 /// must then check that certificate against its trust anchors).
 pub fn verify_compact(token: &str, key: Option<&EcPublicKey>) -> Result<VerifiedJws, Error> {
     let token = token.trim();
-    let (header, payload, sig) = decode_unverified(token)?;
+    let DecodedJws {
+        header,
+        payload,
+        signature: sig,
+    } = decode_unverified(token)?;
     let mut x5c = Vec::new();
     if let Some(Value::Array(certs)) = header.get("x5c") {
         for c in certs {
@@ -79,7 +95,7 @@ pub fn verify_compact(token: &str, key: Option<&EcPublicKey>) -> Result<Verified
         )));
     }
     let dot = token.rfind('.').expect("three parts checked");
-    key.verify_sha256(token[..dot].as_bytes(), &sig)?;
+    key.verify_sha256(&token.as_bytes()[..dot], &sig)?;
     Ok(VerifiedJws {
         header,
         payload,

