@@ -7,6 +7,7 @@
 
 mod defect;
 pub mod konnektor;
+pub mod melderegister;
 pub mod soap;
 pub mod vst;
 
@@ -131,7 +132,7 @@ impl std::fmt::Debug for Action {
 
 /// Every simulator's action table. A new simulator's client module (`client/<sim>.rs`) declares
 /// `pub const ACTIONS: &[Action]` and adds it here (one line).
-const ACTION_TABLES: &[&[Action]] = &[vst::ACTIONS, konnektor::ACTIONS];
+const ACTION_TABLES: &[&[Action]] = &[vst::ACTIONS, konnektor::ACTIONS, melderegister::ACTIONS];
 
 /// Every action, in table order.
 pub fn actions() -> impl Iterator<Item = &'static Action> {

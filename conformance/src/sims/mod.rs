@@ -7,6 +7,7 @@
 //! to the runner").
 
 pub mod konnektor;
+pub mod melderegister;
 pub mod vst;
 
 use serde_json::Value;
@@ -25,7 +26,11 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Every simulator the runner knows. A new simulator adds its plugin here (one line).
 pub fn registry() -> &'static [&'static dyn SimPlugin] {
-    &[&vst::Vst, &konnektor::Konnektor]
+    &[
+        &vst::Vst,
+        &konnektor::Konnektor,
+        &melderegister::Melderegister,
+    ]
 }
 
 /// The plugin named `name` (the key under `given:`, `sim:` in checks, `target:` in raw requests).
