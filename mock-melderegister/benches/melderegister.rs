@@ -41,7 +41,10 @@ fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
-    let n: usize = std::env::var("MR_BENCH_RESIDENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let n: usize = std::env::var("MR_BENCH_RESIDENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let t = Instant::now();
     let reg = Register::synthetic(1, n);
     let build = t.elapsed();
@@ -53,17 +56,26 @@ fn main() {
         reg.len() as f64 / build.as_secs_f64(),
         bytes / (1 << 20),
         bytes / reg.len(),
-        if bytes / reg.len() <= 1024 { "met" } else { "MISSED" }
+        if bytes / reg.len() <= 1024 {
+            "met"
+        } else {
+            "MISSED"
+        }
     );
     let mut rng = Rng::new(42);
-    let samples: Vec<u32> = (0..2000).map(|_| 1013 + rng.below((reg.len() - 1013) as u64) as u32).collect();
+    let samples: Vec<u32> = (0..2000)
+        .map(|_| 1013 + rng.below((reg.len() - 1013) as u64) as u32)
+        .collect();
     for phon in [false, true] {
         let (mut times, mut hits) = (Vec::new(), 0);
         for &id in &samples {
             let Some(e) = reg.get(id) else { continue };
             let w = &e.wohnungen[0];
             let q = Personensuche {
-                name: PersonName::NachnameUndVornamen { nachname: e.familienname.clone(), vornamen: e.vornamen.split(' ').next().unwrap_or("").to_string() },
+                name: PersonName::NachnameUndVornamen {
+                    nachname: e.familienname.clone(),
+                    vornamen: e.vornamen.split(' ').next().unwrap_or("").to_string(),
+                },
                 phonetik: phon,
                 ags: w.ags.clone(),
                 plz: None,
@@ -81,7 +93,16 @@ fn main() {
             times.push(t.elapsed());
             hits += r;
         }
-        report(if phon { "Personensuche phonetic (AGS + street)" } else { "Personensuche exact (AGS + street)" }, 5.0, times, hits);
+        report(
+            if phon {
+                "Personensuche phonetic (AGS + street)"
+            } else {
+                "Personensuche exact (AGS + street)"
+            },
+            5.0,
+            times,
+            hits,
+        );
     }
     let land = || FreieSuche::in_area(Suchbereich::Bundesland("03".into()));
     let (mut times, mut hits) = (Vec::new(), 0);
@@ -95,10 +116,19 @@ fn main() {
         hits += reg.freie_suche(&q).len();
         times.push(t.elapsed());
     }
-    report("freie Suche exact name + birth date, whole Land", 5.0, times, hits);
+    report(
+        "freie Suche exact name + birth date, whole Land",
+        5.0,
+        times,
+        hits,
+    );
     let (mut times, mut hits) = (Vec::new(), 0);
-    let patterns = ["Sch*dt", "M?ller", "Kr*se", "Wa*ner", "Ho?fmann", "Jä*er", "Ne*mann", "B*cker"];
-    let vornamen = ["Peter", "Anna", "Jürgen", "Maria", "Lukas", "Petra", "Hans", "Sabine"];
+    let patterns = [
+        "Sch*dt", "M?ller", "Kr*se", "Wa*ner", "Ho?fmann", "Jä*er", "Ne*mann", "B*cker",
+    ];
+    let vornamen = [
+        "Peter", "Anna", "Jürgen", "Maria", "Lukas", "Petra", "Hans", "Sabine",
+    ];
     for i in 0..200 {
         let mut q = land();
         q.nachname = Some(patterns[i % patterns.len()].into());
@@ -107,7 +137,12 @@ fn main() {
         hits += reg.freie_suche(&q).len();
         times.push(t.elapsed());
     }
-    report("freie Suche wildcard + Vorname, whole Land", 100.0, times, hits);
+    report(
+        "freie Suche wildcard + Vorname, whole Land",
+        100.0,
+        times,
+        hits,
+    );
     let (mut times, mut hits) = (Vec::new(), 0);
     for p in patterns.iter().cycle().take(40) {
         let mut q = land();
@@ -116,5 +151,10 @@ fn main() {
         hits += reg.freie_suche(&q).len();
         times.push(t.elapsed());
     }
-    report("freie Suche wildcard only, whole Land (→ 13)", 100.0, times, hits);
+    report(
+        "freie Suche wildcard only, whole Land (→ 13)",
+        100.0,
+        times,
+        hits,
+    );
 }

@@ -23,13 +23,28 @@ impl Merkmale for NoMerkmale {
 
 /// Parse an XMeld request with the server's limits, answer it and check the answer parses.
 pub fn xmeld_request(data: &[u8]) {
-    let Ok(root) = sim_kit::xmltree::parse(data, xmeld::LIMITS) else { return };
+    let Ok(root) = sim_kit::xmltree::parse(data, xmeld::LIMITS) else {
+        return;
+    };
     let Ok(a) = xmeld::anfrage(&root) else { return };
     for sicher in [false, true] {
-        let k = Kontext { sicherheitsbehoerde: sicher, eigene_kennung: "ags:03000000".into(), landesspezifisch_ablehnen: true };
+        let k = Kontext {
+            sicherheitsbehoerde: sicher,
+            eigene_kennung: "ags:03000000".into(),
+            landesspezifisch_ablehnen: true,
+        };
         let e = xmeld::bearbeiten(&a, &k, register(), &mut NoMerkmale);
-        let out = xmeld::write::antwort(&a, &e, register(), &crate::absender(&crate::MelderegisterConfig::default()), "5f0c8b1e-6d2a-4c3b-8e9f-0a1b2c3d4e5f", "2026-01-01T00:00:00Z");
-        if let Err(err) = sim_kit::xmltree::parse(out.as_bytes(), sim_kit::xmltree::Limits::default()) {
+        let out = xmeld::write::antwort(
+            &a,
+            &e,
+            register(),
+            &crate::absender(&crate::MelderegisterConfig::default()),
+            "5f0c8b1e-6d2a-4c3b-8e9f-0a1b2c3d4e5f",
+            "2026-01-01T00:00:00Z",
+        );
+        if let Err(err) =
+            sim_kit::xmltree::parse(out.as_bytes(), sim_kit::xmltree::Limits::default())
+        {
             panic!("answer is not well-formed: {err}");
         }
     }
@@ -42,10 +57,14 @@ pub fn matcher(data: &[u8]) {
     let get = |i: usize| parts.get(i).copied().unwrap_or("").to_string();
     let n = crate::search::normal::search_form(&get(0));
     assert!(n.bytes().all(|b| b.is_ascii_uppercase()));
-    let _ = crate::search::normal::wildcard_match(&crate::search::normal::pattern_form(&get(1)), &n);
+    let _ =
+        crate::search::normal::wildcard_match(&crate::search::normal::pattern_form(&get(1)), &n);
     let _ = crate::search::phonetik::code(&n);
     let q = Personensuche {
-        name: PersonName::NachnameUndVornamen { nachname: get(0), vornamen: get(2) },
+        name: PersonName::NachnameUndVornamen {
+            nachname: get(0),
+            vornamen: get(2),
+        },
         phonetik: data.first().is_some_and(|b| b & 1 == 1),
         ags: "03241001".into(),
         plz: None,
