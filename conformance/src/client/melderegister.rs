@@ -205,10 +205,10 @@ fn post_tls(env: &ClientEnv, url: &str, body: &[u8]) -> Result<Vec<u8>, ClientEr
     tls.write_all(head.as_bytes()).map_err(io)?;
     tls.write_all(body).map_err(io)?;
     let mut raw = Vec::new();
-    if let Err(e) = tls.read_to_end(&mut raw) {
-        if raw.is_empty() {
-            return Err(io(e));
-        }
+    if let Err(e) = tls.read_to_end(&mut raw)
+        && raw.is_empty()
+    {
+        return Err(io(e));
     }
     let split = raw
         .windows(4)
