@@ -33,10 +33,10 @@ test-deps:
 bench:
 	$(CARGO) bench --workspace
 
-## Fuzzing the parsers (SOAP envelope, VST JSON) with cargo-fuzz; FUZZ_SECONDS per target.
+## Fuzzing the parsers (SOAP envelope, VST JSON, OSCI MIME and envelope) with cargo-fuzz; FUZZ_SECONDS per target.
 ## Needs `cargo install cargo-fuzz` and a nightly toolchain (else RUSTC_BOOTSTRAP=1 on stable).
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= soap_envelope vst_json
+FUZZ_TARGETS ?= soap_envelope vst_json osci_mime osci_envelope
 fuzz:
 	@command -v cargo-fuzz >/dev/null || { echo "make fuzz: install cargo-fuzz first (cargo install cargo-fuzz)" >&2; exit 2; }
 	@if rustup toolchain list 2>/dev/null | grep -q nightly; then tc=+nightly; else tc=; export RUSTC_BOOTSTRAP=1; fi; \

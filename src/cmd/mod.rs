@@ -13,6 +13,7 @@ pub mod pki;
 pub mod run;
 pub mod selftest;
 pub mod up;
+pub mod up_osci;
 pub mod up_melderegister;
 
 /// Exit codes every subcommand uses (documented in `--help` and the README).

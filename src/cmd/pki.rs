@@ -134,7 +134,8 @@ fn init(a: InitArgs) -> CmdResult {
         ..PkiOptions::at(std::time::SystemTime::now())
     })
     .map_err(|e| Failure::usage(CMD, format!("generating the PKI failed: {e}")))?;
-    let written = write_pki(&a.out, &pki).map_err(|e| Failure::usage(CMD, e))?;
+    let mut written = write_pki(&a.out, &pki).map_err(|e| Failure::usage(CMD, e))?;
+    written.extend(super::up_osci::write_new_osci_pki(&a.out).map_err(|e| Failure::usage(CMD, e))?);
     // Read it back as every other tool will: catches a truncated write or a layout mismatch.
     let back = load_pki(&a.out).map_err(|e| Failure::usage(CMD, e))?;
     if back.ca.cert_der != pki.ca.cert_der || back.insurer != pki.insurer {

@@ -42,7 +42,9 @@ pub struct Args {
     /// With --konnektor-tls: require a client certificate issued by `tls/ca.pem` (e.g. `tls/client.pem`)
     #[arg(long, requires = "konnektor_tls")]
     pub konnektor_client_auth: bool,
-    /// Write {"vst":URL,"konnektor":URL,"xta":null,"melderegister":URL,"melderegister_portal":URL,"pki":DIR} here once listening
+    #[command(flatten)]
+    pub osci: super::up_osci::OsciArgs,
+    /// Write {"vst":URL,"konnektor":URL,"xta":null,"osci":URL,"melderegister":URL,"melderegister_portal":URL,"pki":DIR} here once listening
     #[arg(long)]
     pub ready_file: Option<PathBuf>,
     #[command(flatten)]
@@ -111,10 +113,10 @@ pub fn run(a: Args) -> CmdResult {
             if let Some(obj) = v.as_object() {
                 if let Some(k) = obj
                     .keys()
-                    .find(|k| !["vst", "konnektor", "melderegister"].contains(&k.as_str()))
+                    .find(|k| !["vst", "konnektor", "osci", "melderegister"].contains(&k.as_str()))
                 {
                     return Err(usage(format!(
-                        "{}: unknown top-level key `{k}` (vst, konnektor)",
+                        "{}: unknown top-level key `{k}` (vst, konnektor, osci, melderegister)",
                         p.display()
                     )));
                 }
@@ -145,6 +147,7 @@ pub fn run(a: Args) -> CmdResult {
         mock_vst::VstState::new(vst_cfg, pki.clone()).map_err(|e| usage(format!("vst: {e}")))?;
     let konnektor = mock_konnektor::KonnektorState::new(kon_cfg, pki.clone())
         .map_err(|e| usage(format!("konnektor: {e}")))?;
+    let osci = super::up_osci::state(&a.osci, &pki_dir, &a.data_dir, file_cfg.get("osci"))?;
     let konnektor_tls = if a.konnektor_tls {
         let settings = sim_kit::tls::TlsSettings {
             cert_chain_pem: pki.tls_server.cert_pem() + &pki.tls_ca.cert_pem(),
@@ -167,6 +170,8 @@ pub fn run(a: Args) -> CmdResult {
         };
         let vl = bind(a.vst_port).await?;
         let kl = bind(a.konnektor_port).await?;
+        let ol = bind(a.osci.osci_port).await?;
+        let osci_url = format!("http://{}{}", ol.local_addr().map_err(|e| usage(e.to_string()))?, osci.config().path);
         let vst_url = format!("http://{}", vl.local_addr().map_err(|e| usage(e.to_string()))?);
         let scheme = if konnektor_tls.is_some() { "https" } else { "http" };
         let kon_url = format!("{scheme}://{}", kl.local_addr().map_err(|e| usage(e.to_string()))?);
@@ -180,16 +185,18 @@ pub fn run(a: Args) -> CmdResult {
             Some(tls) => tokio::spawn(mock_konnektor::serve_tls(kl, konnektor, tls, stop(rx.clone()))),
             None => tokio::spawn(mock_konnektor::serve(kl, konnektor, stop(rx.clone()))),
         };
+        let o_task = tokio::spawn(mock_osci::serve(ol, osci, stop(rx.clone())));
         let pki_abs = std::fs::canonicalize(&pki_dir).unwrap_or(pki_dir.clone());
         println!("konform up: simulators listening (Ctrl-C to stop)");
         println!("  VST-IRD     {vst_url}   (.well-known, /notify/api/v1/…, admin /__konform/)");
         println!("  Konnektor   {kon_url}   (/connector.sds, /Konnektorservice, admin /__konform/)");
         println!("  XTA         not built yet (--xta-port {} accepted)", a.xta_port);
+        println!("  OSCI        {osci_url}   (OSCI-Transport 1.2 intermediary, admin /__konform/)");
         println!("  Melderegister {}   (/okkommbis/services/XoevService, client certificate required)", mr.service_url);
         println!("  Melderegister portal {}   (/minca/ order page, admin /__konform/)", mr.portal_url);
         println!("  test PKI    {}", pki_abs.display());
         if let Some(rf) = &a.ready_file {
-            let ready = json!({ "vst": vst_url, "konnektor": kon_url, "xta": null, "melderegister": mr.service_url, "melderegister_portal": mr.portal_url, "pki": pki_abs.display().to_string() });
+            let ready = json!({ "vst": vst_url, "konnektor": kon_url, "xta": null, "osci": osci_url, "melderegister": mr.service_url, "melderegister_portal": mr.portal_url, "pki": pki_abs.display().to_string() });
             let tmp = rf.with_extension("tmp");
             std::fs::write(&tmp, serde_json::to_string_pretty(&ready).expect("JSON") + "\n")
                 .and_then(|_| std::fs::rename(&tmp, rf))
@@ -200,6 +207,7 @@ pub fn run(a: Args) -> CmdResult {
         let _ = tx.send(true);
         let _ = v_task.await;
         let _ = k_task.await;
+        let _ = o_task.await;
         for t in mr.tasks {
             let _ = t.await;
         }
