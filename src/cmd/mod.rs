@@ -13,8 +13,8 @@ pub mod pki;
 pub mod run;
 pub mod selftest;
 pub mod up;
-pub mod up_osci;
 pub mod up_melderegister;
+pub mod up_osci;
 
 /// Exit codes every subcommand uses (documented in `--help` and the README).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
