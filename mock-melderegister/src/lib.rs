@@ -12,6 +12,8 @@ pub mod bestellung;
 pub mod bundle;
 pub mod codes;
 pub mod config;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod portal;
 pub mod register;
 pub mod search;

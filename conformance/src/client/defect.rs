@@ -126,6 +126,21 @@ pub enum Defect {
     OsciWrongRefId,
     OsciAttachmentNotAProof,
     OsciCompressedContent,
+    // Melderegister: XMeld Datenabruf over the Applikationskopplung (seed 000, BMeldDAV)
+    MrLoggingFieldMissing,
+    MrLoggingFieldTooLong,
+    MrWildcardInPersonensuche,
+    MrPhonetikAlways,
+    MrUuidNotRfc4122,
+    MrWrongListVersion,
+    MrSeveralAgs,
+    MrNoClientCertificate,
+    MrWrongKundennummer,
+    MrSplitHyphenatedFirstNames,
+    MrAlwaysSicherheitsbehoerde,
+    MrLeserOwnAgs,
+    MrUnqualifiedXmlParameter,
+    MrOrderContactEmail,
 }
 
 /// A defect, the obligation it breaks and what it does.
@@ -608,6 +623,76 @@ pub const TABLE: &[DefectInfo] = &[
         defect: Defect::OsciCompressedContent,
         obligation: "osci.profile.compressed",
         description: "the FIM message gzip-compressed before encryption",
+    },
+    DefectInfo {
+        defect: Defect::MrLoggingFieldMissing,
+        obligation: "melderegister.protokolldaten",
+        description: "the logging datum `kennung` of datenAbrufendeStelle (§ 11 BMeldDAV) left out",
+    },
+    DefectInfo {
+        defect: Defect::MrLoggingFieldTooLong,
+        obligation: "melderegister.protokolldaten.laenge",
+        description: "the whole case path sent as Aktenzeichen: more than 120 characters",
+    },
+    DefectInfo {
+        defect: Defect::MrWildcardInPersonensuche,
+        obligation: "melderegister.personensuche.keine-platzhalter",
+        description: "a wildcard (`*`) in the Familienname of a Personensuche",
+    },
+    DefectInfo {
+        defect: Defect::MrPhonetikAlways,
+        obligation: "melderegister.freiesuche.platzhalter-phonetik",
+        description: "phonetic search always switched on, also together with wildcards",
+    },
+    DefectInfo {
+        defect: Defect::MrUuidNotRfc4122,
+        obligation: "melderegister.header.uuid",
+        description: "nachrichtenUUID as 32 hex digits without dashes (not RFC 4122)",
+    },
+    DefectInfo {
+        defect: Defect::MrWrongListVersion,
+        obligation: "melderegister.header.nachrichtentyp",
+        description: "nachrichtentyp/@listVersionID of an older XMeld (2.4.1) instead of 25.11a",
+    },
+    DefectInfo {
+        defect: Defect::MrSeveralAgs,
+        obligation: "melderegister.personensuche.ein-ags",
+        description: "the requester's own AGS sent as a second gemeindeschluessel in a Personensuche",
+    },
+    DefectInfo {
+        defect: Defect::MrNoClientCertificate,
+        obligation: "melderegister.tls.client-zertifikat",
+        description: "connects without the ordered client certificate",
+    },
+    DefectInfo {
+        defect: Defect::MrWrongKundennummer,
+        obligation: "melderegister.kundennummer",
+        description: "the DVDV key sent where the Kundennummer belongs",
+    },
+    DefectInfo {
+        defect: Defect::MrSplitHyphenatedFirstNames,
+        obligation: "melderegister.vornamen.bindestrich",
+        description: "hyphenated Vornamen split into two (`Karl-Heinz` → `Karl Heinz`)",
+    },
+    DefectInfo {
+        defect: Defect::MrAlwaysSicherheitsbehoerde,
+        obligation: "melderegister.sicherheitsbehoerde",
+        description: "`sicherheitsbehoerde` always true, also for a municipal authority",
+    },
+    DefectInfo {
+        defect: Defect::MrLeserOwnAgs,
+        obligation: "melderegister.leser",
+        description: "the requester's own AGS as Leser instead of the searched Gemeinde",
+    },
+    DefectInfo {
+        defect: Defect::MrUnqualifiedXmlParameter,
+        obligation: "melderegister.soap.xml-parameter",
+        description: "`xmlParameter` without the namespace of callApplicationByte",
+    },
+    DefectInfo {
+        defect: Defect::MrOrderContactEmail,
+        obligation: "melderegister.bestellung.email",
+        description: "orders with the case worker's e-mail instead of the Hauptadministrator's",
     },
 ];
 

@@ -8,6 +8,7 @@
 mod defect;
 pub mod konnektor;
 pub mod osci;
+pub mod melderegister;
 pub mod soap;
 pub mod strict;
 pub mod vst;
@@ -154,7 +155,13 @@ impl std::fmt::Debug for Action {
 
 /// Every simulator's action table. A new simulator's client module (`client/<sim>.rs`) declares
 /// `pub const ACTIONS: &[Action]` and adds it here (one line).
-const ACTION_TABLES: &[&[Action]] = &[vst::ACTIONS, konnektor::ACTIONS, osci::ACTIONS, xta::ACTIONS];
+const ACTION_TABLES: &[&[Action]] = &[
+    vst::ACTIONS,
+    konnektor::ACTIONS,
+    osci::ACTIONS,
+    xta::ACTIONS,
+    melderegister::ACTIONS,
+];
 
 /// Every action, in table order.
 pub fn actions() -> impl Iterator<Item = &'static Action> {

@@ -9,6 +9,7 @@
 pub mod konnektor;
 pub mod osci;
 pub mod server;
+pub mod melderegister;
 pub mod vst;
 pub mod xta;
 
@@ -30,7 +31,13 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Every simulator the runner knows. A new simulator adds its plugin here (one line).
 pub fn registry() -> &'static [&'static dyn SimPlugin] {
-    &[&vst::Vst, &konnektor::Konnektor, &osci::Osci, &xta::Xta]
+    &[
+        &vst::Vst,
+        &konnektor::Konnektor,
+        &osci::Osci,
+        &xta::Xta,
+        &melderegister::Melderegister,
+    ]
 }
 
 /// The plugin named `name` (the key under `given:`, `sim:` in checks, `target:` in raw requests).

@@ -24,18 +24,9 @@ pub struct Absender {
     pub ort: String,
 }
 
+/// XML escaping: the one escaper of sim-kit (control characters XML cannot carry become U+FFFD).
 pub fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            c => o.push(c),
-        }
-    }
-    o
+    sim_kit::xml_escape::escape(s)
 }
 
 struct W(String);
