@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use ureq::tls::{Certificate, RootCerts, TlsConfig};
+use ureq::tls::{Certificate, ClientCert, PemItem, RootCerts, TlsConfig};
 
 /// Largest response body the client reads (the VST's lists are small; a bigger body is an error).
 pub const MAX_BODY: u64 = 16 * 1024 * 1024;
@@ -111,6 +111,7 @@ pub fn join(base: &str, path: &str) -> String {
 pub struct Http {
     agent: ureq::Agent,
     has_ca: bool,
+    max_body: u64,
 }
 
 impl std::fmt::Debug for Http {
@@ -134,8 +135,34 @@ impl Http {
         tls_ca: Option<&Path>,
         verify: bool,
     ) -> Result<Http, HttpError> {
+        Http::build(timeout, tls_ca, verify, None, MAX_BODY)
+    }
+
+    /// HTTPS with a client certificate (`cert`: PEM chain, `key`: PEM private key) for servers that
+    /// require one (XTA, the Melderegister); answers up to `max_body` bytes.
+    pub fn mtls(
+        timeout: Duration,
+        tls_ca: &Path,
+        client: Option<(&Path, &Path)>,
+        max_body: u64,
+    ) -> Result<Http, HttpError> {
+        let cert = match client {
+            Some((cert, key)) => Some(client_cert(cert, key)?),
+            None => None,
+        };
+        Http::build(timeout, Some(tls_ca), true, cert, max_body)
+    }
+
+    fn build(
+        timeout: Duration,
+        tls_ca: Option<&Path>,
+        verify: bool,
+        client_cert: Option<ClientCert>,
+        max_body: u64,
+    ) -> Result<Http, HttpError> {
         let mut tls = TlsConfig::builder()
-            .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()));
+            .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .client_cert(client_cert);
         if let Some(p) = tls_ca {
             let pem = std::fs::read(p)
                 .map_err(|e| HttpError::TlsSetup(format!("{}: {e}", p.display())))?;
@@ -166,6 +193,7 @@ impl Http {
         Ok(Http {
             agent,
             has_ca: tls_ca.is_some(),
+            max_body,
         })
     }
 
@@ -212,7 +240,7 @@ impl Http {
         } else {
             resp.body_mut()
                 .with_config()
-                .limit(MAX_BODY)
+                .limit(self.max_body)
                 .read_to_vec()
                 .map_err(|e| match e {
                     ureq::Error::BodyExceedsLimit(_) => HttpError::Malformed(e),
@@ -272,4 +300,30 @@ mod tests {
             .unwrap_err();
         assert!(e.is_transient(), "{e:?}");
     }
+}
+
+/// A client certificate chain and its key from PEM files.
+fn client_cert(cert: &Path, key: &Path) -> Result<ClientCert, HttpError> {
+    let read = |p: &Path| {
+        std::fs::read(p).map_err(|e| HttpError::TlsSetup(format!("{}: {e}", p.display())))
+    };
+    let bad = |p: &Path, m: String| HttpError::TlsSetup(format!("{}: {m}", p.display()));
+    let chain = ureq::tls::parse_pem(&read(cert)?)
+        .filter_map(|item| match item {
+            Ok(PemItem::Certificate(c)) => Some(Ok(c)),
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        })
+        .collect::<Result<Vec<Certificate<'static>>, _>>()
+        .map_err(|e| bad(cert, e.to_string()))?;
+    if chain.is_empty() {
+        return Err(bad(cert, "no CERTIFICATE in the PEM".into()));
+    }
+    let private = ureq::tls::parse_pem(&read(key)?)
+        .find_map(|item| match item {
+            Ok(PemItem::PrivateKey(k)) => Some(k),
+            _ => None,
+        })
+        .ok_or_else(|| bad(key, "no PRIVATE KEY in the PEM".into()))?;
+    Ok(ClientCert::new_with_certs(&chain, private))
 }

@@ -39,10 +39,18 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("konform-bench-live-{}", std::process::id()));
     let shared = conformance::runner::Shared::create(&dir).expect("PKI");
     let (vst_url, ui, state, _sims) = rt.block_on(async {
-        let v = mock_vst::VstState::new(mock_vst::VstConfig::default(), shared.pki.clone())
-            .expect("vst");
-        let k = mock_konnektor::KonnektorState::new(Default::default(), shared.pki.clone())
-            .expect("konnektor");
+        let v = mock_vst::VstState::new(
+            mock_vst::VstConfig::default(),
+            shared.pki.clone(),
+            sim_kit::store::Store::ephemeral().expect("store"),
+        )
+        .expect("vst");
+        let k = mock_konnektor::KonnektorState::new(
+            Default::default(),
+            shared.pki.clone(),
+            sim_kit::store::Store::ephemeral().expect("store"),
+        )
+        .expect("konnektor");
         let any = sim_kit::serve::loopback_any();
         let vst = sim_kit::serve::spawn(mock_vst::app(v), any)
             .await

@@ -531,7 +531,9 @@ async fn serve_until_signal(
     println!("konform up: simulators listening (Ctrl-C to stop)");
     println!("  VST-IRD     {vst_url}   (.well-known, /notify/api/v1/…, admin /__konform/)");
     println!("  Konnektor   {kon_url}   (/connector.sds, /Konnektorservice, admin /__konform/)");
-    println!("  XTA         {xta_url}   (/xta.wsdl, /MB_XTA-WS/XTA210…Port.svc, admin /__konform/)");
+    println!(
+        "  XTA         {xta_url}   (/xta.wsdl, /MB_XTA-WS/XTA210…Port.svc, admin /__konform/)"
+    );
     println!("  OSCI        {osci_url}   (OSCI-Transport 1.2 intermediary, admin /__konform/)");
     println!(
         "  Melderegister {mr_url}   (/okkommbis/services/XoevService, client certificate required)"

@@ -3,7 +3,6 @@
 //! `konform up` through their admin API, like any other client of it.
 
 use super::Failure;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use ti_core::pki::TestPki;
 
@@ -22,23 +21,6 @@ pub struct UiArgs {
     /// A host name the dashboard answers besides 127.0.0.1/localhost (repeatable)
     #[arg(long = "ui-allow-host", value_name = "NAME")]
     pub ui_allow_hosts: Vec<String>,
-}
-
-/// Bind the dashboard's port (before anything starts, so a port in use is a usage error).
-pub async fn bind(a: &UiArgs) -> Result<Option<tokio::net::TcpListener>, Failure> {
-    if a.no_ui {
-        return Ok(None);
-    }
-    let addr = SocketAddr::from(([127, 0, 0, 1], a.ui_port));
-    tokio::net::TcpListener::bind(addr)
-        .await
-        .map(Some)
-        .map_err(|e| {
-            Failure::usage(
-                "up",
-                format!("cannot listen on {addr} (dashboard; --ui-port, --no-ui): {e}"),
-            )
-        })
 }
 
 /// Serve the dashboard for `sims` (name, admin base URL) until `stop`; returns its URL and task.

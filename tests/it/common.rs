@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 pub const KONFORM: &str = env!("CARGO_BIN_EXE_konform");
 
 /// `konform up` on ephemeral ports only (tests run in parallel; the ready file has the URLs).
-pub const EPHEMERAL_PORTS: [&str; 12] = [
+pub const EPHEMERAL_PORTS: [&str; 14] = [
     "--vst-port",
     "0",
     "--konnektor-port",
@@ -22,6 +22,8 @@ pub const EPHEMERAL_PORTS: [&str; 12] = [
     "--melderegister-port",
     "0",
     "--melderegister-portal-port",
+    "0",
+    "--ui-port",
     "0",
 ];
 

@@ -7,3 +7,4 @@ mod interop_openssl;
 mod interop_python;
 mod run;
 mod up;
+mod up_xta;

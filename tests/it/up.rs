@@ -517,7 +517,10 @@ fn shutdown_within_5_s_during_a_large_delivery() {
 fn admin_api_refuses_rebinding_hosts_unless_allowed() {
     // Finding 5 through the CLI: DNS rebinding (a foreign Host) and a browser's text/plain POST.
     let t = tempfile::tempdir().unwrap();
-    let up = Up::start(&t.path().join("data"), &["--ephemeral", "--admin-allow-host", "konform.test"]);
+    let up = Up::start(
+        &t.path().join("data"),
+        &["--ephemeral", "--admin-allow-host", "konform.test"],
+    );
     let vst = up.url("vst");
     let authority = vst.trim_start_matches("http://");
     let port = authority.rsplit(':').next().unwrap();
@@ -527,11 +530,21 @@ fn admin_api_refuses_rebinding_hosts_unless_allowed() {
         s.write_all(req.as_bytes()).unwrap();
         let mut out = String::new();
         let _ = s.read_to_string(&mut out);
-        out.get(9..12).and_then(|x| x.parse::<u16>().ok()).unwrap_or(0)
+        out.get(9..12)
+            .and_then(|x| x.parse::<u16>().ok())
+            .unwrap_or(0)
     };
-    let get = |host: &str| raw(format!("GET /__konform/journal HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n"));
+    let get = |host: &str| {
+        raw(format!(
+            "GET /__konform/journal HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n"
+        ))
+    };
     assert_eq!(get(&format!("attacker.example:{port}")), 403);
-    assert_eq!(get(&format!("konform.test:{port}")), 200, "--admin-allow-host");
+    assert_eq!(
+        get(&format!("konform.test:{port}")),
+        200,
+        "--admin-allow-host"
+    );
     assert_eq!(get(authority), 200);
     let post = format!(
         "POST /__konform/reset HTTP/1.1\r\nhost: {authority}\r\norigin: http://attacker.example\r\n\

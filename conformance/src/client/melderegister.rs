@@ -11,11 +11,7 @@ use mock_melderegister::soap;
 use mock_melderegister::xmeld::request::{
     Kopfdaten, freie_suche_1332, merkmal_1330, personensuche_1330,
 };
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use serde_json::{Value, json};
-use std::io::{Read, Write};
-use std::sync::Arc;
 
 pub const ACTIONS: &[super::Action] = &[
     super::Action {
@@ -146,93 +142,42 @@ fn call(env: &ClientEnv, xmeld: String) -> Result<String, ClientError> {
 }
 
 fn post_tls(env: &ClientEnv, url: &str, body: &[u8]) -> Result<Vec<u8>, ClientError> {
-    let rest = url
-        .strip_prefix("https://")
-        .ok_or_else(|| ClientError::Setup(format!("{url}: https:// expected")))?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, soap::PATH),
-    };
-    let path = if path == "/" { soap::PATH } else { path };
-    let setup = |e: String| ClientError::Setup(e);
-    let ca = std::fs::read_to_string(var(env, "KONFORM_MELDEREGISTER_CA")?)
-        .map_err(|e| setup(format!("CA: {e}")))?;
-    let mut roots = rustls::RootCertStore::empty();
-    for c in CertificateDer::pem_slice_iter(ca.as_bytes()) {
-        roots
-            .add(c.map_err(|e| setup(e.to_string()))?)
-            .map_err(|e| setup(e.to_string()))?;
+    if !url.starts_with("https://") {
+        return Err(ClientError::Setup(format!("{url}: https:// expected")));
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let b = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| setup(e.to_string()))?
-        .with_root_certificates(roots);
-    let cfg = if env.has(Defect::MrNoClientCertificate) {
-        b.with_no_client_auth()
-    } else {
-        let cert = std::fs::read(var(env, "KONFORM_MELDEREGISTER_CERT")?)
-            .map_err(|e| setup(format!("certificate: {e}")))?;
-        let key = std::fs::read(var(env, "KONFORM_MELDEREGISTER_KEY")?)
-            .map_err(|e| setup(format!("key: {e}")))?;
-        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert)
-            .collect::<Result<_, _>>()
-            .map_err(|e| setup(e.to_string()))?;
-        b.with_client_auth_cert(
-            chain,
-            PrivateKeyDer::from_pem_slice(&key).map_err(|e| setup(e.to_string()))?,
-        )
-        .map_err(|e| setup(e.to_string()))?
-    };
-    let host = authority
-        .rsplit_once(':')
-        .map(|(h, _)| h)
-        .unwrap_or(authority)
-        .to_string();
-    let name = ServerName::try_from(host.clone()).map_err(|e| setup(e.to_string()))?;
-    let conn =
-        rustls::ClientConnection::new(Arc::new(cfg), name).map_err(|e| setup(e.to_string()))?;
-    let tcp = std::net::TcpStream::connect(authority)
-        .map_err(|e| ClientError::Http(crate::http::HttpError::Connect(authority.into(), e)))?;
-    tcp.set_read_timeout(Some(env.timeout))
-        .map_err(|e| ClientError::Http(e.into()))?;
-    let mut tls = rustls::StreamOwned::new(conn, tcp);
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nContent-Type: text/xml; charset=utf-8\r\nSOAPAction: \"\"\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    let io = |e: std::io::Error| ClientError::Http(e.into());
-    tls.write_all(head.as_bytes()).map_err(io)?;
-    tls.write_all(body).map_err(io)?;
-    let mut raw = Vec::new();
-    if let Err(e) = tls.read_to_end(&mut raw)
-        && raw.is_empty()
+    let url = match url
+        .trim_end_matches('/')
+        .split_once("://")
+        .map(|(_, r)| r.contains('/'))
     {
-        return Err(io(e));
-    }
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| ClientError::Refused("no HTTP response".into()))?;
-    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
-    let mut data = raw[split + 4..].to_vec();
-    if head.contains("transfer-encoding: chunked") {
-        data = dechunk(&data);
-    }
-    Ok(data)
-}
-
-fn dechunk(mut rest: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(nl) = rest.windows(2).position(|w| w == b"\r\n") {
-        let n = usize::from_str_radix(String::from_utf8_lossy(&rest[..nl]).trim(), 16).unwrap_or(0);
-        if n == 0 || rest.len() < nl + 2 + n {
-            break;
-        }
-        out.extend_from_slice(&rest[nl + 2..nl + 2 + n]);
-        rest = &rest[(nl + 4 + n).min(rest.len())..];
-    }
-    out
+        Some(true) => url.to_string(),
+        _ => format!("{}{}", url.trim_end_matches('/'), soap::PATH),
+    };
+    let ca = var(env, "KONFORM_MELDEREGISTER_CA")?;
+    let (cert, key);
+    let client = if env.has(Defect::MrNoClientCertificate) {
+        None
+    } else {
+        cert = var(env, "KONFORM_MELDEREGISTER_CERT")?;
+        key = var(env, "KONFORM_MELDEREGISTER_KEY")?;
+        Some((std::path::Path::new(&cert), std::path::Path::new(&key)))
+    };
+    let http = crate::http::Http::mtls(
+        env.timeout,
+        std::path::Path::new(&ca),
+        client,
+        crate::http::MAX_BODY,
+    )?;
+    let resp = http.request(
+        "POST",
+        &url,
+        &[
+            ("Content-Type", "text/xml; charset=utf-8"),
+            ("SOAPAction", "\"\""),
+        ],
+        body,
+    )?;
+    Ok(resp.body)
 }
 
 /// The answer as neutral JSON: ergebnisstatus, rueckweisung codes, persons.

@@ -7,8 +7,8 @@
 
 mod defect;
 pub mod konnektor;
-pub mod osci;
 pub mod melderegister;
+pub mod osci;
 pub mod soap;
 pub mod strict;
 pub mod vst;

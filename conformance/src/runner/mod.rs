@@ -63,6 +63,8 @@ pub enum SetupError {
         #[source]
         source: std::io::Error,
     },
+    #[error("writing the test PKI: {0}")]
+    Files(#[source] sim_kit::fsutil::FsError),
     #[error(transparent)]
     Tls(#[from] crate::sims::server::TlsMaterialError),
 }
@@ -75,10 +77,7 @@ impl Shared {
         let pki_dir = work_dir.join("pki");
         let files = sim_kit::fsutil::pem_files(pki.files());
         sim_kit::fsutil::write_dir_atomically(&pki_dir, &files, sim_kit::fsutil::Existing::Replace)
-            .map_err(|source| SetupError::Io {
-                path: pki_dir.clone(),
-                source,
-            })?;
+            .map_err(SetupError::Files)?;
         let tls = crate::sims::TlsMaterial::from_pki(&pki)?;
         Ok(Shared {
             tls,

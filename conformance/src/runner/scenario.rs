@@ -66,6 +66,8 @@ fn runner_env(sc: &Scenario, shared: &Shared) -> BTreeMap<String, String> {
                         .to_string()
                 })
                 .unwrap_or_default(),
+        ),
+        (
             "KONFORM_TLS_CA".to_string(),
             shared.pki_dir.join("tls/ca.pem").display().to_string(),
         ),

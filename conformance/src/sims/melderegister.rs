@@ -73,12 +73,12 @@ impl SimPlugin for Melderegister {
         "melderegister"
     }
 
-    fn check_given(&self, given: &Value) -> Result<(), String> {
-        let g: MelderegisterGiven = parse_given(given)?;
-        config(&g).map_err(|e| e.to_string())?;
+    fn check_given(&self, given: &Value) -> Result<(), SimError> {
+        let g: MelderegisterGiven = parse_given("melderegister", given)?;
+        config(&g)?;
         for (i, e) in g.einwohner.iter().enumerate() {
             serde_json::from_value::<mock_melderegister::register::model::Einwohner>(e.clone())
-                .map_err(|err| format!("einwohner[{i}]: {err}"))?;
+                .map_err(|err| given_err(format!("einwohner[{i}]: {err}")))?;
         }
         Ok(())
     }
@@ -89,7 +89,7 @@ impl SimPlugin for Melderegister {
         ctx: &'a StartContext<'a>,
     ) -> BoxFuture<'a, Result<Box<dyn RunningSim>, SimError>> {
         Box::pin(async move {
-            let g: MelderegisterGiven = parse_given(given).map_err(given_err)?;
+            let g: MelderegisterGiven = parse_given("melderegister", given)?;
             let cfg = config(&g)?;
             let store = Store::ephemeral().map_err(given_err)?;
             let st = MelderegisterState::new(cfg, store, Some(ctx.pki.tls_ca.clone()))

@@ -7,9 +7,9 @@
 //! to the runner").
 
 pub mod konnektor;
+pub mod melderegister;
 pub mod osci;
 pub mod server;
-pub mod melderegister;
 pub mod vst;
 pub mod xta;
 

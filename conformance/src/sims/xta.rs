@@ -196,9 +196,9 @@ impl SimPlugin for Xta {
         "xta"
     }
 
-    fn check_given(&self, given: &Value) -> Result<(), String> {
-        let g: XtaGiven = parse_given(given)?;
-        config(&g).map_err(|e| e.to_string())?;
+    fn check_given(&self, given: &Value) -> Result<(), SimError> {
+        let g: XtaGiven = parse_given("xta", given)?;
+        config(&g)?;
         Ok(())
     }
 
@@ -208,7 +208,7 @@ impl SimPlugin for Xta {
         ctx: &'a StartContext<'a>,
     ) -> BoxFuture<'a, Result<Box<dyn RunningSim>, SimError>> {
         Box::pin(async move {
-            let g: XtaGiven = parse_given(given).map_err(given_err)?;
+            let g: XtaGiven = parse_given("xta", given)?;
             let cfg = config(&g)?;
             ensure_certs(ctx.pki_dir, ctx.pki, &cfg)?;
             let state = XtaState::ephemeral(cfg, ctx.pki.clone()).map_err(given_err)?;

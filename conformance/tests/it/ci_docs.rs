@@ -26,9 +26,10 @@ fn konform_commands(v: &Value, out: &mut Vec<String>) {
         Value::String(s) => {
             let joined = s.split_whitespace().collect::<Vec<_>>().join(" ");
             if let Some(i) = joined.find("konform ")
-                && !joined[..i].contains("install") {
-                    out.push(joined[i..].to_string());
-                }
+                && !joined[..i].contains("install")
+            {
+                out.push(joined[i..].to_string());
+            }
         }
         Value::Array(a) => a.iter().for_each(|x| konform_commands(x, out)),
         Value::Object(m) => m.values().for_each(|x| konform_commands(x, out)),

@@ -124,7 +124,12 @@ impl Env {
         body: &str,
     ) -> (u16, String) {
         let r = http()
-            .request(method, &format!("{}{path}", self.ui), headers, body.as_bytes())
+            .request(
+                method,
+                &format!("{}{path}", self.ui),
+                headers,
+                body.as_bytes(),
+            )
             .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         (r.status, r.text())
     }

@@ -1,7 +1,7 @@
 //! `konform up`'s XTA server: the account certificates land in the PKI directory, and an accepted message
 //! survives a `kill -9` of the whole process (the store under --data-dir), fetched after the restart.
 
-mod common;
+use super::common;
 
 use mock_xta::ns::{Op, Port};
 use mock_xta::wire::{self, Packaging, PartySpec};
@@ -13,16 +13,9 @@ use std::time::{Duration, Instant};
 fn start(data: &Path, ready: &Path, extra: &[&str]) -> (Child, String) {
     let _ = std::fs::remove_file(ready);
     let child = Command::new(common::KONFORM)
-        .args([
-            "up",
-            "--vst-port",
-            "0",
-            "--konnektor-port",
-            "0",
-            "--xta-port",
-            "0",
-            "--data-dir",
-        ])
+        .arg("up")
+        .args(common::EPHEMERAL_PORTS)
+        .arg("--data-dir")
         .arg(data)
         .arg("--ready-file")
         .arg(ready)
