@@ -142,7 +142,10 @@ impl Store {
     fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic inside a closure rolls its transaction back (Transaction's drop), so a poisoned lock
         // still guards a consistent connection.
-        self.inner.conn.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Bring `component`'s tables up to date: runs `steps[v..]` (each an SQL batch) where `v` is the

@@ -697,7 +697,7 @@ pub const TABLE: &[DefectInfo] = &[
 ];
 
 impl Defect {
-    /// Every defect (the order of [`TABLE`]).
+    /// Every defect (in the order of the defect table).
     pub fn all() -> impl Iterator<Item = Defect> {
         TABLE.iter().map(|i| i.defect)
     }
