@@ -415,11 +415,12 @@ fn dependencies(member: &str) -> Vec<(String, usize)> {
             }
             continue;
         }
-        if in_deps && !t.is_empty() && !t.starts_with('#') {
-            if let Some((key, _)) = t.split_once('=') {
-                let name = key.trim().split('.').next().unwrap_or("").trim_matches('"');
-                deps.push((name.to_string(), i + 1));
-            }
+        if in_deps
+            && !t.starts_with('#')
+            && let Some((key, _)) = t.split_once('=')
+        {
+            let name = key.trim().split('.').next().unwrap_or("").trim_matches('"');
+            deps.push((name.to_string(), i + 1));
         }
     }
     deps
