@@ -347,6 +347,7 @@ pub fn run(a: Args) -> CmdResult {
             &pki,
         )?,
         pki: pki.clone(),
+        admin_token: plan.admin.token.clone(),
     };
     hardening.apply(&later.vst);
     hardening.apply(&later.konnektor);
@@ -390,6 +391,8 @@ struct Later {
     osci: mock_osci::OsciState,
     melderegister: mock_melderegister::MelderegisterState,
     pki: Arc<ti_core::pki::TestPki>,
+    /// `--admin-token`: the dashboard sends it to the simulators' admin API.
+    admin_token: Option<String>,
 }
 
 fn vst_tls(
@@ -520,6 +523,7 @@ async fn serve_until_signal(
                 &later.pki,
                 &a.data_dir,
                 &a.ui,
+                later.admin_token.clone(),
                 stop(rx.clone()),
             )?;
             tasks.push(task);

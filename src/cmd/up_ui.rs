@@ -30,6 +30,7 @@ pub fn spawn(
     pki: &TestPki,
     data_dir: &Path,
     a: &UiArgs,
+    admin_token: Option<String>,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(String, tokio::task::JoinHandle<std::io::Result<()>>), Failure> {
     let usage = |m: String| Failure::usage("up", m);
@@ -48,6 +49,7 @@ pub fn spawn(
         tls: Some(tls),
         reports,
         allow_hosts: a.ui_allow_hosts.clone(),
+        admin_token,
         ..dashboard::Config::default()
     };
     let state = dashboard::AppState::new(cfg).map_err(|e| usage(format!("dashboard: {e}")))?;
