@@ -22,7 +22,7 @@ fn main() {
         .build()
         .unwrap();
     let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
+        .map(std::num::NonZero::get)
         .unwrap_or(1);
     println!("conformance bench: {n} scenarios, {cores} cores");
     println!(

@@ -255,6 +255,32 @@ impl Http {
     }
 }
 
+/// A client certificate chain and its key from PEM files.
+fn client_cert(cert: &Path, key: &Path) -> Result<ClientCert, HttpError> {
+    let read = |p: &Path| {
+        std::fs::read(p).map_err(|e| HttpError::TlsSetup(format!("{}: {e}", p.display())))
+    };
+    let bad = |p: &Path, m: String| HttpError::TlsSetup(format!("{}: {m}", p.display()));
+    let chain = ureq::tls::parse_pem(&read(cert)?)
+        .filter_map(|item| match item {
+            Ok(PemItem::Certificate(c)) => Some(Ok(c)),
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        })
+        .collect::<Result<Vec<Certificate<'static>>, _>>()
+        .map_err(|e| bad(cert, e.to_string()))?;
+    if chain.is_empty() {
+        return Err(bad(cert, "no CERTIFICATE in the PEM".into()));
+    }
+    let private = ureq::tls::parse_pem(&read(key)?)
+        .find_map(|item| match item {
+            Ok(PemItem::PrivateKey(k)) => Some(k),
+            _ => None,
+        })
+        .ok_or_else(|| bad(key, "no PRIVATE KEY in the PEM".into()))?;
+    Ok(ClientCert::new_with_certs(&chain, private))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,30 +326,4 @@ mod tests {
             .unwrap_err();
         assert!(e.is_transient(), "{e:?}");
     }
-}
-
-/// A client certificate chain and its key from PEM files.
-fn client_cert(cert: &Path, key: &Path) -> Result<ClientCert, HttpError> {
-    let read = |p: &Path| {
-        std::fs::read(p).map_err(|e| HttpError::TlsSetup(format!("{}: {e}", p.display())))
-    };
-    let bad = |p: &Path, m: String| HttpError::TlsSetup(format!("{}: {m}", p.display()));
-    let chain = ureq::tls::parse_pem(&read(cert)?)
-        .filter_map(|item| match item {
-            Ok(PemItem::Certificate(c)) => Some(Ok(c)),
-            Ok(_) => None,
-            Err(e) => Some(Err(e)),
-        })
-        .collect::<Result<Vec<Certificate<'static>>, _>>()
-        .map_err(|e| bad(cert, e.to_string()))?;
-    if chain.is_empty() {
-        return Err(bad(cert, "no CERTIFICATE in the PEM".into()));
-    }
-    let private = ureq::tls::parse_pem(&read(key)?)
-        .find_map(|item| match item {
-            Ok(PemItem::PrivateKey(k)) => Some(k),
-            _ => None,
-        })
-        .ok_or_else(|| bad(key, "no PRIVATE KEY in the PEM".into()))?;
-    Ok(ClientCert::new_with_certs(&chain, private))
 }

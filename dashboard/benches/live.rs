@@ -109,7 +109,7 @@ fn main() {
         vec![],
     );
     let n = |k: &str| stats.get(k).and_then(Value::as_f64).unwrap_or(f64::NAN);
-    rtts.sort_by(|a, b| a.total_cmp(b));
+    rtts.sort_by(f64::total_cmp);
     let pct = |p: f64| {
         rtts.get(((rtts.len() as f64 - 1.0) * p) as usize)
             .copied()
@@ -118,7 +118,7 @@ fn main() {
 
     println!(
         "dashboard live timeline, browser attached (headless Chromium), {} cores",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        std::thread::available_parallelism().map_or(0, std::num::NonZero::get)
     );
     println!("  target rate             {rate} requests/s for {secs} s");
     println!(

@@ -56,12 +56,15 @@ impl SimLink {
     pub fn status(&self) -> LinkStatus {
         self.status
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 
     fn update(&self, f: impl FnOnce(&mut LinkStatus)) {
-        f(&mut self.status.lock().unwrap_or_else(|p| p.into_inner()));
+        f(&mut self
+            .status
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner));
     }
 
     /// Read the health now (also used by pages that want fresh state).

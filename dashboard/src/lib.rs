@@ -56,7 +56,7 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// Report files and folders (`konform run --html` output) to list.
     pub reports: Vec<PathBuf>,
-    /// Host names to answer besides 127.0.0.1, localhost and [::1].
+    /// Host names to answer besides 127.0.0.1, localhost and `[::1]`.
     pub allow_hosts: Vec<String>,
     /// Timeline bounds (0 = the defaults).
     pub max_entries: usize,

@@ -139,7 +139,7 @@ async fn entry_page(
             )
             .await
             .ok()
-            .filter(|r| r.is_success())
+            .filter(super::client::Reply::is_success)
             .and_then(|r| r.json()),
         None => None,
     };

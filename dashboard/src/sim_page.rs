@@ -50,7 +50,7 @@ fn endpoints(health: &Value) -> Vec<String> {
             }
         }
         Some(Value::Object(m)) => {
-            out.extend(m.values().filter_map(Value::as_str).map(str::to_string))
+            out.extend(m.values().filter_map(Value::as_str).map(str::to_string));
         }
         _ => {}
     }
@@ -76,7 +76,10 @@ fn faults(name: &str, list: &Value, health: &Value) -> String {
                     ),
                     _ => String::new(),
                 };
-                let action = r.get("action").map(|a| a.to_string()).unwrap_or_default();
+                let action = r
+                    .get("action")
+                    .map(std::string::ToString::to_string)
+                    .unwrap_or_default();
                 let delay = r
                     .get("delay_ms")
                     .and_then(Value::as_u64)
@@ -86,8 +89,12 @@ fn faults(name: &str, list: &Value, health: &Value) -> String {
                     s,
                     "<tr><td>#{id}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td><code>{}</code>{}</td><td>{}</td></tr>",
                     esc(&target),
-                    r.get("times").map(|v| v.to_string()).unwrap_or_default(),
-                    r.get("after").map(|v| v.to_string()).unwrap_or_default(),
+                    r.get("times")
+                        .map(std::string::ToString::to_string)
+                        .unwrap_or_default(),
+                    r.get("after")
+                        .map(std::string::ToString::to_string)
+                        .unwrap_or_default(),
                     esc(&action),
                     esc(&delay),
                     forms::button(
@@ -263,10 +270,10 @@ pub async fn state(link: &SimLink) -> String {
         esc(health.get("version").and_then(Value::as_str).unwrap_or("")),
         esc(link.client.base()),
         j.and_then(|j| j.get("entries"))
-            .map(|v| v.to_string())
+            .map(std::string::ToString::to_string)
             .unwrap_or_default(),
         j.and_then(|j| j.get("last_seq"))
-            .map(|v| v.to_string())
+            .map(std::string::ToString::to_string)
             .unwrap_or_default(),
         crate::filter::url_encode(&name)
     );

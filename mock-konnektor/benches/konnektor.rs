@@ -247,7 +247,7 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(4);
     let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
+        .map(std::num::NonZero::get)
         .unwrap_or(1);
 
     let pki = Arc::new(TestPki::generate(&PkiOptions::default()).expect("PKI"));
@@ -343,7 +343,7 @@ fn main() {
     let rounds = 5usize;
     let slice = secs / rounds as f64;
     let median = |mut v: Vec<f64>| {
-        v.sort_by(|a, b| a.total_cmp(b));
+        v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
     let mut worst: f64 = f64::MAX;

@@ -5,6 +5,7 @@
 //! ([`sequence`]); `<all>` groups (the `OptionalInputs` of SignRequest and ExternalAuthenticate) use [`all`].
 //! Both return a [`Matched`] content, from which an operation takes its children by particle — a required
 //! one as a [`Child`] (element + XPath), an optional one as an `Option` — never by position.
+//! Long because of its unit tests (~100 lines); the code itself is about 500.
 
 use crate::xml::{Element, XmlError, quote};
 use std::collections::HashMap;

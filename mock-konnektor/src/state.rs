@@ -107,7 +107,10 @@ impl KonnektorState {
 
     fn lock(&self) -> MutexGuard<'_, Vec<CardState>> {
         // Every state change is a single assignment under the lock, so a poisoned lock is consistent.
-        self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn index(&self, handle: &str) -> Result<usize, Error> {

@@ -79,7 +79,7 @@ fn bmp(s: &str) -> Vec<u8> {
     tlv(
         0x1E,
         &s.encode_utf16()
-            .flat_map(|u| u.to_be_bytes())
+            .flat_map(u16::to_be_bytes)
             .collect::<Vec<u8>>(),
     )
 }
@@ -125,7 +125,7 @@ pub fn encrypted_pkcs8(
 /// RFC 7292 Appendix B key derivation (ID 3 = MAC key) with SHA-256, password as BMPString + 00 00.
 fn pkcs12_mac_key(pass: &str, salt: &[u8], iterations: u32) -> [u8; 32] {
     const V: usize = 64;
-    let mut pw: Vec<u8> = pass.encode_utf16().flat_map(|u| u.to_be_bytes()).collect();
+    let mut pw: Vec<u8> = pass.encode_utf16().flat_map(u16::to_be_bytes).collect();
     pw.extend_from_slice(&[0, 0]);
     let fill = |src: &[u8]| -> Vec<u8> {
         if src.is_empty() {

@@ -61,7 +61,7 @@ fn parse_form(body: &str) -> Bestellung {
             "passphrase" => b.passphrase = v,
             "gesetzeskonformitaet" => b.accept_terms = v == "on" || v == "true",
             "rechnungsempfaenger" => {
-                b.rechnungsempfaenger = Some(v).filter(|r| !r.trim().is_empty())
+                b.rechnungsempfaenger = Some(v).filter(|r| !r.trim().is_empty());
             }
             _ => {}
         }

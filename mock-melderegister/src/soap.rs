@@ -139,23 +139,20 @@ pub fn parse_call(
             "the service has one operation: callApplicationByte in namespace {SERVICE_NS}"
         )));
     }
-    let param = match child(call, SERVICE_NS, "xmlParameter") {
-        Some(p) => p,
-        None => {
-            let unq = call.children.iter().any(|c| c.local == "xmlParameter");
-            return Err(EnvelopeError::new(
-                "melderegister.soap.xml-parameter",
-                if unq {
-                    "xmlParameter must be namespace-qualified".to_string()
-                } else {
-                    "callApplicationByte has no xmlParameter".to_string()
-                },
-            )
-            .at("/Envelope/Body/callApplicationByte/xmlParameter")
-            .hint(&format!(
-                "send <ns:xmlParameter> in namespace {SERVICE_NS}, as the known OK.KOMM clients do"
-            )));
-        }
+    let Some(param) = child(call, SERVICE_NS, "xmlParameter") else {
+        let unq = call.children.iter().any(|c| c.local == "xmlParameter");
+        return Err(EnvelopeError::new(
+            "melderegister.soap.xml-parameter",
+            if unq {
+                "xmlParameter must be namespace-qualified".to_string()
+            } else {
+                "callApplicationByte has no xmlParameter".to_string()
+            },
+        )
+        .at("/Envelope/Body/callApplicationByte/xmlParameter")
+        .hint(&format!(
+            "send <ns:xmlParameter> in namespace {SERVICE_NS}, as the known OK.KOMM clients do"
+        )));
     };
     Ok(Aufruf {
         nachricht: decode_base64(&param.text, max_message)?,

@@ -103,7 +103,7 @@ impl MelderegisterState {
         self.inner
             .register
             .read()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
     pub fn mandant(&self, id: &str) -> Option<&MandantConfig> {
         self.inner.config.mandant(id)
@@ -127,7 +127,7 @@ impl MelderegisterState {
             .inner
             .register
             .write()
-            .unwrap_or_else(|p| p.into_inner());
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let base = reg.len();
         self.inner.store.write(|tx| {
             for (i, e) in v.iter().enumerate() {

@@ -31,7 +31,7 @@ async fn certificates(State(st): State<OsciState>) -> Response {
     Json(serde_json::json!({
         "cipher": k.cipher.0.to_pem(),
         "signature": k.signature.0.to_pem(),
-        "trusted_cas": k.trust.cas.iter().map(|c| c.to_pem()).collect::<Vec<_>>(),
+        "trusted_cas": k.trust.cas.iter().map(super::certs::Cert::to_pem).collect::<Vec<_>>(),
     }))
     .into_response()
 }

@@ -170,7 +170,7 @@ fn decimal(be: &[u8]) -> String {
     let mut digits: Vec<u8> = vec![0];
     for &byte in be {
         let mut carry = byte as u32;
-        for d in digits.iter_mut() {
+        for d in &mut digits {
             let v = (*d as u32) * 256 + carry;
             *d = (v % 10) as u8;
             carry = v / 10;

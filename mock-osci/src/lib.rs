@@ -103,7 +103,10 @@ impl OsciState {
     }
     pub(crate) fn dialogs(&self) -> MutexGuard<'_, dialog::Dialogs> {
         // Every change is applied whole under the lock, so a poisoned lock is consistent.
-        self.inner.dialogs.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner
+            .dialogs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
     /// Every Laufzettel (admin API).
     pub fn process_cards(&self) -> Result<Vec<mailbox::ProcessCard>, Error> {
@@ -130,7 +133,7 @@ impl Simulator for OsciState {
             "profile": self.inner.config.profile,
             "intermediary_cipher_certificate": self.inner.keys.cipher.0.subject(),
             "intermediary_signature_certificate": self.inner.keys.signature.0.subject(),
-            "trusted_cas": self.inner.keys.trust.cas.iter().map(|c| c.subject()).collect::<Vec<_>>(),
+            "trusted_cas": self.inner.keys.trust.cas.iter().map(certs::Cert::subject).collect::<Vec<_>>(),
             "sign_responses": self.inner.config.sign_responses,
             "deliveries": cards,
             "open_dialogs": self.dialogs().len(),

@@ -342,11 +342,11 @@ fn done_with(mut d: Done, kind: Kind, req: &Request, _now: &str) -> Done {
     match kind {
         Kind::InitDialog => {
             d.body =
-                format!("<osci:responseToInitDialog>{fb}</osci:responseToInitDialog>").into_bytes()
+                format!("<osci:responseToInitDialog>{fb}</osci:responseToInitDialog>").into_bytes();
         }
         Kind::ExitDialog => {
             d.body =
-                format!("<osci:responseToExitDialog>{fb}</osci:responseToExitDialog>").into_bytes()
+                format!("<osci:responseToExitDialog>{fb}</osci:responseToExitDialog>").into_bytes();
         }
         Kind::GetMessageId => {
             let id = d

@@ -83,10 +83,7 @@ fn items(mut seq: &[u8]) -> Result<Vec<(u8, &[u8])>, P12Error> {
 /// RFC 7292 appendix B.2 with SHA-1.
 fn kdf(password: &str, salt: &[u8], iterations: u32, id: u8, n: usize) -> Vec<u8> {
     const V: usize = 64;
-    let mut pw: Vec<u8> = password
-        .encode_utf16()
-        .flat_map(|c| c.to_be_bytes())
-        .collect();
+    let mut pw: Vec<u8> = password.encode_utf16().flat_map(u16::to_be_bytes).collect();
     pw.extend_from_slice(&[0, 0]);
     let fill = |src: &[u8]| -> Vec<u8> {
         if src.is_empty() {

@@ -389,11 +389,11 @@ pub fn parse(doc: &Document<'_>) -> Result<Request, RequestError> {
                             hloc,
                         ));
                     }
-                    cb = Some(control_block(el, src)?)
+                    cb = Some(control_block(el, src)?);
                 }
                 (Some(OSCI), "ClientSignature") => sig = Some(signature(el, src)?),
                 (Some(OSCI), "DesiredLanguages") => {
-                    languages = el.attr("LanguagesList").unwrap_or("de").to_string()
+                    languages = el.attr("LanguagesList").unwrap_or("de").to_string();
                 }
                 (Some(OSCI), "QualityOfTimestamp") => {
                     let crypto = el.attr("Quality") == Some("cryptographic");

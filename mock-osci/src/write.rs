@@ -306,6 +306,6 @@ pub fn soap_fault(code: &str, languages: &str, boundary: &str) -> Vec<u8> {
 /// A fresh MIME boundary in the library's style.
 pub fn boundary() -> String {
     let t = crypto::random_token(18).unwrap_or_else(|_| "konform".into());
-    let t: String = t.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let t: String = t.chars().filter(char::is_ascii_alphanumeric).collect();
     format!("MIME_boundary_{t}")
 }

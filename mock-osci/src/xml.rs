@@ -192,7 +192,7 @@ fn resolve(r: ResolveResult<'_>, what: &str, qname: &str) -> Result<Option<Strin
         ResolveResult::Unbound => Ok(None),
         ResolveResult::Unknown(p) => Err(XmlError::new(
             "xml.namespace",
-            format!("the prefix `{}` of {what} `{qname}` is not bound", p),
+            format!("the prefix `{p}` of {what} `{qname}` is not bound"),
         )),
     }
 }

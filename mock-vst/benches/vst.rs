@@ -136,7 +136,7 @@ fn delivery(pki: &TestPki, id: &str, n: usize, kvnrs: &dyn Fn(usize) -> String) 
             }
         })
         .collect();
-    let kb: Vec<&[u8]> = ks.iter().map(|k| k.as_bytes()).collect();
+    let kb: Vec<&[u8]> = ks.iter().map(std::string::String::as_bytes).collect();
     let f0 = encrypt_many(&pki.vst_enc.public_key(), &kb);
     let reg = pki.registerstelle_enc.public_key();
     let f1 = encrypt_many(&reg, &vs);
@@ -238,7 +238,7 @@ fn scalar_mult_rate(pki: &TestPki, threads: usize) -> f64 {
 fn child(dir: &Path) {
     let pki = Arc::new(load_pki(dir));
     let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
+        .map(std::num::NonZero::get)
         .unwrap_or(1);
     let rate1 = scalar_mult_rate(&pki, 1);
     let rate_all = scalar_mult_rate(&pki, cores);
@@ -766,12 +766,12 @@ fn part_small() {
             "  CPU per 10-record POST without load: {sync_ms:.2} ms before the answer, {async_ms:.2} ms of asynchronous checks; one scalar multiplication = {:.3} ms, so the floor is ~{:.0} req/s on {} cores (12 + 20 scalar mults per request)",
             1000.0 / rate1,
             std::thread::available_parallelism()
-                .map(|n| n.get())
+                .map(std::num::NonZero::get)
                 .unwrap_or(1) as f64
                 * 1000.0
                 / (sync_ms + async_ms),
             std::thread::available_parallelism()
-                .map(|n| n.get())
+                .map(std::num::NonZero::get)
                 .unwrap_or(1),
         );
     }

@@ -319,7 +319,7 @@ impl VstConfig {
             self.decrypt_threads
         } else {
             std::thread::available_parallelism()
-                .map(|n| n.get())
+                .map(std::num::NonZero::get)
                 .unwrap_or(1)
         }
     }

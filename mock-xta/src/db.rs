@@ -225,8 +225,7 @@ pub fn insert_message(tx: &Tx<'_>, m: &NewMessage<'_>) -> Result<(), StoreError>
     let r = m.row;
     tx.execute(
         &format!(
-            "INSERT INTO xta_message ({}) VALUES (NULL, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
-            MESSAGE_COLS
+            "INSERT INTO xta_message ({MESSAGE_COLS}) VALUES (NULL, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
         ),
         params![
             r.id,

@@ -128,7 +128,7 @@ impl XtaState {
             .inner
             .enc_certs
             .write()
-            .unwrap_or_else(|p| p.into_inner()) = map;
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = map;
         Ok(())
     }
 
@@ -153,7 +153,7 @@ impl XtaState {
         self.inner
             .accounts
             .read()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 
@@ -161,7 +161,7 @@ impl XtaState {
         self.inner
             .accounts
             .read()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
             .find(|a| a.id == id)
             .cloned()
@@ -181,14 +181,14 @@ impl XtaState {
             self.inner
                 .enc_certs
                 .write()
-                .unwrap_or_else(|p| p.into_inner())
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .insert(a.id.clone(), cert);
         }
         *self
             .inner
             .accounts
             .write()
-            .unwrap_or_else(|p| p.into_inner()) = all;
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = all;
         Ok(())
     }
 
@@ -196,7 +196,7 @@ impl XtaState {
         self.inner
             .enc_certs
             .read()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(id)
             .cloned()
     }
@@ -221,7 +221,8 @@ impl XtaState {
             .inner
             .accounts
             .write()
-            .unwrap_or_else(|p| p.into_inner()) = self.inner.config.accounts.clone();
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            self.inner.config.accounts.clone();
         self.set_clock_offset(0);
         self.issue_enc_certs()?;
         db::clear(&self.inner.store)?;

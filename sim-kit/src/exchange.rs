@@ -124,13 +124,16 @@ impl HttpBody for Tee {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        if let Poll::Ready(Some(Ok(frame))) = &polled {
-            if let Some(data) = frame.data_ref() {
-                let mut c = self.copy.lock().unwrap_or_else(|p| p.into_inner());
-                c.size += data.len() as u64;
-                let room = BODY_LIMIT.saturating_sub(c.bytes.len());
-                c.bytes.extend_from_slice(&data[..data.len().min(room)]);
-            }
+        if let Poll::Ready(Some(Ok(frame))) = &polled
+            && let Some(data) = frame.data_ref()
+        {
+            let mut c = self
+                .copy
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            c.size += data.len() as u64;
+            let room = BODY_LIMIT.saturating_sub(c.bytes.len());
+            c.bytes.extend_from_slice(&data[..data.len().min(room)]);
         }
         polled
     }
@@ -166,7 +169,10 @@ pub fn capture_request(req: Request) -> (Request, RequestCapture) {
 
 impl RequestCapture {
     pub fn finish(self) -> Message {
-        let c = self.copy.lock().unwrap_or_else(|p| p.into_inner());
+        let c = self
+            .copy
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let size = c.size.max(self.declared.unwrap_or(0));
         let (body, body_base64) = kept(&c.bytes);
         Message {
@@ -219,40 +225,60 @@ pub async fn capture_response(resp: Response) -> (Response, Message) {
 /// The kept exchanges, by journal sequence number, within [`BUDGET`].
 #[derive(Default)]
 pub struct Exchanges {
-    state: Mutex<(VecDeque<(Arc<Exchange>, usize)>, usize)>,
+    state: Mutex<Kept>,
+}
+
+/// The exchanges with their weights, oldest first, and the sum of the weights.
+#[derive(Default)]
+struct Kept {
+    items: VecDeque<(Arc<Exchange>, usize)>,
+    weight: usize,
 }
 
 impl Exchanges {
     pub fn put(&self, ex: Exchange) {
         let w = ex.weight();
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        st.0.push_back((Arc::new(ex), w));
-        st.1 += w;
-        while st.1 > BUDGET {
-            match st.0.pop_front() {
-                Some((_, w)) => st.1 -= w,
+        let mut st = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        st.items.push_back((Arc::new(ex), w));
+        st.weight += w;
+        while st.weight > BUDGET {
+            match st.items.pop_front() {
+                Some((_, w)) => st.weight -= w,
                 None => break,
             }
         }
     }
 
     pub fn get(&self, seq: u64) -> Option<Arc<Exchange>> {
-        let st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let i = st.0.partition_point(|(e, _)| e.seq < seq);
-        st.0.get(i)
+        let st = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let i = st.items.partition_point(|(e, _)| e.seq < seq);
+        st.items
+            .get(i)
             .filter(|(e, _)| e.seq == seq)
             .map(|(e, _)| e.clone())
     }
 
     pub fn clear(&self) {
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        st.0.clear();
-        st.1 = 0;
+        let mut st = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        st.items.clear();
+        st.weight = 0;
     }
 
     /// Bytes kept (approximately).
     pub fn bytes(&self) -> usize {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).1
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .weight
     }
 }
 

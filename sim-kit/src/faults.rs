@@ -139,7 +139,9 @@ pub struct FaultInjector {
 
 impl FaultInjector {
     fn lock(&self) -> std::sync::MutexGuard<'_, (u64, Vec<FaultRule>)> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Add a rule; returns it with its id.

@@ -1,5 +1,5 @@
 //! Guarding request bodies, for every simulator at once: [`crate::kit_layer`] wraps each request body in a
-//! [`GuardedBody`] before the handler runs, so however a handler reads its body (`body::read_limited`,
+//! `GuardedBody` before the handler runs, so however a handler reads its body (`body::read_limited`,
 //! an axum extractor, a streaming parser), the body
 //!
 //! - must arrive within [`Limits::body_deadline`](crate::limits::Limits) of the headers and, after a grace
@@ -111,20 +111,23 @@ pub struct Slot {
 
 impl Slot {
     fn set(&self, i: Interrupt) {
-        let mut g = self.interrupt.lock().unwrap_or_else(|p| p.into_inner());
+        let mut g = self
+            .interrupt
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         g.get_or_insert(i);
     }
     fn hold(&self, p: OwnedSemaphorePermit) {
         self.permits
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push(p);
     }
     /// Why the body was cut off, if it was.
     pub fn interrupt(&self) -> Option<Interrupt> {
         self.interrupt
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 }

@@ -108,7 +108,9 @@ impl Journal {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave an entry half-written (push is atomic), so a
         // poisoned lock is still consistent.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Change the budget; entries over it are dropped at once (oldest first, counted).
@@ -127,7 +129,10 @@ impl Journal {
 
     /// Send every entry recorded from now on to `sink` as well.
     pub fn set_sink(&self, sink: Arc<dyn JournalSink>) {
-        *self.sink.lock().unwrap_or_else(|p| p.into_inner()) = Some(sink);
+        *self
+            .sink
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(sink);
     }
 
     /// Append an entry; `seq`, `at` and `simulator` are filled in, every text field is bounded
@@ -156,7 +161,11 @@ impl Journal {
             st.bytes += size;
             (seq, entry)
         };
-        let sink = self.sink.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let sink = self
+            .sink
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         if let Some(sink) = sink {
             sink.write(&stored);
         }
@@ -240,7 +249,11 @@ impl Journal {
             st.dropped = 0;
             st.next_seq - 1
         };
-        let sink = self.sink.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let sink = self
+            .sink
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         if let Some(sink) = sink {
             sink.cleared(self.name, last);
         }

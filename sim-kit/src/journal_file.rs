@@ -98,7 +98,10 @@ impl JournalFile {
     }
 
     fn append(&self, line: &[u8]) {
-        let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = self
+            .out
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if out.size + line.len() as u64 > self.max_bytes
             && let Err(e) = self.rotate(&mut out)
         {

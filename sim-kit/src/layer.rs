@@ -105,8 +105,8 @@ pub async fn apply_injected(f: &InjectedFault) -> Option<Response> {
 
 /// Axum middleware: `router.layer(axum::middleware::from_fn_with_state(kit, kit_layer))`.
 ///
-/// Admin requests (under [`ADMIN_PREFIX`]) pass the [`access`](crate::access) check and are neither
-/// journaled nor fault-injected. Every other request: its body is guarded ([`guard`](crate::guard)), path
+/// Admin requests (under [`ADMIN_PREFIX`]) pass the [`access`] check and are neither
+/// journaled nor fault-injected. Every other request: its body is guarded ([`guard`]), path
 /// faults apply, a handler panic becomes a `500`, and the outcome is journaled, put in the
 /// `X-Konform-Diagnosis` header and logged (target `konform::request`).
 pub async fn kit_layer(State(kit): State<Kit>, req: Request, next: Next) -> Response {
@@ -232,7 +232,7 @@ async fn run_catching(req: Request, next: Next) -> Response {
         Err(panic) => {
             let msg = panic
                 .downcast_ref::<&str>()
-                .map(|s| s.to_string())
+                .map(std::string::ToString::to_string)
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
             Outcome {

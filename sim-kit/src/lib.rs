@@ -147,7 +147,7 @@ impl Kit {
         self.inner
             .settings
             .read()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 
@@ -156,7 +156,7 @@ impl Kit {
             .inner
             .settings
             .write()
-            .unwrap_or_else(|p| p.into_inner()) = Arc::new(s);
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(s);
     }
     pub fn name(&self) -> &'static str {
         self.inner.name

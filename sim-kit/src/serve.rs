@@ -63,7 +63,7 @@ pub async fn serve_connection<IO>(io: IO, app: Router, stop: watch::Receiver<boo
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    serve_connection_with(io, app, stop, None, &Limits::default()).await
+    serve_connection_with(io, app, stop, None, &Limits::default()).await;
 }
 
 /// Serve one accepted connection; `conn` is put into every request's extensions.

@@ -310,7 +310,7 @@ pub fn parse(input: &[u8], limits: Limits) -> Result<Element, XmlError> {
                                 "The markup in the document following the root element must be well-formed.",
                             ));
                         }
-                        root = Some(el)
+                        root = Some(el);
                     }
                 }
             }

@@ -12,7 +12,7 @@ pub struct Args {
 
 #[derive(clap::Subcommand, Debug)]
 enum KvnrCmd {
-    /// Check KVNRs: pattern ^[A-Z][0-9]{9}$, check digit, reserved values, test range (exit 1 if any is invalid)
+    /// Check KVNRs: pattern `^[A-Z][0-9]{9}$`, check digit, reserved values, test range (exit 1 if any is invalid)
     #[command(after_help = super::EXIT_CODES_HELP)]
     Check(CheckArgs),
     /// Print valid test-range KVNRs (A1111xxxxP)

@@ -102,7 +102,7 @@ fn order(a: OrderArgs) -> CmdResult {
         .unwrap_or("applikationskopplung.zip");
     let name = std::path::Path::new(name)
         .file_name()
-        .map(|n| n.to_os_string())
+        .map(std::ffi::OsStr::to_os_string)
         .unwrap_or_else(|| "applikationskopplung.zip".into());
     std::fs::create_dir_all(&a.out)
         .map_err(|e| Failure::usage(CMD, format!("{}: {e}", a.out.display())))?;

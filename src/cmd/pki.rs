@@ -1,7 +1,7 @@
 //! `konform pki init`: write the test PKI ([`ti_core::pki::TestPki`]) as PEM files.
 //!
 //! The writer and loader are public so that `konform up` can create the PKI on first start and reuse
-//! it afterwards ([`load_or_create`]). Writing is all or nothing ([`sim_kit::fsutil`]): a process killed
+//! it afterwards ([`prepare`]). Writing is all or nothing ([`sim_kit::fsutil`]): a process killed
 //! while writing leaves no PKI folder or a complete one, never half of one.
 
 use super::{CmdResult, Failure};

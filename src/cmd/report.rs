@@ -78,7 +78,7 @@ fn merge_reports(a: MergeArgs) -> CmdResult {
             outputs.push(FileReporter::new(p.clone(), kind));
         }
     }
-    for out in outputs.iter_mut() {
+    for out in &mut outputs {
         let mut events = vec![Event::RunStarted(merged.run.clone())];
         events.extend(
             merged

@@ -89,7 +89,7 @@ pub fn work_dir(prefix: &str) -> Result<PathBuf, Failure> {
 pub fn jobs(j: Option<usize>) -> usize {
     j.unwrap_or_else(|| {
         std::thread::available_parallelism()
-            .map(|n| n.get())
+            .map(std::num::NonZero::get)
             .unwrap_or(2)
     })
     .max(1)

@@ -143,7 +143,9 @@ impl Browser {
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).map_err(io)?;
         s.set_read_timeout(Some(Duration::from_secs(120)))
             .map_err(io)?;
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let body = body
+            .map(std::string::ToString::to_string)
+            .unwrap_or_default();
         let req = format!(
             "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             self.port,

@@ -115,7 +115,7 @@ fn up_serves_the_simulators_and_stops_on_sigterm() {
         assert!(body.contains(needle), "{url}{path}: {body}");
     }
     // SIGTERM: clean shutdown with exit 0.
-    unsafe_kill(child.id());
+    sigterm(child.id());
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0), "konform up after SIGTERM");
     // A second start reuses the PKI; a conflicting --curve is a usage error.
@@ -142,7 +142,7 @@ fn http_get(base: &str, path: &str) -> String {
     out
 }
 
-fn unsafe_kill(pid: u32) {
+fn sigterm(pid: u32) {
     std::process::Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status()

@@ -1,6 +1,8 @@
-//! The root package's integration tests, in one binary: the `konform` binary as users run it (`cli`,
+//! The root package's integration tests, in one binary: the source tree's invariants (`architecture`), the
+//! `konform` binary as users run it (`cli`,
 //! `up`, `run`), and independent implementations checking ours (`interop_openssl`, `interop_python`).
 
+mod architecture;
 mod cli;
 mod common;
 mod interop_openssl;

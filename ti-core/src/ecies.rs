@@ -222,15 +222,12 @@ pub fn decrypt(
 ) -> Result<Vec<u8>, DecryptFailure> {
     let field = parse(data)?;
     let curve = key.curve();
-    let eph = match EcPublicKey::from_xy(curve, field.x, field.y) {
-        Ok(p) => p,
-        Err(_) => {
-            let on_other_curve = EcPublicKey::from_xy(curve.other(), field.x, field.y).is_ok();
-            return Err(DecryptFailure::PointNotOnCurve {
-                expected: curve,
-                on_other_curve,
-            });
-        }
+    let Ok(eph) = EcPublicKey::from_xy(curve, field.x, field.y) else {
+        let on_other_curve = EcPublicKey::from_xy(curve.other(), field.x, field.y).is_ok();
+        return Err(DecryptFailure::PointNotOnCurve {
+            expected: curve,
+            on_other_curve,
+        });
     };
     let shared = key
         .diffie_hellman(&eph)

@@ -286,7 +286,9 @@ pub fn find_near_miss(segments: &[Segment<'_>], message_digest: &[u8]) -> Option
     let canonical = digest(segments, Variant::Canonical).ok();
     Variant::MISTAKES.into_iter().find(|v| {
         let d = digest(segments, *v).ok();
-        d.is_some() && d != canonical && d.as_ref().map(|d| d.as_slice()) == Some(message_digest)
+        d.is_some()
+            && d != canonical
+            && d.as_ref().map(<[u8; 32]>::as_slice) == Some(message_digest)
     })
 }
 
@@ -311,7 +313,7 @@ mod tests {
     const SEED_HEX_DUMPS: [(&str, &str); 8] = [
         (
             r#""Registrierung an der Schnittstelle", hex dump of `Telematik-Id|Haupt-IK`"#,
-            concat!("332d31372e322e313233343536373030302e31302e3433327c313233343536373839",),
+            "332d31372e322e313233343536373030302e31302e3433327c313233343536373839",
         ),
         (
             r#""Signierung der Eingangsdaten", hex dump of the vital-status example"#,

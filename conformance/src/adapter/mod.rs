@@ -15,7 +15,7 @@
 //!     http: { url: "http://127.0.0.1:9000/konform", headers: { X-Token: "${ACME_TOKEN}" } }
 //! ```
 //!
-//! - [`env`]: the command environment — what is inherited, what is set, what `${VAR}` expands from
+//! - [`env`](mod@env): the command environment — what is inherited, what is set, what `${VAR}` expands from
 //! - [`command`]: running a command in its own process group, bounded in time and output
 //! - [`http`]: an action as an HTTP call with the same JSON input and output
 
@@ -48,7 +48,7 @@ pub struct AdapterFile {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ActionCommand {
-    /// argv; `${VAR}` is expanded (see [`env`]).
+    /// argv; `${VAR}` is expanded (see [`env`](mod@env)).
     #[serde(default)]
     pub run: Option<Vec<String>>,
     /// A command line for `sh -c` (the shell expands `$VAR` itself).
@@ -224,7 +224,7 @@ fn check_action(name: &str, a: &ActionCommand) -> Result<(), String> {
                 .into(),
         );
     }
-    if a.run.as_ref().is_some_and(|r| r.is_empty()) {
+    if a.run.as_ref().is_some_and(std::vec::Vec::is_empty) {
         return Err("`run` is an empty command".into());
     }
     for k in a.env.keys() {

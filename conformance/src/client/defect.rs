@@ -2,6 +2,7 @@
 //! the obligation (`scenarios/obligations.yaml`) it breaks; `konform selftest` runs the packs once per
 //! defect and requires some scenario to fail. To add one: a variant here and a row in [`TABLE`] (the
 //! simulator's client module then makes the mistake when `env.has(Defect::…)`).
+//! Long because it is one table: [`TABLE`] has a row per defect, and one place lists them all.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -697,7 +698,7 @@ pub const TABLE: &[DefectInfo] = &[
 ];
 
 impl Defect {
-    /// Every defect (the order of [`TABLE`]).
+    /// Every defect (in the order of the defect table).
     pub fn all() -> impl Iterator<Item = Defect> {
         TABLE.iter().map(|i| i.defect)
     }

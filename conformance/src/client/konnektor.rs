@@ -85,7 +85,7 @@ fn endpoint(env: &ClientEnv, action: &str) -> Result<String, ClientError> {
         return Ok(http::join(&env.konnektor_url, "/Konnektorservice"));
     }
     let url = http::join(&env.konnektor_url, "/connector.sds");
-    let resp = http::request("GET", &url, &[], &[], env.timeout)?;
+    let resp = env.http()?.request("GET", &url, &[], &[])?;
     if resp.status != 200 {
         return Err(ClientError::Status {
             service: "Konnektor (connector.sds)",

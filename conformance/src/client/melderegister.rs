@@ -383,12 +383,11 @@ fn order(env: &ClientEnv, input: &Value) -> Result<Value, ClientError> {
         &var(env, "KONFORM_MELDEREGISTER_PORTAL_URL")?,
         "/minca/api/bestellung",
     );
-    let r = crate::http::request(
+    let r = env.http()?.request(
         "POST",
         &url,
         &[("Content-Type", "application/json")],
         body.to_string().as_bytes(),
-        env.timeout,
     )?;
     let v: Value = serde_json::from_slice(&r.body)
         .map_err(|e| ClientError::Refused(format!("answer is not JSON: {e}")))?;

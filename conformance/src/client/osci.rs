@@ -220,7 +220,7 @@ fn store(env: &ClientEnv, input: &Value) -> Result<Value, ClientError> {
     for _ in 0..count {
         let mid = match (env.has(Defect::OsciReuseMessageId), ids.first()) {
             (true, Some(first)) => String::clone(first),
-            _ => exchange(env, &mut c, |c| c.get_message_id())?
+            _ => exchange(env, &mut c, mock_osci::client::Client::get_message_id)?
                 .message_id
                 .ok_or_else(|| ClientError::Refused("no MessageId in the answer".into()))?,
         };
@@ -242,17 +242,17 @@ fn fetch(env: &ClientEnv, input: &Value) -> Result<Value, ClientError> {
     let mut c = client(env, &p, false);
     let mid = input.get("message_id").and_then(Value::as_str);
     if !env.has(Defect::OsciFetchWithoutDialog) {
-        exchange(env, &mut c, |c| c.init_dialog())?;
+        exchange(env, &mut c, mock_osci::client::Client::init_dialog)?;
     }
     let a = exchange(env, &mut c, |c| c.fetch_delivery(mid))?;
     if !env.has(Defect::OsciSkipExitDialog) {
-        exchange(env, &mut c, |c| c.exit_dialog())?;
+        exchange(env, &mut c, mock_osci::client::Client::exit_dialog)?;
     }
     Ok(json!({
         "message_id": a.message_id,
         "feedback": a.codes,
         "attachments": a.attachments.iter().map(|(n, _)| n).collect::<Vec<_>>(),
-        "content_bytes": a.content_package.as_ref().map(|c| c.len()).unwrap_or(0),
+        "content_bytes": a.content_package.as_ref().map(std::string::String::len).unwrap_or(0),
     }))
 }
 
@@ -260,9 +260,9 @@ fn process_card(env: &ClientEnv, input: &Value) -> Result<Value, ClientError> {
     let p = pki(env)?;
     let mut c = client(env, &p, true);
     let mid = input.get("message_id").and_then(Value::as_str);
-    exchange(env, &mut c, |c| c.init_dialog())?;
+    exchange(env, &mut c, mock_osci::client::Client::init_dialog)?;
     let a = exchange(env, &mut c, |c| c.fetch_process_card(mid))?;
-    exchange(env, &mut c, |c| c.exit_dialog())?;
+    exchange(env, &mut c, mock_osci::client::Client::exit_dialog)?;
     Ok(
         json!({ "feedback": a.codes, "process_cards": a.process_cards, "reception": a.reception_seen }),
     )

@@ -123,7 +123,7 @@ fn attrs_of(e: &quick_xml::events::BytesStart<'_>) -> Vec<(String, String)> {
             (
                 a.key.local_name().as_ref().to_string(),
                 a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                    .map(|v| v.into_owned())
+                    .map(std::borrow::Cow::into_owned)
                     .unwrap_or_default(),
             )
         })

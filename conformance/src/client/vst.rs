@@ -288,7 +288,7 @@ fn send(
             }
             Ok(r) => return Ok(r),
             Err(e) if e.is_transient() && !env.has(Defect::NoRetryAfterDrop) => {
-                last_err = Some(e.into())
+                last_err = Some(e.into());
             }
             Err(e) => return Err(e.into()),
         }

@@ -158,7 +158,7 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
             .cmp(&pack_index(&b.pack))
             .then(a.file.cmp(&b.file))
     });
-    for p in info.packs.iter_mut() {
+    for p in &mut info.packs {
         p.scenarios = results.iter().filter(|r| r.pack == p.name).count();
     }
     info.scenarios = results.len();

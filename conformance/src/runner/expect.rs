@@ -243,7 +243,9 @@ fn check_output(
         return Err(Failure {
             check: format!("then[{i}] output {}", o.pointer),
             expected: want.to_string(),
-            actual: v.map(|x| x.to_string()).unwrap_or_else(|| "absent".into()),
+            actual: v
+                .map(std::string::ToString::to_string)
+                .unwrap_or_else(|| "absent".into()),
             diagnoses: vec![],
         });
     }

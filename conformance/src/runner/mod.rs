@@ -2,9 +2,9 @@
 //! results reported in a deterministic order.
 //!
 //! - this module: scheduling (a semaphore of `--jobs`, results awaited in order), the run's events
-//! - [`scenario`]: one scenario — simulators up, steps, checks, diagnoses, simulators down
-//! - [`steps`]: client actions through the adapter, raw requests
-//! - [`expect`]: the pure matching of `then` checks against journal snapshots and outputs
+//! - `scenario`: one scenario — simulators up, steps, checks, diagnoses, simulators down
+//! - `steps`: client actions through the adapter, raw requests
+//! - `expect`: the pure matching of `then` checks against journal snapshots and outputs
 
 pub mod expect;
 pub mod partition;

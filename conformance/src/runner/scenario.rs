@@ -148,7 +148,7 @@ pub(super) async fn run_scenario(
         r.verdict = Verdict::Failed;
     }
     // Attach the simulators' explanations to every failure: that is what makes a failure actionable.
-    for f in r.failures.iter_mut() {
+    for f in &mut r.failures {
         if f.diagnoses.is_empty() {
             f.diagnoses = r.diagnoses.iter().take(8).cloned().collect();
         }
@@ -262,7 +262,7 @@ async fn run_step(
                         diagnoses: resp
                             .headers_all("x-konform-diagnosis")
                             .iter()
-                            .map(|s| s.to_string())
+                            .map(std::string::ToString::to_string)
                             .collect(),
                     });
                 }

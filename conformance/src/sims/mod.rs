@@ -199,11 +199,11 @@ impl SimSet {
         self.sims
             .iter()
             .find(|s| s.name() == name)
-            .map(|s| s.as_ref())
+            .map(std::convert::AsRef::as_ref)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &dyn RunningSim> {
-        self.sims.iter().map(|s| s.as_ref())
+        self.sims.iter().map(std::convert::AsRef::as_ref)
     }
 
     /// A snapshot of every journal, by simulator name.
@@ -242,7 +242,7 @@ impl SimSet {
             return;
         }
         std::future::poll_fn(|cx| {
-            for w in waits.iter_mut() {
+            for w in &mut waits {
                 if w.as_mut().poll(cx).is_ready() {
                     return Poll::Ready(());
                 }
@@ -274,7 +274,7 @@ fn with_needs(names: &BTreeSet<String>) -> BTreeSet<String> {
         let more: Vec<String> = out
             .iter()
             .filter_map(|n| find(n))
-            .flat_map(|p| p.needs().iter().map(|s| s.to_string()))
+            .flat_map(|p| p.needs().iter().map(std::string::ToString::to_string))
             .filter(|n| !out.contains(n))
             .collect();
         if more.is_empty() {

@@ -82,7 +82,9 @@ fn config(g: &XtaGiven) -> Result<XtaConfig, SimError> {
 /// (scenarios run in parallel and share it).
 fn ensure_certs(pki_dir: &Path, pki: &TestPki, cfg: &XtaConfig) -> Result<(), SimError> {
     static DONE: Mutex<Option<HashSet<(PathBuf, String)>>> = Mutex::new(None);
-    let mut done = DONE.lock().unwrap_or_else(|p| p.into_inner());
+    let mut done = DONE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let set = done.get_or_insert_with(HashSet::new);
     let missing: Vec<_> = cfg
         .accounts

@@ -29,7 +29,7 @@ fn card_forms(name: &str, c: &Value) -> String {
     let pin = c.get("pin_status").and_then(Value::as_str).unwrap_or("");
     let tries = c
         .get("left_tries")
-        .map(|v| v.to_string())
+        .map(std::string::ToString::to_string)
         .unwrap_or_default();
     let inserted = c.get("inserted").and_then(Value::as_bool).unwrap_or(true);
     let mut s = String::new();

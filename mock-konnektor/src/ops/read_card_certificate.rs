@@ -126,7 +126,7 @@ pub fn big_decimal(bytes: &[u8]) -> String {
     let mut digits: Vec<u8> = vec![0];
     for &b in bytes {
         let mut carry = u32::from(b);
-        for d in digits.iter_mut() {
+        for d in &mut digits {
             let v = u32::from(*d) * 256 + carry;
             *d = (v % 10) as u8;
             carry = v / 10;

@@ -32,8 +32,7 @@ async fn malformed_and_forbidden_xml() {
         ),
         (
             &format!(
-                "<!DOCTYPE x [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;\">]>{}",
-                good
+                "<!DOCTYPE x [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;\">]>{good}"
             ),
             "xml.doctype",
         ),

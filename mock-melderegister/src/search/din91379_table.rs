@@ -5,6 +5,7 @@
 //! Sequences (CC-BY 4.0, "DIN-91379-Characters-and-Sequences" by String-Latin). One row per letter or
 //! sequence: the code points as written, the search form. `tests::table_matches_reference` compares it with
 //! the reference file when `../shared` is present.
+//! Long because it is data: one row per DIN 91379 letter or sequence, as the reference file lists them.
 
 /// (code points, search form) — 649 rows.
 pub(super) const SEARCH_FORM: &[(&[char], &str)] = &[

@@ -183,7 +183,7 @@ impl Index {
             .chain(e.kuenstlername.iter());
         for raw in vn_sources {
             if let Some(f) = self.name_feld(cache, raw, Herkunft::Familienname) {
-                for p in f.parts.iter() {
+                for p in &f.parts {
                     if !vornamen.contains(p) {
                         vornamen.push(*p);
                     }
@@ -205,7 +205,7 @@ impl Index {
         for f in &namen {
             self.name_whole.add(f.whole, id);
             self.name_phon.add(f.phon, id);
-            for (p, c) in f.parts.iter() {
+            for (p, c) in &f.parts {
                 self.name_part.add(*p, id);
                 self.name_part_phon.add(*c, id);
             }

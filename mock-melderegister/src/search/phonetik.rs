@@ -12,10 +12,7 @@ fn in_set(c: Option<u8>, set: &[u8]) -> bool {
 
 /// The code of an already normalised value (upper-case A–Z; anything else is skipped).
 pub fn code(normalised: &str) -> String {
-    let letters: Vec<u8> = normalised
-        .bytes()
-        .filter(|b| b.is_ascii_uppercase())
-        .collect();
+    let letters: Vec<u8> = normalised.bytes().filter(u8::is_ascii_uppercase).collect();
     let mut out = String::with_capacity(letters.len());
     let mut last_code: u8 = 0;
     let mut last_char: Option<u8> = None;

@@ -30,7 +30,7 @@ proptest! {
         prop_assert!(wildcard_match(&p, &v));
         let starred = format!("{}*", &v[..1]);
         prop_assert!(wildcard_match(&starred, &v));
-        let longer = format!("{}?", v);
+        let longer = format!("{v}?");
         prop_assert!(!wildcard_match(&longer, &v));
     }
 

@@ -1,5 +1,5 @@
 //! XMeld 25.11a Datenabruf: reading 1330 / 1332 ([`parse`]), answering them ([`abruf`]) and writing
-//! 1331 / 1333 ([`write`]). No I/O: the clock, the answer's UUID and the Identifikationsmerkmale are the
+//! 1331 / 1333 ([`write`](mod@write)). No I/O: the clock, the answer's UUID and the Identifikationsmerkmale are the
 //! caller's.
 
 pub mod abruf;

@@ -31,7 +31,7 @@ async fn refused(st: &OsciState, body: Vec<u8>, code: &str, rule: &str) {
 }
 
 async fn message_id(st: &OsciState, c: &mut Client) -> String {
-    exchange(st, c, |c| c.get_message_id())
+    exchange(st, c, mock_osci::client::Client::get_message_id)
         .await
         .unwrap()
         .message_id
@@ -152,7 +152,9 @@ async fn oversize_bodies_and_replays_are_refused() {
     refused(&st, vec![b'x'; 10_000], "9100", "osci.profile.size").await;
     let st = common::state_pki(OsciConfig::default());
     let mut r = common::recipient();
-    exchange(&st, &mut r, |c| c.init_dialog()).await.unwrap();
+    exchange(&st, &mut r, mock_osci::client::Client::init_dialog)
+        .await
+        .unwrap();
     let fetch = r.fetch_delivery(None).unwrap();
     let (_, first) = post(&st, fetch.clone()).await;
     assert_eq!(r.open(&first).unwrap().codes, ["9803"]);

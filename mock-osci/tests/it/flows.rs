@@ -122,7 +122,9 @@ async fn one_way_message_active_recipient_with_the_rust_client() {
     let st = common::state_pki(OsciConfig::default());
     let pki = common::pki();
     let mut s = common::sender();
-    let a = exchange(&st, &mut s, |c| c.get_message_id()).await.unwrap();
+    let a = exchange(&st, &mut s, mock_osci::client::Client::get_message_id)
+        .await
+        .unwrap();
     assert_eq!(a.codes, ["0800"]);
     validate(&a.soap, "soapResponseToGetMessageId.xsd");
     assert!(a.signed);
@@ -145,7 +147,9 @@ async fn one_way_message_active_recipient_with_the_rust_client() {
     validate(&a.soap, "soapResponseToStoreDelivery.xsd");
 
     let mut r = common::recipient();
-    let a = exchange(&st, &mut r, |c| c.init_dialog()).await.unwrap();
+    let a = exchange(&st, &mut r, mock_osci::client::Client::init_dialog)
+        .await
+        .unwrap();
     assert_eq!(a.codes, ["0801"]);
     validate(&a.soap, "soapResponseToInitDialog.xsd");
     let a = exchange(&st, &mut r, |c| c.fetch_delivery(Some(&mid)))
@@ -160,11 +164,15 @@ async fn one_way_message_active_recipient_with_the_rust_client() {
     assert_eq!(a.attachments, atts);
     assert!(!a.reception_seen);
     validate(&a.soap, "soapResponseToFetchDelivery.xsd");
-    let a = exchange(&st, &mut r, |c| c.exit_dialog()).await.unwrap();
+    let a = exchange(&st, &mut r, mock_osci::client::Client::exit_dialog)
+        .await
+        .unwrap();
     assert_eq!(a.codes, ["0800"]);
     validate(&a.soap, "soapResponseToExitDialog.xsd");
 
-    let a = exchange(&st, &mut s, |c| c.init_dialog()).await.unwrap();
+    let a = exchange(&st, &mut s, mock_osci::client::Client::init_dialog)
+        .await
+        .unwrap();
     assert_eq!(a.codes, ["0801"]);
     let a = exchange(&st, &mut s, |c| c.fetch_process_card(Some(&mid)))
         .await
@@ -176,7 +184,9 @@ async fn one_way_message_active_recipient_with_the_rust_client() {
         "the ExitDialog after the fetch marks reception"
     );
     validate(&a.soap, "soapResponseToFetchProcessCard.xsd");
-    exchange(&st, &mut s, |c| c.exit_dialog()).await.unwrap();
+    exchange(&st, &mut s, mock_osci::client::Client::exit_dialog)
+        .await
+        .unwrap();
     let cards = st.process_cards().unwrap();
     assert!(cards[0].forwarding.is_some() && cards[0].reception.is_some());
     assert!(
@@ -193,7 +203,9 @@ async fn one_way_message_active_recipient_with_the_rust_client() {
 async fn nothing_to_fetch_is_9803_and_soap_faults_validate() {
     let st = common::state_pki(OsciConfig::default());
     let mut r = common::recipient();
-    exchange(&st, &mut r, |c| c.init_dialog()).await.unwrap();
+    exchange(&st, &mut r, mock_osci::client::Client::init_dialog)
+        .await
+        .unwrap();
     let a = exchange(&st, &mut r, |c| c.fetch_delivery(None))
         .await
         .unwrap();
@@ -232,7 +244,7 @@ async fn deliveries_survive_a_restart() {
     let mid = {
         let st = open();
         let mut s = common::sender();
-        let mid = exchange(&st, &mut s, |c| c.get_message_id())
+        let mid = exchange(&st, &mut s, mock_osci::client::Client::get_message_id)
             .await
             .unwrap()
             .message_id
@@ -247,7 +259,9 @@ async fn deliveries_survive_a_restart() {
     };
     let st = open();
     let mut r = common::recipient();
-    exchange(&st, &mut r, |c| c.init_dialog()).await.unwrap();
+    exchange(&st, &mut r, mock_osci::client::Client::init_dialog)
+        .await
+        .unwrap();
     let a = exchange(&st, &mut r, |c| c.fetch_delivery(None))
         .await
         .unwrap();

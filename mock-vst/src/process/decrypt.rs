@@ -1,6 +1,6 @@
 //! Decryption of the encrypted values for their recipient ("Verschlüsselung der Eingangsdaten"), with
 //! the near miss named when a value does not decrypt, and the VST's checks of the decrypted identifiers
-//! (KVNR and IK rules, environment). Before the answer in `id_checks: sync` ([`check_vst_values`]),
+//! (KVNR and IK rules, environment). Before the answer in `id_checks: sync` (`check_vst_values`),
 //! after it in `async` (see [`super::asynchronous`]).
 
 use super::parallel::par_records;

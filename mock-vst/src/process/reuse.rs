@@ -1,6 +1,6 @@
 //! Ephemeral key and IV reuse ("für jeden verschlüsselten Wert muss ein eigenes, temporäres Schlüsselpaar
 //! gebildet und verwendet werden", "für jede AES-GCM-Verschlüsselungsoperation muss ein eigener, zufällig
-//! gewürfelter IV gebildet werden"): within a delivery ([`within_delivery`]) and across deliveries
+//! gewürfelter IV gebildet werden"): within a delivery (`within_delivery`) and across deliveries
 //! ([`ReuseIndex`]). A value is fingerprinted by the first 8 bytes of its ephemeral X and of its IV,
 //! read from the first 104 base64 characters only.
 

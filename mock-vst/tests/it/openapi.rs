@@ -58,7 +58,7 @@ impl Doc {
                 match props.get(k) {
                     Some(ps) => self.validate(ps, val, &format!("{at}/{k}"), errs),
                     None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
-                        errs.push(format!("{at}: unexpected property {k}"))
+                        errs.push(format!("{at}: unexpected property {k}"));
                     }
                     None => {}
                 }

@@ -91,7 +91,7 @@ fn apply(body: &str, m: &Mutation) -> Vec<u8> {
             b = body
                 .replace("\"IdDatensatz\"", "\"iddatensatz\"")
                 .replace("\"Meldungen\"", "\"meldungen\"")
-                .into_bytes()
+                .into_bytes();
         }
         Mutation::SwapQuotes(i) => {
             let quotes: Vec<usize> = b

@@ -13,7 +13,7 @@ fn redact(v: &mut serde_json::Value) {
                 match k.as_str() {
                     "Signatur" => *x = "[signature]".into(),
                     "IdVersicherter" if x.as_str().is_some_and(|s| s.len() > 20) => {
-                        *x = "[encrypted]".into()
+                        *x = "[encrypted]".into();
                     }
                     "Transfernummer" => *x = "[transfer number]".into(),
                     "at" | "received_at" | "registered_at" => *x = "[time]".into(),

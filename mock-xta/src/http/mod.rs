@@ -121,7 +121,9 @@ fn fault_response(
     http: Option<StatusCode>,
     injected: Option<String>,
 ) -> Response {
-    let action = op.map(|o| o.action()).unwrap_or(ns::WSA_FAULT_ACTION);
+    let action = op
+        .map(super::ns::Op::action)
+        .unwrap_or(ns::WSA_FAULT_ACTION);
     let with_detail = st.config().behaviour.envelope_fault_detail
         || f.code.is_some_and(|c| c.code != codes::UNSPECIFIED.code);
     let body = soap::fault_response(action, relates_to, &f, with_detail);
@@ -248,7 +250,11 @@ fn raw_limit(st: &XtaState) -> u64 {
         .profiles()
         .all()
         .iter()
-        .filter_map(|p| p.max_size.as_ref().map(|m| m.bytes()))
+        .filter_map(|p| {
+            p.max_size
+                .as_ref()
+                .map(super::profile::model::SizeRule::bytes)
+        })
         .chain(std::iter::once(st.config().limits.max_message_bytes))
         .max()
         .unwrap_or(40 << 20);

@@ -100,7 +100,7 @@ pub fn render(action: &str, relates_to: Option<&str>, a: &Answer, mtom: bool) ->
                 } else {
                     match &c.src {
                         Source::Bytes(b) => {
-                            xml.push_str(&base64::engine::general_purpose::STANDARD.encode(b))
+                            xml.push_str(&base64::engine::general_purpose::STANDARD.encode(b));
                         }
                         Source::Blob { id, len } => {
                             segs.push(Seg::Bytes(Bytes::from(std::mem::take(&mut xml))));

@@ -244,7 +244,7 @@ impl<R: Read> Multipart<R> {
                 "content-id" => h.content_id = Some(super::strip_angle(&value)),
                 "content-type" => h.content_type = Some(value),
                 "content-transfer-encoding" => {
-                    h.transfer_encoding = Some(value.to_ascii_lowercase())
+                    h.transfer_encoding = Some(value.to_ascii_lowercase());
                 }
                 "content-length" => {
                     h.content_length = Some(value.parse().map_err(|_| {
@@ -252,7 +252,7 @@ impl<R: Read> Multipart<R> {
                             "mime.length",
                             format!("part Content-Length `{value}` is not a number"),
                         )
-                    })?)
+                    })?);
                 }
                 _ => {}
             }

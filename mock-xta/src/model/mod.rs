@@ -87,7 +87,7 @@ pub fn is_uri(s: &str) -> bool {
         && scheme
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-        && !s.chars().any(|c| c.is_whitespace())
+        && !s.chars().any(char::is_whitespace)
 }
 
 /// `oscimeta:PartyType`: the identifier (with its `type`, `name`, `category`).

@@ -69,13 +69,13 @@ pub fn selector(req: &Element, path: &str) -> Result<Option<Selector>, XtaFault>
                             "{} '{}' is not an xs:dateTime",
                             c.local,
                             c.trimmed()
-                        ))
+                        ));
                     }
                 }
             }
             "Extension" => {
                 sel.invalid =
-                    Some("osci:Extension search arguments are not supported by this server".into())
+                    Some("osci:Extension search arguments are not supported by this server".into());
             }
             _ => {}
         }

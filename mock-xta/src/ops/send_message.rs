@@ -225,18 +225,23 @@ pub fn accept(cx: &Ctx<'_>, req: Request, expected: Mode) -> Result<Accepted, Xt
             f.diagnosis.hint = Some(format!("transport profile {} ({})", p.id, p.title));
             f.more = errors[1..]
                 .iter()
-                .map(|e| e.diagnosis())
+                .map(super::super::profile::check::Finding::diagnosis)
                 .chain(
                     verdict
                         .findings
                         .iter()
                         .filter(|x| x.level != Level::Error)
-                        .map(|x| x.diagnosis()),
+                        .map(super::super::profile::check::Finding::diagnosis),
                 )
                 .collect();
             return Err(f);
         }
-        notes.extend(verdict.findings.iter().map(|x| x.diagnosis()));
+        notes.extend(
+            verdict
+                .findings
+                .iter()
+                .map(super::super::profile::check::Finding::diagnosis),
+        );
     } else {
         let max = cx.st.config().limits.max_message_bytes;
         if total > max {

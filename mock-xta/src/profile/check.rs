@@ -621,7 +621,7 @@ fn header_field(
             Some(loc.to_string()),
             msg,
             pass.as_ref(),
-        )
+        );
     };
     let (meta_value, meta_loc): (Option<String>, String) = match to {
         HeaderField::MessageUuid => {

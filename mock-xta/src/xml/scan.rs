@@ -170,7 +170,7 @@ pub fn scan<R: BufRead>(input: R, spec: &ScanSpec) -> Result<ScanResult, XmlErro
                         let key = a.key.as_ref().to_string();
                         let value = a
                             .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                            .map(|v| v.into_owned())
+                            .map(std::borrow::Cow::into_owned)
                             .unwrap_or_default();
                         *bytes += key.len() + value.len();
                         attrs.push(Attr {

@@ -9,7 +9,7 @@ use sim_kit::store::Store;
 
 fn blob_files(dir: &std::path::Path) -> usize {
     std::fs::read_dir(dir.join("blobs"))
-        .map(|d| d.count())
+        .map(std::iter::Iterator::count)
         .unwrap_or(0)
 }
 

@@ -14,7 +14,7 @@ fn account(id: &str, books: &[&str], offers: &[&str]) -> AccountConfig {
         name: format!("Test {id}"),
         category: "Test".into(),
         identifier_type: "xoev".into(),
-        books: books.iter().map(|s| s.to_string()).collect(),
+        books: books.iter().map(std::string::ToString::to_string).collect(),
         offers: offers
             .iter()
             .map(|s| OfferConfig {

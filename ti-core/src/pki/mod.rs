@@ -3,9 +3,9 @@
 //! verify brainpool). Each TI certificate carries the role the real profile gives it (keyUsage and the
 //! gematik certificatePolicies OID; see [`CertRole`]).
 //!
-//! - [`issue`](mod@issue): certificates built directly as DER
-//! - [`verify`](mod@verify): parsing helpers and chain verification against trust anchors
-//! - [`role`](mod@role): a certificate's TI role
+//! - `issue`: certificates built directly as DER
+//! - `verify`: parsing helpers and chain verification against trust anchors
+//! - `role`: a certificate's TI role
 
 mod issue;
 mod role;

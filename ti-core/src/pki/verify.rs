@@ -54,7 +54,7 @@ pub fn subject_values(cert: &Certificate, oid: const_oid::ObjectIdentifier) -> V
     out
 }
 
-/// Telematik-ID and IK of an insurer SMC-B certificate issued by [`TestPki`]: both are values of
+/// Telematik-ID and IK of an insurer SMC-B certificate issued by [`TestPki`](super::TestPki): both are values of
 /// `OU` attributes in the subject; the nine-digit one is the IK.
 pub fn insurer_of_cert(cert: &Certificate) -> (Option<String>, Option<String>) {
     let ous = subject_values(cert, const_oid::db::rfc4519::OU);

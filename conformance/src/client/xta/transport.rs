@@ -63,7 +63,7 @@ pub fn xop_decode(content_type: &str, raw: &[u8]) -> Result<(Element, Vec<Vec<u8
             None => missing = Some(cid.clone()),
         },
         ContentRef::Inline { slot } => {
-            contents.push(sink.slots.get(*slot).cloned().unwrap_or_default())
+            contents.push(sink.slots.get(*slot).cloned().unwrap_or_default());
         }
     });
     if let Some(cid) = missing {
