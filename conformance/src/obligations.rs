@@ -99,13 +99,16 @@ pub fn load(path: &Path) -> Result<ObligationsFile, ObligationsError> {
             Some(format!("`{}`: unknown seed `{}`", o.id, o.seed))
         } else if o.quote.trim().is_empty() || o.must.trim().is_empty() {
             Some(format!("`{}`: quote and must are required", o.id))
-        } else if let Some(bad) = o.source.as_deref().filter(|s| !is_shared_path(s)) {
-            Some(format!(
-                "`{}`: source `{bad}` must be a relative path inside the shared folder",
-                o.id
-            ))
         } else {
-            None
+            o.source
+                .as_deref()
+                .filter(|s| !is_shared_path(s))
+                .map(|bad| {
+                    format!(
+                        "`{}`: source `{bad}` must be a relative path inside the shared folder",
+                        o.id
+                    )
+                })
         };
         if let Some(p) = problem {
             return Err(invalid(None, format!("obligation {p}")));
