@@ -16,7 +16,8 @@
 //!   server's). Targets: ≥ 200 MB/s, ≤ 2× the message size.
 //! - Small sendMessage calls: a FIM Versammlungsanzeige with one 2 kB proof (MTOM as CXF sends it). The
 //!   MessageIDs come from createMessageId beforehand (as many as the clients get in one phase, also
-//!   reported), so only sendMessage is on the clock. The floor: a trivial axum handler that reads the
+//!   reported), so only sendMessage is on the clock; the send phase ends after the same time or when the
+//!   ids run out. The floor: a trivial axum handler that reads the
 //!   same body, served the same way, hit by the same client loop.
 
 use mock_xta::config::{AUTHORITY_ID, PORTAL_ID};
@@ -70,7 +71,12 @@ fn agent() -> ureq::Agent {
         .new_agent()
 }
 
-fn post(agent: &ureq::Agent, base: &str, port: Port, b: &Built) -> ureq::http::Response<ureq::Body> {
+fn post(
+    agent: &ureq::Agent,
+    base: &str,
+    port: Port,
+    b: &Built,
+) -> ureq::http::Response<ureq::Body> {
     agent
         .post(format!("{base}{}", port.path()))
         .header("content-type", &b.content_type)
@@ -100,7 +106,8 @@ fn simple(base: &str, op: Op, who: &PartySpec, body: &str) -> Built {
 fn create_id(agent: &ureq::Agent, base: &str) -> String {
     let b = simple(base, Op::CreateMessageId, &portal(), "");
     let text = call(agent, base, Port::Management, &b);
-    between(&text, "MessageID", ">", "<").expect("wsa:MessageID in the answer")
+    let body = text.find(":Body>").map_or("", |i| &text[i..]);
+    between(body, "MessageID", ">", "<").expect("wsa:MessageID in the Body")
 }
 
 /// The text after the first `anchor`, then `start`, up to `end`.
@@ -162,7 +169,9 @@ struct Counter {
 
 impl Write for Counter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let keep = (256usize << 10).saturating_sub(self.head.len()).min(buf.len());
+        let keep = (256usize << 10)
+            .saturating_sub(self.head.len())
+            .min(buf.len());
         self.head.extend_from_slice(&buf[..keep]);
         self.n += buf.len() as u64;
         Ok(buf.len())
@@ -264,8 +273,8 @@ fn big_message(base: &str) {
     );
 }
 
-/// `clients` threads each send their requests; returns (requests, wall seconds).
-fn hammer(clients: Vec<Vec<(Port, Built)>>, base: &str) -> (usize, f64) {
+/// `clients` threads each send their requests, for at most `secs`; returns (requests, wall seconds).
+fn hammer(clients: Vec<Vec<(Port, Built)>>, base: &str, secs: f64) -> (usize, f64) {
     let start = Instant::now();
     let n = std::thread::scope(|s| {
         let handles: Vec<_> = clients
@@ -273,17 +282,19 @@ fn hammer(clients: Vec<Vec<(Port, Built)>>, base: &str) -> (usize, f64) {
             .map(|reqs| {
                 s.spawn(move || {
                     let agent = agent();
+                    let mut n = 0;
                     for (port, b) in &reqs {
+                        if start.elapsed().as_secs_f64() >= secs {
+                            break;
+                        }
                         call(&agent, base, *port, b);
+                        n += 1;
                     }
-                    reqs.len()
+                    n
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("client"))
-            .sum()
+        handles.into_iter().map(|h| h.join().expect("client")).sum()
     });
     (n, start.elapsed().as_secs_f64())
 }
@@ -305,7 +316,8 @@ fn issue_ids(base: &str, clients: usize, secs: f64) -> (Vec<Vec<(Port, Built)>>,
                     }
                     ids.iter()
                         .map(|id| {
-                            let b = fim_send(base, id, vec![("Lageplan.pdf".into(), proof.clone())]);
+                            let b =
+                                fim_send(base, id, vec![("Lageplan.pdf".into(), proof.clone())]);
                             (Port::Send, b)
                         })
                         .collect()
@@ -347,10 +359,7 @@ fn floor(rt: &tokio::runtime::Runtime, body: &Built, clients: usize, secs: f64) 
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("client"))
-            .sum()
+        handles.into_iter().map(|h| h.join().expect("client")).sum()
     });
     let rate = n as f64 / start.elapsed().as_secs_f64();
     drop(sim);
@@ -368,7 +377,7 @@ fn small_sends(rt: &tokio::runtime::Runtime, base: &str, clients: usize, secs: f
         })
         .expect("at least one MessageID");
     let size = sample.body.len();
-    let (n, wall) = hammer(sends, base);
+    let (n, wall) = hammer(sends, base, secs);
     let rate = n as f64 / wall;
     let bare = floor(rt, &sample, clients, secs);
     println!(
