@@ -1,5 +1,6 @@
 //! Client obligations as data: `scenarios/obligations.yaml` has one row per "muss" / "darf nicht" /
-//! "ist zu …" of the seeds that a *client* has to meet — the seed passage quoted by section, what the
+//! "ist zu …" of the seeds that a *client* has to meet — the seed passage quoted by section (or, for a
+//! rule of a standard the seed only names, a passage of a reference document, `source`), what the
 //! client must do, a class (for detection rates), and the scenarios that check it. `konform selftest`
 //! reports obligations no scenario checks and fails when an obligation of a shipped pack is unchecked;
 //! every defect of the reference client names the obligation it breaks. Format: `docs/conformance.md`,
@@ -35,10 +36,15 @@ pub struct Obligation {
     pub pack: String,
     /// Seed id (key of `seeds`).
     pub seed: String,
-    /// The seed's section heading the passage is in.
+    /// The heading the passage is under (in the seed, or in `source` when given).
     pub section: String,
     /// The passage, verbatim (whitespace and `*`/`` ` `` markup aside).
     pub quote: String,
+    /// A reference document under the shared folder (`reference/xta/NOTES.md`) the section and quote
+    /// come from, for a rule the seed requires only through the standard it names (seed 001: "per
+    /// XTA-WS 2.1.1"). Absent: they come from the seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// What a client must do, in our words.
     pub must: String,
     pub class: String,
@@ -94,13 +100,36 @@ pub fn load(path: &Path) -> Result<ObligationsFile, ObligationsError> {
         } else if o.quote.trim().is_empty() || o.must.trim().is_empty() {
             Some(format!("`{}`: quote and must are required", o.id))
         } else {
-            None
+            o.source
+                .as_deref()
+                .filter(|s| !is_shared_path(s))
+                .map(|bad| {
+                    format!(
+                        "`{}`: source `{bad}` must be a relative path inside the shared folder",
+                        o.id
+                    )
+                })
         };
         if let Some(p) = problem {
             return Err(invalid(None, format!("obligation {p}")));
         }
     }
     Ok(file)
+}
+
+/// The file a row's section and quote are checked against: its `source`, else its seed's file.
+pub fn quoted_file<'a>(file: &'a ObligationsFile, o: &'a Obligation) -> Option<&'a str> {
+    o.source
+        .as_deref()
+        .or_else(|| file.seeds.get(&o.seed).map(String::as_str))
+}
+
+/// A relative path that stays inside the shared folder (no root, no `..`).
+fn is_shared_path(s: &str) -> bool {
+    let p = Path::new(s);
+    !s.trim().is_empty()
+        && p.components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
 }
 
 /// Find `obligations.yaml` for these pack paths: in a given folder, or beside a given pack folder.
@@ -257,12 +286,29 @@ obligations:
             (FILE.replace("class: json\n    scenarios: [x]", "class: nope\n    scenarios: [x]"), "unknown class"),
             (FILE.replace("id: a.two", "id: a.one"), "twice"),
             (FILE.replace("konform-obligations/1", "v0"), "format"),
+            (FILE.replace("quote: q\n    must: m\n    class: json\n    scenarios: [x]", "quote: q\n    source: ../etc/passwd\n    must: m\n    class: json\n    scenarios: [x]"), "source"),
             (FILE.replace("    seed: \"002\"\n    section: S\n    quote: q\n    must: m\n    class: json\n  - id: b", "    seed: \"003\"\n    section: S\n    quote: q\n    must: m\n    class: json\n  - id: b"), "unknown seed"),
         ] {
             let (_d, p) = write(&bad);
             let e = load(&p).unwrap_err().to_string();
             assert!(e.contains(needle), "{needle}: {e}");
         }
+    }
+
+    #[test]
+    fn quotes_come_from_the_source_when_given() {
+        let text = FILE.replace(
+            "quote: q\n    must: m\n    class: json\n    scenarios: [x]",
+            "quote: q\n    source: reference/xta/NOTES.md\n    must: m\n    class: json\n    scenarios: [x]",
+        );
+        let (_d, p) = write(&text);
+        let f = load(&p).unwrap();
+        let by_id = |id: &str| f.obligations.iter().find(|o| o.id == id).unwrap();
+        assert_eq!(quoted_file(&f, by_id("a.one")), Some("seeds/002.txt"));
+        assert_eq!(
+            quoted_file(&f, by_id("b.three")),
+            Some("reference/xta/NOTES.md")
+        );
     }
 
     #[test]

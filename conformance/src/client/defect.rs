@@ -277,7 +277,7 @@ pub const TABLE: &[DefectInfo] = &[
     },
     DefectInfo {
         defect: Defect::IgnoreConnectorSds,
-        obligation: "konn.sds.endpoints",
+        obligation: "konn.endpoints",
         description: "every Konnektor operation sent to /Konnektorservice instead of the endpoints connector.sds names",
     },
     DefectInfo {
@@ -292,7 +292,7 @@ pub const TABLE: &[DefectInfo] = &[
     },
     DefectInfo {
         defect: Defect::ContinueAfterPinRejected,
-        obligation: "konn.pin.stop-on-failure",
+        obligation: "konn.pin.not-unlocked",
         description: "carries on signing after VerifyPin answered REJECTED",
     },
     DefectInfo {
