@@ -122,13 +122,21 @@ enum Tok<'a> {
     Index(usize),
 }
 
+/// A property name as a JSON pointer token, quoted with a bound (`sim_kit::clip::quote`): a pointer
+/// is journaled and echoed, and a client may send a name of megabytes.
+pub fn pointer_token(key: &str) -> String {
+    sim_kit::clip::quote(key)
+        .replace('~', "~0")
+        .replace('/', "~1")
+}
+
 /// Render a JSON pointer from path tokens.
 fn render(path: &[Tok<'_>]) -> String {
     let mut s = String::new();
     for t in path {
         s.push('/');
         match t {
-            Tok::Key(k) => s.push_str(&k.replace('~', "~0").replace('/', "~1")),
+            Tok::Key(k) => s.push_str(&pointer_token(k)),
             Tok::Index(i) => s.push_str(&i.to_string()),
         }
     }
@@ -629,10 +637,12 @@ impl<'a> Parser<'a> {
                 return Err(self.err(
                     rules::DUPLICATE_KEY,
                     if first == *key {
-                        format!("duplicate property `{key}`")
+                        format!("duplicate property `{}`", sim_kit::clip::quote(&key))
                     } else {
                         format!(
-                            "duplicate property `{key}` (same name as `{first}`: names are compared case-insensitively)"
+                            "duplicate property `{}` (same name as `{}`: names are compared case-insensitively)",
+                            sim_kit::clip::quote(&key),
+                            sim_kit::clip::quote(&first)
                         )
                     },
                 ));

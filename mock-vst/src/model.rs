@@ -143,9 +143,10 @@ fn fields<'a, const N: usize>(
             let known: Vec<&str> = props.iter().map(|p| p.name).collect();
             return Err(fe(
                 rules::UNKNOWN_PROPERTY,
-                format!("{ptr}/{}", k.replace('~', "~0").replace('/', "~1")),
+                format!("{ptr}/{}", crate::json::pointer_token(&k)),
                 format!(
-                    "unknown property `{k}` in {type_name} (known: {})",
+                    "unknown property `{}` in {type_name} (known: {})",
+                    sim_kit::clip::quote(&k),
                     known.join(", ")
                 ),
             ));
