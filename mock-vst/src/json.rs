@@ -9,7 +9,11 @@
 //! - invalid UTF-8 (inside strings; any other non-ASCII byte is a syntax error anyway), lone surrogates;
 //! - nesting deeper than [`Limits::max_depth`], number literals longer than [`Limits::max_number_len`]
 //!   or outside the range of an IEEE double;
-//! - trailing commas, control characters in strings, trailing bytes after the value, an empty body.
+//! - trailing commas, control characters in strings, trailing bytes after the value, an empty body;
+//! - more values than the body's size allows for the VST's documents ([`Limits::min_bytes_per_value`]):
+//!   a parsed value costs about 32 bytes, so `[0,0,…]` would cost 16× its body; the budget keeps the
+//!   tree below ~3× the body (issue 8, finding 2), while every real delivery (encrypted values of ~100
+//!   bytes and more) stays far below it.
 //!
 //! No I/O, no panics on any input (see the fuzz target `fuzz/fuzz_targets/vst_json.rs`).
 //! Long because the strict parser is one recursive descent over one cursor; ~125 lines are its unit tests.
@@ -51,13 +55,20 @@ pub struct Limits {
     pub max_depth: usize,
     /// Maximum length of a number literal in bytes.
     pub max_number_len: usize,
+    /// At most one value per this many body bytes (plus [`MIN_VALUE_BUDGET`]), so the parsed tree stays
+    /// within a small multiple of the body. 0 = no budget.
+    pub min_bytes_per_value: usize,
 }
+
+/// Values every document may have whatever its size (small bodies, registrations).
+pub const MIN_VALUE_BUDGET: usize = 4096;
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_depth: 32,
             max_number_len: 40,
+            min_bytes_per_value: 24,
         }
     }
 }
@@ -102,6 +113,7 @@ pub mod rules {
     pub const DEPTH: &str = "json.depth";
     pub const NUMBER: &str = "json.number";
     pub const TRUNCATED: &str = "json.truncated";
+    pub const TOO_MANY_VALUES: &str = "json.too-many-values";
 }
 
 #[derive(Clone, Debug)]
@@ -128,15 +140,22 @@ struct Parser<'a> {
     pos: usize,
     path: Vec<Tok<'a>>,
     limits: Limits,
+    /// Values still allowed ([`Limits::min_bytes_per_value`]).
+    values_left: usize,
 }
 
 /// Parse a whole document.
 pub fn parse(input: &[u8], limits: Limits) -> Result<Value<'_>, JsonError> {
+    let values_left = match limits.min_bytes_per_value {
+        0 => usize::MAX,
+        n => input.len() / n + MIN_VALUE_BUDGET,
+    };
     let mut p = Parser {
         b: input,
         pos: 0,
         path: Vec::new(),
         limits,
+        values_left,
     };
     // A UTF-8 byte order mark is tolerated, as common JSON readers do.
     if p.b.starts_with(&[0xEF, 0xBB, 0xBF]) {
@@ -222,6 +241,18 @@ impl<'a> Parser<'a> {
         let Some(&c) = self.b.get(self.pos) else {
             return Err(self.eof("a value"));
         };
+        if self.values_left == 0 {
+            return Err(self.err(
+                rules::TOO_MANY_VALUES,
+                format!(
+                    "more JSON values than a VST document of {} bytes can hold (at most one per {} bytes \
+                     and {MIN_VALUE_BUDGET}); the VST's documents carry encrypted values of ~100 bytes each",
+                    self.b.len(),
+                    self.limits.min_bytes_per_value
+                ),
+            ));
+        }
+        self.values_left -= 1;
         match c {
             b'{' => self.object(depth + 1),
             b'[' => self.array(depth + 1),
@@ -726,6 +757,28 @@ mod tests {
     }
 
     #[test]
+    fn value_budget_bounds_tiny_values() {
+        // A body of 200,000 `0,` pairs: 200,001 values in 400,001 bytes, far over one per 24 bytes.
+        let body = format!("[{}0]", "0,".repeat(200_000));
+        let e = parse(body.as_bytes(), Limits::default()).unwrap_err();
+        assert_eq!(e.rule, rules::TOO_MANY_VALUES);
+        assert!(e.offset < body.len(), "{e}");
+        // The same number of values with realistic (long) strings fits.
+        let item = format!("\"{}\",", "A".repeat(100));
+        let body = format!("[{}0]", item.repeat(20_000));
+        assert!(parse(body.as_bytes(), Limits::default()).is_ok());
+        // Small documents always fit.
+        assert!(parse(b"[0,0,0,0,0,0,0,0]", Limits::default()).is_ok());
+        // 0 switches the budget off.
+        let body = format!("[{}0]", "0,".repeat(10_000));
+        let off = Limits {
+            min_bytes_per_value: 0,
+            ..Limits::default()
+        };
+        assert!(parse(body.as_bytes(), off).is_ok());
+    }
+
+    #[test]
     fn bom_is_tolerated() {
         assert!(parse(b"\xEF\xBB\xBF{}", Limits::default()).is_ok());
     }
@@ -744,7 +797,7 @@ mod tests {
             "{", "}", "[", "]", ",", ":", "\"a\"", "\"A\"", "\"\\u00e4\"", "1", "-0.5e3", "true", "null", " ", "//", "/*", "\"\\ud800\"",
         ]), 0..60)) {
             let s: String = tokens.concat();
-            match parse(s.as_bytes(), Limits { max_depth: 8, max_number_len: 10 }) {
+            match parse(s.as_bytes(), Limits { max_depth: 8, max_number_len: 10, min_bytes_per_value: 0 }) {
                 Ok(v) => {
                     // Whatever parses must round-trip through serde_json with the same structure.
                     fn to_serde(v: &Value<'_>) -> serde_json::Value {
