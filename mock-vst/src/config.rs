@@ -87,6 +87,20 @@ pub enum SignatureEncoding {
     Raw,
 }
 
+/// Who signs the `.well-known` token. The seed: "Das JWT-Token ist mit der ECDSA-Signatur versehen, die
+/// mithilfe des AUT-Zertifikats (TI-Zertifikat) der Vertrauensstelle gebildet wurde" and "Außerdem muss das
+/// im Token angegebene Signaturzertifikat der TI geprüft werden".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WellknownSigner {
+    /// The VST's AUT certificate, issued by the TI (test) CA.
+    #[default]
+    Aut,
+    /// A correctly signed token whose `x5c` chain ends at a CA outside the TI (trust scenarios; diagnosed
+    /// `wellknown.untrusted-signer`).
+    Untrusted,
+}
+
 /// What to do when an ephemeral key (X) or an IV is used twice.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -152,6 +166,12 @@ pub struct Profile {
     pub duplicate_delivery_id: ReusePolicy,
     /// Lifetime of the `.well-known` token in seconds.
     pub wellknown_validity_secs: u64,
+    /// Who signs the `.well-known` token: `aut` (the VST's TI certificate) or `untrusted` (trust scenarios).
+    pub wellknown_signer: WellknownSigner,
+    /// Start of the `.well-known` token's validity relative to now, in seconds (`nbf`; `exp` follows after
+    /// `wellknown_validity_secs`). `0`: valid from now, no `nbf` claim. Negative enough → an expired token
+    /// (`wellknown.expired`); positive → not yet valid (`wellknown.not-yet-valid`). Trust scenarios only.
+    pub wellknown_valid_from_offset_secs: i64,
     /// Which key signs the login token (`aut`, `sig`, `either`).
     pub auth_token_key: TokenKey,
     /// Which header carries the login token (`authorization`, `authentication`, `either`).
@@ -176,6 +196,8 @@ impl Default for Profile {
             key_reuse: ReusePolicy::Diagnose,
             duplicate_delivery_id: ReusePolicy::Diagnose,
             wellknown_validity_secs: 24 * 3600,
+            wellknown_signer: WellknownSigner::Aut,
+            wellknown_valid_from_offset_secs: 0,
             auth_token_key: TokenKey::Aut,
             auth_header: TokenHeader::Authorization,
             content_type: ContentTypeCheck::Lenient,
@@ -187,6 +209,9 @@ impl Default for Profile {
 /// The longest processing delay a profile may ask for.
 pub const MAX_PROCESSING_DELAY_MS: u64 = 3_600_000;
 
+/// The farthest a `.well-known` token's start of validity may be moved (ten years).
+pub const MAX_WELLKNOWN_OFFSET_SECS: i64 = 10 * 365 * 24 * 3600;
+
 /// A configuration or profile value out of range.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidConfig {
@@ -194,6 +219,10 @@ pub enum InvalidConfig {
     AesKeyBits(u16),
     #[error("wellknown_validity_secs must be positive")]
     WellknownValidity,
+    #[error(
+        "wellknown_valid_from_offset_secs must lie within ±{MAX_WELLKNOWN_OFFSET_SECS} (ten years), not {0}"
+    )]
+    WellknownOffset(i64),
     #[error("processing_delay_ms must be at most 3600000 (an hour), not {0}")]
     ProcessingDelay(u64),
     #[error("body_limit must be between 1 and 4294967295 bytes")]
@@ -209,6 +238,13 @@ impl Profile {
         }
         if self.wellknown_validity_secs == 0 {
             return Err(InvalidConfig::WellknownValidity);
+        }
+        if self.wellknown_valid_from_offset_secs.unsigned_abs()
+            > MAX_WELLKNOWN_OFFSET_SECS.unsigned_abs()
+        {
+            return Err(InvalidConfig::WellknownOffset(
+                self.wellknown_valid_from_offset_secs,
+            ));
         }
         if self.processing_delay_ms > MAX_PROCESSING_DELAY_MS {
             return Err(InvalidConfig::ProcessingDelay(self.processing_delay_ms));

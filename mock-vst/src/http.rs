@@ -330,6 +330,8 @@ async fn get_list(s: VstState, kind: ListKind, op: &'static str, req: Request) -
 async fn wellknown(State(s): State<VstState>, req: Request) -> Response {
     let mut token = s.wellknown_token();
     let mut o = Outcome::op("wellknown");
+    o.diagnoses
+        .extend(crate::wellknown::diagnoses(&s.profile()));
     if bad_signature_injected(req.extensions()) {
         // Corrupt the JWS signature (flip the first signature character) so it no longer verifies.
         if let Some(dot) = token.rfind('.') {

@@ -28,7 +28,7 @@ pub mod worker;
 
 pub use config::{
     AuthMode, ContentTypeCheck, IdChecks, InvalidConfig, Profile, Registration, ReusePolicy,
-    SignatureEncoding, SignatureInput, TokenHeader, TokenKey, VstConfig,
+    SignatureEncoding, SignatureInput, TokenHeader, TokenKey, VstConfig, WellknownSigner,
 };
 pub use process::{ErrorStream, InsurerId, StoredRecord};
 pub use state::{Error, InsurerView, ProcessingError, StoredDelivery, VstState};

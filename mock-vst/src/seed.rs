@@ -28,3 +28,5 @@ pub const BODY_LIMIT: &str =
     "002 \"Nichtfunktionale Festlegungen\": \"aktuell in Klärung\" (konform's limit, configurable)";
 pub const WELLKNOWN: &str =
     "002 \"Downloadpunkt für den Abruf von Schlüsselmaterial der Vertrauensstelle\"";
+pub const WELLKNOWN_VALIDITY: &str = "002 \"Downloadpunkt für den Abruf von Schlüsselmaterial der Vertrauensstelle\": \"vor der Verwendung des JWT-Token … muss die Gültigkeit des Tokens überprüft werden. Dazu zählen die zeitliche Gültigkeit des Tokens …\"";
+pub const WELLKNOWN_TI_CERT: &str = "002 \"Downloadpunkt für den Abruf von Schlüsselmaterial der Vertrauensstelle\": \"Außerdem muss das im Token angegebene Signaturzertifikat der TI geprüft werden\"";

@@ -50,6 +50,8 @@ pub enum Defect {
     // Responses and robustness
     IgnoreBadResponseSignature,
     NoWellknownCheck,
+    WellknownSkipChainCheck,
+    WellknownIgnoreValidity,
     #[serde(rename = "no-retry-after-500")]
     NoRetryAfter500,
     NoRetryAfterDrop,
@@ -309,6 +311,16 @@ pub const TABLE: &[DefectInfo] = &[
         defect: Defect::NoWellknownCheck,
         obligation: "vst.wellknown.verify",
         description: "keys from .well-known used without verifying the JWS",
+    },
+    DefectInfo {
+        defect: Defect::WellknownSkipChainCheck,
+        obligation: "vst.wellknown.ti-certificate",
+        description: ".well-known JWS verified with the x5c key, but the certificate not checked against the TI CA",
+    },
+    DefectInfo {
+        defect: Defect::WellknownIgnoreValidity,
+        obligation: "vst.wellknown.validity",
+        description: ".well-known token used without checking exp and nbf",
     },
     DefectInfo {
         defect: Defect::NoRetryAfter500,

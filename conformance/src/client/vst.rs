@@ -137,25 +137,30 @@ pub fn fetch_wellknown(
             .iter()
             .filter_map(|d| <x509_cert::Certificate as der::Decode>::from_der(d).ok())
             .collect();
-        pki::verify_chain(
-            &cert,
-            &rest,
-            std::slice::from_ref(own_ca),
-            SystemTime::now(),
-        )
-        .map_err(|e| ClientError::Refused(format!(".well-known certificate: {e}")))?;
+        if !env.has(Defect::WellknownSkipChainCheck) {
+            pki::verify_chain(
+                &cert,
+                &rest,
+                std::slice::from_ref(own_ca),
+                SystemTime::now(),
+            )
+            .map_err(|e| ClientError::Refused(format!(".well-known certificate: {e}")))?;
+        }
         let claims: Value = serde_json::from_slice(&v.payload)
             .map_err(|e| ClientError::Refused(format!(".well-known payload is not JSON: {e}")))?;
         let now = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
+        let check_validity = !env.has(Defect::WellknownIgnoreValidity);
         if let Some(exp) = claims.get("exp").and_then(Value::as_u64)
+            && check_validity
             && exp < now
         {
             return Err(ClientError::Refused(".well-known token has expired".into()));
         }
         if let Some(nbf) = claims.get("nbf").and_then(Value::as_u64)
+            && check_validity
             && nbf > now + 300
         {
             return Err(ClientError::Refused(

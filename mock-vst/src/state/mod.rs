@@ -27,7 +27,7 @@ pub use registry::{
     verify_registration,
 };
 
-use crate::config::{InvalidConfig, Profile, SignatureEncoding, VstConfig};
+use crate::config::{InvalidConfig, Profile, SignatureEncoding, VstConfig, WellknownSigner};
 use crate::process::{InsurerId, ReuseIndex};
 use deliveries::DeliveryKey;
 use mailbox::Mailbox;
@@ -61,6 +61,8 @@ pub enum Error {
     UnknownInsurer(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("the untrusted .well-known signer could not be made: {0}")]
+    UntrustedSigner(#[source] ti_core::Error),
 }
 
 struct Data {
@@ -143,6 +145,8 @@ struct Inner {
     /// SHA-256 of a signer certificate → when its chain verified.
     trusted: Mutex<HashMap<[u8; 32], Instant>>,
     wellknown: Mutex<Option<(Instant, String)>>,
+    /// The signer outside the TI for `wellknown_signer: untrusted` (the profile may change at run time).
+    untrusted_signer: crate::wellknown::UntrustedSigner,
 }
 
 /// The VST simulator. Cheap to clone (an `Arc` inside).
@@ -171,6 +175,8 @@ impl VstState {
             store.write(|tx| persist::put_meta(tx, &meta))?;
         }
         let anchors = vec![pki.ca.cert()];
+        let untrusted_signer = crate::wellknown::UntrustedSigner::generate(&pki, SystemTime::now())
+            .map_err(Error::UntrustedSigner)?;
         let s = VstState {
             inner: Arc::new(Inner {
                 kit: Kit::new("vst"),
@@ -184,6 +190,7 @@ impl VstState {
                 logins: Mutex::new(HashMap::new()),
                 trusted: Mutex::new(HashMap::new()),
                 wellknown: Mutex::new(None),
+                untrusted_signer,
             }),
         };
         s.register_configured()?;
@@ -256,7 +263,7 @@ impl VstState {
         b64_encode(&sig)
     }
 
-    /// The `.well-known` token (built again after a minute).
+    /// The `.well-known` token (built again after a minute), as the profile asks: signer and validity.
     pub fn wellknown_token(&self) -> String {
         let mut c = lock(&self.inner.wellknown);
         if let Some((at, t)) = c.as_ref()
@@ -264,12 +271,22 @@ impl VstState {
         {
             return t.clone();
         }
-        let validity = self.data().profile.wellknown_validity_secs;
-        let now = SystemTime::now()
+        let p = self.profile();
+        let secs = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        let t = crate::wellknown::build(&self.inner.pki, now, validity);
+        let validity = crate::wellknown::Validity::from_offset(
+            secs,
+            p.wellknown_valid_from_offset_secs,
+            p.wellknown_validity_secs,
+        );
+        let pki = &self.inner.pki;
+        let signer = match p.wellknown_signer {
+            WellknownSigner::Aut => crate::wellknown::aut_signer(pki),
+            WellknownSigner::Untrusted => self.inner.untrusted_signer.signer(),
+        };
+        let t = crate::wellknown::build(pki, &signer, validity);
         *c = Some((Instant::now(), t.clone()));
         t
     }

@@ -11,3 +11,4 @@ mod openapi;
 mod props;
 mod rules;
 mod snapshots;
+mod trust;
